@@ -1,0 +1,181 @@
+"""Typed settings for the whole assistant, validated at start-up.
+
+`config.yml` holds Rasa's keys and tier1's sections. tier1 validates its own sections into
+`Settings` and refuses unknown keys with a message naming the key. Secrets come from the
+environment only; nothing below this module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+
+from handoff.settings import HandoffSettings
+from knowledge_base.settings import KnowledgeBaseSettings
+
+RASA_KEYS = frozenset({"recipe", "language", "pipeline", "policies", "assistant_id"})
+TIER1_SECTIONS = ("server", "database", "knowledge_base", "handoff")
+SECRET_ENV = {
+    "jwt_secret": "TIER1_JWT_SECRET",
+    "internal_token": "TIER1_INTERNAL_TOKEN",
+    "rasa_token": "TIER1_RASA_TOKEN",
+}
+
+
+class SettingsError(Exception):
+    """config.yml or the environment is invalid; the message names the key and the fix."""
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = "forbid"
+        allow_mutation = False
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = None
+    rasa_port: int = Field(5005, ge=1, le=65535)
+    action_port: int = Field(5055, ge=1, le=65535)
+    state_dir: Path = Path(".tier1")
+    cors_origins: list[str] = ["*"]
+    startup_timeout_seconds: float = Field(180, gt=0)
+
+    @property
+    def app_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return (self.public_url or self.app_url).rstrip("/")
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}"
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///.tier1/tier1.db"
+
+    @validator("url")
+    def _known_scheme(cls, v: str) -> str:  # noqa: N805 - pydantic validator
+        if not v.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg2://")
+        return v
+
+
+class Secrets(_Strict):
+    jwt_secret: SecretStr
+    internal_token: SecretStr
+    rasa_token: SecretStr
+
+    @validator("*")
+    def _long_enough(cls, v: SecretStr) -> SecretStr:  # noqa: N805 - pydantic validator
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return v
+
+
+class Settings(_Strict):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    knowledge_base: KnowledgeBaseSettings = KnowledgeBaseSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    secrets: Secrets
+    root: Path = Field(Path("."), description="directory config.yml lives in; relative paths resolve here")
+
+    def path(self, p: Path | str) -> Path:
+        """Resolve a path from config relative to the project root."""
+        p = Path(p)
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path(self.server.state_dir)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved against the project root."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            return prefix + str(self.path(url[len(prefix):]).resolve())
+        return url
+
+    @property
+    def kb_index_path(self) -> Path:
+        return self.state_dir / self.knowledge_base.index.path
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source} is invalid:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"] if p != "__root__")
+        msg = e["msg"]
+        if e["type"] == "value_error.extra":
+            msg = "unknown key (check the spelling; see config.yml in the tier1 repository for the valid keys)"
+        if key.startswith("secrets."):
+            name = SECRET_ENV.get(key.split(".", 1)[1], key)
+            lines.append(f"  - environment variable {name}: {msg}")
+        else:
+            lines.append(f"  - {key or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def settings_from_dict(
+    data: Mapping[str, Any], secrets: Mapping[str, str], root: Path = Path("."), source: str = "config"
+) -> Settings:
+    """Validate tier1's sections of a parsed config plus secrets into `Settings`."""
+    unknown = sorted(k for k in data if k not in RASA_KEYS and k not in TIER1_SECTIONS)
+    if unknown:
+        raise SettingsError(
+            f"{source}: unknown top-level key(s) {', '.join(unknown)}; tier1 knows "
+            f"{', '.join(TIER1_SECTIONS)} and Rasa's {', '.join(sorted(RASA_KEYS))}"
+        )
+    ours = {k: data[k] for k in TIER1_SECTIONS if data.get(k) is not None}
+    try:
+        return Settings(**ours, secrets=dict(secrets), root=root)
+    except ValidationError as e:
+        raise SettingsError(_format_error(e, source)) from e
+
+
+def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    missing = [name for name in SECRET_ENV.values() if not env.get(name)]
+    if missing:
+        raise SettingsError(
+            "missing secret(s) in the environment: " + ", ".join(missing)
+            + ". `tier1 run` creates them in .tier1/secrets.env; otherwise export them "
+            "(e.g. `export TIER1_JWT_SECRET=$(openssl rand -hex 32)`)."
+        )
+    return {field: env[name] for field, name in SECRET_ENV.items()}
+
+
+def load_settings(config_path: Path | str = "config.yml", env: Mapping[str, str] | None = None) -> Settings:
+    """Read config.yml and secrets from the environment; raise SettingsError naming the problem."""
+    path = Path(config_path)
+    env = os.environ if env is None else env
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as e:
+        raise SettingsError(f"{path}: not found; run tier1 from the repository root or pass --config") from e
+    except yaml.YAMLError as e:
+        raise SettingsError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of sections at the top level")
+    return settings_from_dict(data, secrets_from_env(env), root=path.resolve().parent, source=str(path))
+
+
+def rasa_config(config_path: Path | str) -> dict[str, Any]:
+    """Rasa's own keys of config.yml (what training depends on)."""
+    data = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+    return {k: v for k, v in data.items() if k in RASA_KEYS}
