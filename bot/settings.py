@@ -43,6 +43,7 @@ class ServerSettings(_Strict):
     rasa_port: int = Field(5005, ge=1, le=65535)
     action_port: int = Field(5055, ge=1, le=65535)
     state_dir: Path = Path(".tier1")
+    models_dir: Path = Path("models")
     cors_origins: list[str] = ["*"]
     startup_timeout_seconds: float = Field(180, gt=0)
 
@@ -113,6 +114,10 @@ class Settings(_Strict):
         return url
 
     @property
+    def models_dir(self) -> Path:
+        return self.path(self.server.models_dir)
+
+    @property
     def kb_index_path(self) -> Path:
         return self.state_dir / self.knowledge_base.index.path
 
@@ -173,6 +178,12 @@ def load_settings(config_path: Path | str = "config.yml", env: Mapping[str, str]
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping of sections at the top level")
     return settings_from_dict(data, secrets_from_env(env), root=path.resolve().parent, source=str(path))
+
+
+def load_settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings for a child process: config path from TIER1_CONFIG (default ./config.yml)."""
+    env = os.environ if env is None else env
+    return load_settings(env.get("TIER1_CONFIG", "config.yml"), env)
 
 
 def rasa_config(config_path: Path | str) -> dict[str, Any]:

@@ -1,0 +1,156 @@
+"""The composition root: builds the app server from typed settings.
+
+The app server is FastAPI (HTTP API, OpenAPI docs, static pages) wrapped by python-socketio's
+ASGI app (the widget socket). Everything is wired here and nowhere else; importing this
+module does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+import knowledge_base
+from bot.database import create_database_engine
+from bot.settings import Settings, load_settings_from_env
+from handoff import build_handoff
+from handoff.errors import HandoffError
+from knowledge_base import KnowledgeBase
+from knowledge_base.errors import KnowledgeBaseError
+
+log = logging.getLogger("tier1.app")
+
+VERSION = "0.1.0"
+
+
+def _error_response(exc: Exception) -> JSONResponse:
+    status = getattr(exc, "http_status", 500)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
+    )
+
+
+def create_app(settings: Settings) -> socketio.ASGIApp:
+    """Build the ASGI app: FastAPI routes of both packages, /health, static UIs, the socket."""
+    engine = create_database_engine(settings.database_url)
+    kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
+    handoff = build_handoff(
+        settings.handoff,
+        engine,
+        jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
+        internal_token=settings.secrets.internal_token.get_secret_value(),
+        rasa_url=settings.server.rasa_url,
+        rasa_token=settings.secrets.rasa_token.get_secret_value(),
+        cors_origins=settings.server.cors_origins,
+    )
+    ready = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        await asyncio.to_thread(handoff.start)
+        await asyncio.to_thread(kb.start)
+        seed = settings.knowledge_base.seed_file
+        if seed is not None:
+            count = await asyncio.to_thread(kb.seed_if_empty, settings.path(seed))
+            if count:
+                log.info("seeded the knowledge base with %d articles from %s", count, seed)
+        ready.set()
+        try:
+            yield
+        finally:
+            await handoff.aclose()
+            engine.dispose()
+
+    api = FastAPI(
+        title="tier1",
+        version=VERSION,
+        description=(
+            "Customer-service automation: a Rasa agent answers from a FAISS knowledge base and "
+            "hands off to human agents. Agent endpoints need a bearer token from "
+            "`POST /api/auth/token`; the widget talks over socket.io at `/socket.io/`."
+        ),
+        lifespan=lifespan,
+    )
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.server.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+    # Errors are translated to HTTP here, once: every package error carries its status.
+    api.add_exception_handler(KnowledgeBaseError, lambda _r, e: _error_response(e))
+    api.add_exception_handler(HandoffError, lambda _r, e: _error_response(e))
+
+    api.include_router(handoff.router)
+    api.include_router(
+        knowledge_base.create_router(kb, handoff.auth.require_internal_or_admin)
+    )
+
+    @api.get("/health", summary="State of each component", tags=["ops"])
+    async def health() -> dict[str, Any]:
+        components = {
+            "app": {"ok": ready.is_set()},
+            "database": await asyncio.to_thread(_database_state, engine),
+            "knowledge_base": await asyncio.to_thread(_kb_state, kb) if ready.is_set()
+            else {"ok": False, "detail": "starting"},
+            "rasa": await _http_state(f"{settings.server.rasa_url}/"),
+            "action_server": await _http_state(f"{settings.server.action_url}/health"),
+        }
+        ok = all(c["ok"] for c in components.values())
+        return {"status": "ok" if ok else "degraded", "version": VERSION, "components": components}
+
+    static_dir = handoff.static_dir
+    api.mount("/static", StaticFiles(directory=static_dir), name="static")
+
+    @api.get("/", include_in_schema=False)
+    async def chat_page(_request: Request) -> FileResponse:
+        return FileResponse(static_dir / "index.html")
+
+    app = socketio.ASGIApp(handoff.sio, other_asgi_app=api, socketio_path="socket.io")
+    app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
+    app.handoff = handoff
+    app.knowledge_base = kb
+    return app
+
+
+def _database_state(engine) -> dict[str, Any]:  # noqa: ANN001 - SQLAlchemy engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"ok": True, "dialect": engine.dialect.name}
+    except Exception as e:  # noqa: BLE001 - health reports any failure as state
+        return {"ok": False, "detail": str(e)}
+
+
+def _kb_state(kb: KnowledgeBase) -> dict[str, Any]:
+    try:
+        return {"ok": True, **kb.status()}
+    except Exception as e:  # noqa: BLE001 - health reports any failure as state
+        return {"ok": False, "detail": str(e)}
+
+
+async def _http_state(url: str) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            r = await client.get(url)
+        return {"ok": r.status_code < 500, "status_code": r.status_code}
+    except httpx.HTTPError as e:
+        return {"ok": False, "detail": f"{type(e).__name__}: {e}"}
+
+
+def app_from_env() -> socketio.ASGIApp:
+    """uvicorn factory for the supervised app process (config path from TIER1_CONFIG)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(load_settings_from_env())

@@ -1,0 +1,225 @@
+"""The `tier1` command line. Every command has --help with an example."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from bot.settings import Settings, SettingsError, load_settings
+
+EPILOG_RUN = """example:
+  tier1 run                      # train if needed, seed the demo KB, start everything
+  tier1 run --config prod.yml    # another config file"""
+
+
+def _settings(config: str) -> tuple[Settings, dict[str, str]]:
+    """Settings plus the environment the children get (secrets generated once if missing)."""
+    from bot.local_secrets import environment_with_secrets
+
+    path = Path(config)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: not found; run tier1 from the repository root or pass --config")
+    state = Path((raw.get("server") or {}).get("state_dir", ".tier1"))
+    state = state if state.is_absolute() else path.resolve().parent / state
+    env = environment_with_secrets(os.environ, state)
+    return load_settings(path, env), env
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.stack import programs
+    from bot.supervisor import Supervisor, SupervisorError
+    from bot.training import ensure_model
+
+    settings, env = _settings(args.config)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    print("tier1 | checking the Rasa model (trains only when its inputs changed)", flush=True)
+    model = ensure_model(settings.root, settings.models_dir)
+    print(f"tier1 | model: {model}", flush=True)
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    sup = Supervisor(programs(settings, model, Path(args.config)), settings.state_dir, env,
+                     write=lambda line: print(line, flush=True))
+
+    def _stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        sup.start()
+        sup.wait_healthy(settings.server.startup_timeout_seconds)
+        url = settings.server.url
+        print(
+            "\n"
+            f"tier1 is up.\n"
+            f"  chat demo page : {url}/\n"
+            f"  agent API      : {url}/api/conversations  (token: POST {url}/api/auth/token)\n"
+            f"  API docs       : {url}/docs\n"
+            f"  health         : {url}/health\n"
+            f"Create an agent: tier1 agent create --email you@example.com --password '...'\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        return sup.watch()
+    except SupervisorError as e:
+        print(f"tier1 | error: {e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ntier1 | stopping all processes ...", flush=True)
+        return 0
+    finally:
+        sup.stop()
+        print("tier1 | stopped", flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import ensure_model
+
+    settings, _ = _settings(args.config)
+    print(ensure_model(settings.root, settings.models_dir, force=args.force))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(f"{args.config}: valid")
+    print(json.dumps(json.loads(settings.json(exclude={"secrets"})), indent=2, default=str))
+    return 0
+
+
+def _handoff(settings: Settings):
+    from bot.database import create_database_engine
+    from handoff import build_handoff
+
+    handoff = build_handoff(
+        settings.handoff, create_database_engine(settings.database_url),
+        jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
+        internal_token=settings.secrets.internal_token.get_secret_value(),
+        rasa_url=settings.server.rasa_url,
+        rasa_token=settings.secrets.rasa_token.get_secret_value(),
+        cors_origins=settings.server.cors_origins,
+    )
+    handoff.start()
+    return handoff
+
+
+def cmd_agent_create(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    agent = _handoff(settings).create_agent(
+        args.email, args.password, role=args.role, display_name=args.name
+    )
+    print(f"created {args.role} {getattr(agent, 'email', args.email)}")
+    return 0
+
+
+def _kb(settings: Settings):
+    from bot.database import create_database_engine
+    from knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase(settings.knowledge_base, create_database_engine(settings.database_url),
+                       settings.kb_index_path)
+    kb.start()
+    return kb
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    report = _kb(settings).import_file(Path(args.file))
+    print(report)
+    return 0
+
+
+def cmd_kb_search(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    result = _kb(settings).search(args.text, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"decision: {result.decision.value}")
+    for i, hit in enumerate(result.hits, 1):
+        print(f"{i}. {hit.score:.3f}  {hit.title}  (matched: {hit.matched_question})")
+    return 0
+
+
+def cmd_kb_status(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(json.dumps(_kb(settings).status(), indent=2, default=str))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="tier1", formatter_class=fmt,
+        description="tier1: a Rasa support bot that answers from a knowledge base and hands off to people.",
+        epilog="example:\n  tier1 run\n  tier1 agent create --email ana@example.com --password 's3cret-pass'",
+    )
+    p.add_argument("--config", default="config.yml", help="path to config.yml (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable, help_: str, epilog: str, parent=sub):
+        sp = parent.add_parser(name, help=help_, description=help_, epilog=epilog, formatter_class=fmt)
+        sp.set_defaults(func=func)
+        return sp
+
+    add("run", cmd_run, "train if needed, seed the demo KB, start app + Rasa + action server", EPILOG_RUN)
+    t = add("train", cmd_train, "train the Rasa model when its inputs changed",
+            "example:\n  tier1 train\n  tier1 train --force")
+    t.add_argument("--force", action="store_true", help="train even when an up-to-date model exists")
+
+    cfg = sub.add_parser("config", help="configuration commands").add_subparsers(
+        dest="config_command", required=True, metavar="SUBCOMMAND")
+    add("check", cmd_config_check, "validate config.yml and print the effective tier1 settings",
+        "example:\n  tier1 config check\n  tier1 --config prod.yml config check", parent=cfg)
+
+    agent = sub.add_parser("agent", help="support agent accounts").add_subparsers(
+        dest="agent_command", required=True, metavar="SUBCOMMAND")
+    a = add("create", cmd_agent_create, "create a support agent or admin account",
+            "example:\n  tier1 agent create --email ana@example.com --password 's3cret-pass' --role admin",
+            parent=agent)
+    a.add_argument("--email", required=True)
+    a.add_argument("--password", required=True, help="at least 8 characters")
+    a.add_argument("--role", choices=["agent", "admin"], default="agent")
+    a.add_argument("--name", default=None, help="display name shown to users (default: from the email)")
+
+    kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
+        dest="kb_command", required=True, metavar="SUBCOMMAND")
+    i = add("import", cmd_kb_import, "import or update articles from a YAML knowledge file",
+            "example:\n  tier1 kb import knowledge_base/demo/articles.yml", parent=kb)
+    i.add_argument("file")
+    s = add("search", cmd_kb_search, "search the knowledge base and show the bot's decision",
+            'example:\n  tier1 kb search "I forgot my password"', parent=kb)
+    s.add_argument("text")
+    s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--json", action="store_true", help="print JSON")
+    add("status", cmd_kb_status, "articles, questions, index size and version",
+        "example:\n  tier1 kb status", parent=kb)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as e:
+        print(f"tier1: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - print the package error's message, not a traceback
+        if type(e).__module__.split(".")[0] in ("knowledge_base", "handoff", "bot"):
+            print(f"tier1: {e}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

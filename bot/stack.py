@@ -1,0 +1,86 @@
+"""What `tier1 run` starts: the three processes, their generated Rasa files and environment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.settings import Settings
+from bot.supervisor import Program
+
+BOT_DIR = Path(__file__).resolve().parent
+
+
+def _bin(name: str) -> str:
+    """A console script of this environment (next to the running interpreter)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def rasa_tracker_store(settings: Settings) -> dict:
+    """Rasa's SQL tracker store, in the same database server as tier1 (its own SQLite file)."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.state_dir / "rasa_tracker.db")}
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    store = {"type": "SQL", "dialect": "postgresql", "url": u.host or "localhost",
+             "db": u.database, "username": u.username or "", "password": u.password or ""}
+    if u.port:
+        store["port"] = u.port
+    return store
+
+
+def write_rasa_files(settings: Settings) -> tuple[Path, Path]:
+    """Generate endpoints.yml and credentials.yml for Rasa from the settings."""
+    state = settings.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    endpoints = state / "endpoints.yml"
+    credentials = state / "credentials.yml"
+    endpoints.write_text(yaml.safe_dump({
+        "action_endpoint": {"url": f"{settings.server.action_url}/webhook"},
+        "tracker_store": rasa_tracker_store(settings),
+    }, sort_keys=False), encoding="utf-8")
+    # Only the REST channel: the app server owns the widget socket (see RASA_NOTES.md).
+    credentials.write_text(yaml.safe_dump({"rest": None}), encoding="utf-8")
+    return endpoints, credentials
+
+
+def programs(settings: Settings, model: Path, config_path: Path) -> list[Program]:
+    """The action server, Rasa and the app server, in start order, with health checks."""
+    endpoints, credentials = write_rasa_files(settings)
+    server = settings.server
+    common = {"TIER1_CONFIG": str(config_path.resolve()), "RASA_TELEMETRY_ENABLED": "false",
+              "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+              "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    return [
+        Program(
+            name="actions",
+            command=[_bin("rasa"), "run", "actions", "--actions", "bot.actions",
+                     "--port", str(server.action_port)],
+            health_url=f"{server.action_url}/health",
+            priority=10,
+            environment={**common, "SANIC_HOST": "127.0.0.1"},
+        ),
+        Program(
+            name="rasa",
+            # The token is Rasa's only way to protect its HTTP API; Rasa binds loopback only.
+            command=[_bin("rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
+                     "--port", str(server.rasa_port), "--model", str(model),
+                     "--endpoints", str(endpoints), "--credentials", str(credentials),
+                     "--auth-token", settings.secrets.rasa_token.get_secret_value()],
+            health_url=f"{server.rasa_url}/",
+            priority=20,
+            environment=common,
+        ),
+        Program(
+            name="app",
+            command=[sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory",
+                     "--host", server.host, "--port", str(server.port), "--no-access-log"],
+            health_url=f"{server.app_url}/health",
+            priority=30,
+            environment=common,
+        ),
+    ]
