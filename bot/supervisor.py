@@ -94,17 +94,17 @@ class LogFollower(threading.Thread):
         super().__init__(daemon=True, name="tier1-log-follower")
         self._files = files
         self._write = write
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         width = max(len(n) for n in files)
         self._prefix = {n: f"{n:<{width}} | " for n in files}
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
         offsets = {n: (p.stat().st_size if p.exists() else 0) for n, p in self._files.items()}
         partial = {n: "" for n in self._files}
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             for name, path in self._files.items():
                 try:
                     size = path.stat().st_size
@@ -122,7 +122,7 @@ class LogFollower(threading.Thread):
                 *lines, partial[name] = text.split("\n")
                 for line in lines:
                     self._write(self._prefix[name] + line)
-            self._stop.wait(0.25)
+            self._stopping.wait(0.25)
 
 
 class Supervisor:

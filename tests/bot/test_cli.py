@@ -1,0 +1,33 @@
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import _parser, main
+
+pytestmark = pytest.mark.unit
+
+COMMANDS = [[], ["run"], ["train"], ["config", "check"], ["agent", "create"],
+            ["kb", "import"], ["kb", "search"], ["kb", "status"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "tier1")
+def test_every_command_has_help_with_an_example(cmd, capsys):
+    with pytest.raises(SystemExit) as e:
+        _parser().parse_args([*cmd, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out
+    assert "tier1" in out
+
+
+def test_bad_config_exits_2_with_the_key_named(tmp_path, capsys):
+    cfg = tmp_path / "config.yml"
+    cfg.write_text("server:\n  prot: 8000\n")
+    assert main(["--config", str(cfg), "config", "check"]) == 2
+    assert "server.prot" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "tier1" in out.stdout

@@ -1,0 +1,60 @@
+import configparser
+import time
+
+import pytest
+
+from bot.local_secrets import environment_with_secrets
+from bot.settings import SECRET_ENV
+from bot.supervisor import LogFollower, Program, render_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_config_has_each_program_with_restart_and_its_own_log(tmp_path):
+    progs = [
+        Program("actions", ["/bin/rasa", "run", "actions"], "http://x/health", 10, {"A": "1"}),
+        Program("app", ["/bin/python", "-m", "uvicorn", "100%"], "http://y/health", 30),
+    ]
+    conf = configparser.RawConfigParser()
+    conf.read_string(render_config(progs, tmp_path, tmp_path / "logs"))
+    assert conf.get("program:actions", "autorestart") == "true"
+    assert conf.get("program:actions", "stdout_logfile") == str(tmp_path / "logs" / "actions.log")
+    assert conf.get("program:actions", "environment") == 'A="1"'
+    # supervisord interpolates %, so a literal % must be doubled
+    assert conf.get("program:app", "command").endswith("100%%")
+    assert conf.getint("program:actions", "priority") < conf.getint("program:app", "priority")
+
+
+def test_log_follower_prefixes_new_lines_with_the_program_name(tmp_path):
+    a, b = tmp_path / "app.log", tmp_path / "rasa.log"
+    a.write_text("old line\n")
+    seen: list[str] = []
+    follower = LogFollower({"app": a, "rasa": b}, seen.append)
+    follower.start()
+    try:
+        time.sleep(0.4)
+        with a.open("a") as fh:
+            fh.write("hello\npart")
+        b.write_text("ready\n")
+        time.sleep(0.8)
+        with a.open("a") as fh:
+            fh.write("ial\n")
+        time.sleep(0.8)
+    finally:
+        follower.stop()
+        follower.join(2)
+    assert "app  | hello" in seen
+    assert "rasa | ready" in seen
+    assert "app  | partial" in seen
+    assert not any("old line" in s for s in seen)
+
+
+def test_secrets_are_generated_once_and_reused(tmp_path):
+    env1 = environment_with_secrets({}, tmp_path)
+    env2 = environment_with_secrets({}, tmp_path)
+    for name in SECRET_ENV.values():
+        assert len(env1[name]) >= 32
+        assert env1[name] == env2[name]
+    assert (tmp_path / "secrets.env").stat().st_mode & 0o777 == 0o600
+    exported = environment_with_secrets({"TIER1_JWT_SECRET": "x" * 40}, tmp_path)
+    assert exported["TIER1_JWT_SECRET"] == "x" * 40
