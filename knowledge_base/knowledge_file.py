@@ -1,0 +1,195 @@
+"""The human-editable knowledge file: parsing and validation into ``ArticleSpec``s.
+
+Format (YAML; see ``knowledge_base/demo/articles.yml`` for a full example)::
+
+    version: 1
+    articles:
+      - slug: reset-password          # required, lowercase-words-with-dashes, unique
+        title: How do I reset my password?    # required; also indexed as a question
+        answer: Open the app and ...  # required
+        url: https://help.example/... # optional
+        tags: [account]               # optional
+        questions:                    # optional list of user phrasings
+          - I forgot my password
+
+Every problem is collected and reported at once, naming the file, the article (slug, or
+``#n`` when the slug itself is unusable) and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge_base.errors import FileProblem, KnowledgeFileError
+
+FORMAT_VERSION = 1
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SLUG, MAX_TITLE, MAX_URL, MAX_QUESTION, MAX_TAG = 200, 500, 2000, 1000, 50
+ARTICLE_KEYS = ("slug", "title", "answer", "url", "tags", "questions")
+
+
+@dataclass(frozen=True)
+class ArticleSpec:
+    """One validated article as the file states it (text fields are whitespace-normalised)."""
+
+    slug: str
+    title: str
+    answer: str
+    url: str | None
+    tags: tuple[str, ...]
+    questions: tuple[str, ...]
+
+    def indexed_texts(self) -> list[str]:
+        """The texts to index: the title first, then each distinct question."""
+        texts = [self.title]
+        for q in self.questions:
+            if q not in texts:
+                texts.append(q)
+        return texts
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key repeated in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_knowledge_file(path: Path | str) -> list[ArticleSpec]:
+    """Read and validate a knowledge file.
+
+    Raises:
+        KnowledgeFileError: the file is unreadable, not YAML, or any article is invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KnowledgeFileError(path, [FileProblem(None, None, f"cannot read the file: {e}")]) from e
+    return parse_knowledge_file(text, path)
+
+
+def parse_knowledge_file(text: str, source: Path | str = "<knowledge file>") -> list[ArticleSpec]:
+    """Validate knowledge-file YAML ``text``; ``source`` names it in errors."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise KnowledgeFileError(
+            source, [FileProblem(None, None, f"not valid YAML{where}: {problem}")]
+        ) from e
+    problems: list[FileProblem] = []
+    articles = _top_level(data, problems)
+    specs: list[ArticleSpec] = []
+    first_seen: dict[str, int] = {}
+    for n, raw in enumerate(articles, start=1):
+        spec = _article(raw, n, problems)
+        if spec is None:
+            continue
+        if spec.slug in first_seen:
+            problems.append(
+                FileProblem(
+                    spec.slug,
+                    "slug",
+                    f"duplicate slug (article #{n} repeats article #{first_seen[spec.slug]}); "
+                    "slugs must be unique: rename one or merge the two",
+                )
+            )
+            continue
+        first_seen[spec.slug] = n
+        specs.append(spec)
+    if problems:
+        raise KnowledgeFileError(source, problems)
+    return specs
+
+
+def _top_level(data: Any, problems: list[FileProblem]) -> list[Any]:
+    if not isinstance(data, dict):
+        problems.append(
+            FileProblem(None, None, "expected a mapping with 'version: 1' and an 'articles:' list")
+        )
+        return []
+    for key in sorted(set(data) - {"version", "articles"}, key=str):
+        problems.append(FileProblem(None, str(key), "unknown top-level key; only version and articles are allowed"))
+    if data.get("version") != FORMAT_VERSION:
+        problems.append(
+            FileProblem(None, "version", f"must be {FORMAT_VERSION} (got {data.get('version')!r})")
+        )
+    articles = data.get("articles")
+    if not isinstance(articles, list):
+        problems.append(FileProblem(None, "articles", "must be a list of articles"))
+        return []
+    return articles
+
+
+def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | None:
+    if not isinstance(raw, dict):
+        problems.append(FileProblem(f"#{n}", None, "must be a mapping with slug, title, answer, ..."))
+        return None
+    found: list[FileProblem] = []
+    slug = raw.get("slug")
+    name = slug if isinstance(slug, str) and SLUG.match(slug) else f"#{n}"
+
+    def bad(field: str, message: str) -> None:
+        found.append(FileProblem(name, field, message))
+
+    for key in raw:
+        if key not in ARTICLE_KEYS:
+            bad(str(key), f"unknown field; allowed fields are {', '.join(ARTICLE_KEYS)}")
+    if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > MAX_SLUG:
+        bad("slug", "required: lowercase letters and digits in words joined by dashes (e.g. reset-password)")
+    title = _text(raw.get("title"), "title", MAX_TITLE, bad, required=True)
+    answer = _text(raw.get("answer"), "answer", None, bad, required=True, keep_lines=True)
+    url = raw.get("url")
+    if url is not None and (
+        not isinstance(url, str)
+        or not re.match(r"^https?://\S+$", url)
+        or len(url) > MAX_URL
+    ):
+        bad("url", "must be an http(s) URL without spaces, or left out")
+    tags = _text_list(raw.get("tags"), "tags", MAX_TAG, bad)
+    questions = _text_list(raw.get("questions"), "questions", MAX_QUESTION, bad)
+    problems.extend(found)
+    if found:
+        return None
+    return ArticleSpec(slug, title, answer, url, tuple(dict.fromkeys(tags)), tuple(questions))
+
+
+def _text(value: Any, field: str, limit: int | None, bad, *, required: bool, keep_lines: bool = False) -> str:
+    if value is None:
+        if required:
+            bad(field, "required: a non-empty text")
+        return ""
+    if not isinstance(value, str):
+        bad(field, f"must be text, got {type(value).__name__} (quote it)")
+        return ""
+    text = value.strip() if keep_lines else " ".join(value.split())
+    if not text:
+        bad(field, "must not be empty")
+    elif limit is not None and len(text) > limit:
+        bad(field, f"is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def _text_list(value: Any, field: str, limit: int, bad) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        bad(field, "must be a list (one '- item' per line)")
+        return []
+    return [_text(item, f"{field}[{i}]", limit, bad, required=True) for i, item in enumerate(value)]
