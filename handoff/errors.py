@@ -1,0 +1,95 @@
+"""The handoff module's error hierarchy.
+
+Every error carries the HTTP status the composition root maps it to (``http_status``) and a
+message that says what was wrong and what to do. Errors that must reach the client with
+extra response headers (401's ``WWW-Authenticate``) carry them in ``headers``.
+"""
+
+from __future__ import annotations
+
+
+class HandoffError(Exception):
+    """Base class of every error the handoff module raises on purpose."""
+
+    http_status: int = 500
+    headers: dict[str, str] | None = None
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+
+    default_message = "The handoff module failed unexpectedly; check the server log."
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ConversationNotFound(HandoffError):
+    http_status = 404
+    default_message = "No conversation has this id; list conversations to find a valid one."
+
+
+class IllegalTransition(HandoffError):
+    http_status = 409
+    default_message = (
+        "The conversation cannot move to that status from its current one; reload it and retry."
+    )
+
+
+class AlreadyClaimed(HandoffError):
+    http_status = 409
+    default_message = "Another agent has already claimed this conversation; pick another one."
+
+
+class NotAssignee(HandoffError):
+    http_status = 403
+    default_message = "Only the agent assigned to this conversation can do that; claim it first."
+
+
+class InvalidMessage(HandoffError):
+    http_status = 422
+    default_message = "The message is not valid; send non-empty text."
+
+
+class InvalidAgent(HandoffError):
+    http_status = 422
+    default_message = "The agent details are not valid; check the email, password and role."
+
+
+class AuthError(HandoffError):
+    http_status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+    default_message = (
+        "Missing or invalid credentials; log in at POST /api/auth/token and send "
+        "'Authorization: Bearer <access_token>'."
+    )
+
+
+class Forbidden(HandoffError):
+    http_status = 403
+    default_message = "Your role does not allow this; ask an admin."
+
+
+class RasaUnavailable(HandoffError):
+    http_status = 503
+    default_message = "The Rasa server did not answer; check that it is running and retry."
+
+
+class AgentExists(HandoffError):
+    http_status = 409
+    default_message = "An agent with this email already exists; log in or pick another email."
+
+
+__all__ = [
+    "AgentExists",
+    "AlreadyClaimed",
+    "AuthError",
+    "ConversationNotFound",
+    "Forbidden",
+    "HandoffError",
+    "IllegalTransition",
+    "InvalidAgent",
+    "InvalidMessage",
+    "NotAssignee",
+    "RasaUnavailable",
+]

@@ -1,0 +1,210 @@
+"""The end user's socket: a python-socketio server speaking rasa-webchat's events.
+
+Existing Rasa widgets work unchanged: ``session_request`` -> ``session_confirm`` (the
+conversation id), ``user_uttered`` -> stored, acknowledged, routed, and every bot, agent and
+system message arrives as ``bot_uttered``. The conversation id is chosen by the server and
+is the only key to a room, so a client cannot join a conversation it was not given.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+import anyio
+import socketio
+
+from handoff import events
+from handoff.errors import HandoffError
+from handoff.events import Event, EventBus
+from handoff.records import StoredMessage
+from handoff.service import HandoffService
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "conversation_id"
+
+
+def _cors(origins: list[str] | str | None) -> list[str] | str | None:
+    if isinstance(origins, str):
+        return origins
+    if not origins:
+        return None  # engineio: same origin only
+    return "*" if "*" in origins else list(origins)
+
+
+def webchat_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message (``StoredMessage.to_dict()``) in rasa-webchat's ``bot_uttered`` shape.
+
+    Rasa's ``buttons`` become webchat ``quick_replies``, ``image`` an image ``attachment``;
+    ``metadata`` says who sent it, its cursor id, and for agents their display name.
+    """
+    payload = message.get("payload") or {}
+    out: dict[str, Any] = {}
+    if message.get("text"):
+        out["text"] = message["text"]
+    buttons = payload.get("buttons") or payload.get("quick_replies")
+    if isinstance(buttons, list):
+        out["quick_replies"] = [
+            {"content_type": "text", "title": b.get("title", ""), "payload": b.get("payload", "")}
+            for b in buttons
+            if isinstance(b, dict)
+        ]
+    if isinstance(payload.get("image"), str):
+        out["attachment"] = {"type": "image", "payload": {"src": payload["image"]}}
+    if isinstance(payload.get("attachment"), dict):
+        out["attachment"] = payload["attachment"]
+    custom = payload.get("custom")
+    if custom is not None:
+        out["custom"] = custom
+    metadata: dict[str, Any] = {
+        "sender": message["sender"],
+        "message_id": message["id"],
+        "created_at": message["created_at"],
+    }
+    if message["sender"] == "user" and message.get("client_id"):
+        metadata["client_id"] = message["client_id"]
+    if message["sender"] in ("agent", "system") and message.get("agent_name"):
+        metadata["agent_name"] = message["agent_name"]
+    source = payload.get("source") or (custom.get("source") if isinstance(custom, dict) else None)
+    if isinstance(source, dict):
+        metadata["source"] = source
+    out["metadata"] = metadata
+    return out
+
+
+class Gateway:
+    """Registers the widget protocol on a `socketio.AsyncServer` and delivers messages to rooms.
+
+    Attributes:
+        sio: the server; mount it with ``socketio.ASGIApp(gateway.sio, other_asgi_app)``.
+    """
+
+    def __init__(
+        self,
+        service: HandoffService,
+        bus: EventBus,
+        cors_origins: list[str] | str | None,
+        *,
+        client_manager: socketio.AsyncManager | None = None,
+    ) -> None:
+        self.service = service
+        # async_handlers=False: one socket's events are handled in arrival order, so two
+        # quick messages are stored (and routed) in the order the user sent them. Routing to
+        # the bot runs in background tasks, so a slow bot never blocks the socket.
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins=_cors(cors_origins),
+            async_handlers=False,
+            client_manager=client_manager,
+        )
+        self.sio.on("session_request", self.on_session_request)
+        self.sio.on("user_uttered", self.on_user_uttered)
+        self.sio.on("history", self.on_history)
+        bus.subscribe(events.MESSAGE_CREATED, self.deliver)
+
+    async def on_session_request(self, sid: str, data: Any = None) -> None:
+        """Join the socket to its conversation (new for an unknown id); emit session_confirm."""
+        data = data if isinstance(data, dict) else {}
+        requested = data.get("session_id") if isinstance(data.get("session_id"), str) else None
+        custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+        try:
+            conversation = await anyio.to_thread.run_sync(
+                self.service.open_conversation, requested, custom
+            )
+        except Exception:  # noqa: BLE001 - report to the client instead of dropping the socket
+            log.exception("session_request failed")
+            await self._error(sid, "The server could not open a session; retry in a moment.")
+            return
+        session = await self.sio.get_session(sid)
+        previous = session.get(SESSION_KEY)
+        if previous and previous != conversation.id:
+            left = self.sio.leave_room(sid, previous)
+            if inspect.isawaitable(left):  # a coroutine from python-socketio 5.10 on
+                await left
+        entered = self.sio.enter_room(sid, conversation.id)
+        if inspect.isawaitable(entered):
+            await entered
+        session[SESSION_KEY] = conversation.id
+        await self.sio.save_session(sid, session)
+        await self.sio.emit("session_confirm", conversation.id, room=sid)
+
+    async def on_user_uttered(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Store the message, acknowledge it, then route it in the background.
+
+        Ack: ``{"ok": true, "message_id", "client_id", "duplicate"}``, or ``{"ok": false,
+        "error"}`` (also emitted as an ``error`` event) when nothing was stored.
+        """
+        conversation_id = (await self.sio.get_session(sid)).get(SESSION_KEY)
+        if not isinstance(data, dict):
+            return await self._reject(
+                sid, 'user_uttered needs an object like {"message": "...", "session_id": "..."}.'
+            )
+        if conversation_id is None:
+            return await self._reject(
+                sid, "No session yet: emit session_request and wait for session_confirm first."
+            )
+        if data.get("session_id") not in (None, conversation_id):
+            return await self._reject(
+                sid,
+                "session_id does not match this connection's session; use the id from "
+                "session_confirm.",
+            )
+        custom = data.get("customData")
+        try:
+            message = await self.service.accept_user_message(
+                conversation_id,
+                data.get("message"),
+                data.get("client_id"),
+                custom if isinstance(custom, dict) and custom else None,
+            )
+        except HandoffError as e:
+            return await self._reject(sid, str(e))
+        except Exception:  # noqa: BLE001 - nothing was stored; say so rather than drop the socket
+            log.exception("storing a user message of %s failed", conversation_id)
+            return await self._reject(
+                sid, "The server could not store your message; send it again."
+            )
+        if not message.duplicate:
+            self.service.route_in_background(message)
+        return {
+            "ok": True,
+            "message_id": message.id,
+            "client_id": message.client_id,
+            "duplicate": message.duplicate,
+        }
+
+    async def on_history(self, sid: str, data: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
+        """Ack with the messages after ``after_id`` in ``bot_uttered`` shape (user ones too)."""
+        conversation_id = (await self.sio.get_session(sid)).get(SESSION_KEY)
+        data = data if isinstance(data, dict) else {}
+        if conversation_id is None or data.get("session_id") not in (None, conversation_id):
+            return await self._reject(
+                sid,
+                "history needs this connection's session: emit session_request first and "
+                "pass the id from session_confirm.",
+            )
+        after_id = data.get("after_id")
+        if after_id is not None and (isinstance(after_id, bool) or not isinstance(after_id, int)):
+            return await self._reject(sid, "after_id must be a message id (an integer) or null.")
+        messages: list[StoredMessage] = await anyio.to_thread.run_sync(
+            self.service.history, conversation_id, after_id
+        )
+        return [webchat_message(m.to_dict()) for m in messages]
+
+    async def deliver(self, event: Event) -> None:
+        """Push a new bot/agent/system message to its conversation's room as ``bot_uttered``."""
+        if event.data.get("sender") == "user":
+            return  # the sender's widget already shows it
+        await self.sio.emit("bot_uttered", webchat_message(event.data), room=event.conversation_id)
+
+    async def _reject(self, sid: str, error: str) -> dict[str, Any]:
+        await self._error(sid, error)
+        return {"ok": False, "error": error}
+
+    async def _error(self, sid: str, error: str) -> None:
+        await self.sio.emit("error", {"error": error}, room=sid)
+
+
+__all__ = ["Gateway", "webchat_message"]

@@ -1,0 +1,148 @@
+"""SQL tables of the handoff module, on the package's own declarative ``Base``.
+
+Portable between SQLite and PostgreSQL: statuses and roles are short strings guarded by CHECK
+constraints (no native enums, so adding a status needs no type migration), JSON columns use
+the generic ``JSON`` type, and timestamps are stored in UTC and always read back tz-aware.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base
+from sqlalchemy.types import TypeDecorator
+
+Base = declarative_base()
+
+STATUSES = ("bot", "queued", "assigned", "resolved")
+SENDERS = ("user", "bot", "agent", "system")
+ROLES = ("agent", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_conversation_id() -> str:
+    """An unguessable id: knowing it is what lets a widget rejoin its conversation."""
+    return secrets.token_urlsafe(16)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and returned tz-aware, on SQLite (which drops tzinfo) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001 - SQLAlchemy hook
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a tz-aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001 - SQLAlchemy hook
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid), not a BIGINT one.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="ck_agents_role"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    email = Column(String(320), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default="agent")
+    display_name = Column(String(120), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", STATUSES), name="ck_conversations_status"),
+        Index("ix_conversations_status_queued_at", "status", "queued_at"),
+    )
+
+    id = Column(String(64), primary_key=True, default=new_conversation_id)
+    status = Column(String(16), nullable=False, default="bot")
+    reason = Column(String(200), nullable=True)
+    context = Column(JSON, nullable=False, default=dict)
+    user_metadata = Column(JSON, nullable=False, default=dict)
+    assignee_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    queued_at = Column(UTCDateTime, nullable=True)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client"),
+        CheckConstraint(_one_of("sender", SENDERS), name="ck_messages_sender"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    # The id doubles as the replay cursor: it only grows, so "after_id" is well defined.
+    id = Column(_BigId, primary_key=True, autoincrement=True)
+    conversation_id = Column(
+        String(64), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    )
+    sender = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False)
+    payload = Column(JSON, nullable=True)
+    client_id = Column(String(128), nullable=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class StatusChangeRow(Base):
+    __tablename__ = "status_changes"
+
+    id = Column(_BigId, primary_key=True, autoincrement=True)
+    conversation_id = Column(
+        String(64), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    from_status = Column(String(16), nullable=False)
+    to_status = Column(String(16), nullable=False)
+    actor = Column(String(64), nullable=False)
+    reason = Column(String(200), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+__all__ = [
+    "AgentRow",
+    "Base",
+    "ConversationRow",
+    "MessageRow",
+    "StatusChangeRow",
+    "new_conversation_id",
+    "utcnow",
+]

@@ -1,0 +1,426 @@
+"""The conversation service: the handoff policy on top of the store, Rasa and the event bus.
+
+User messages are stored before anything else happens, then routed by status: ``bot`` goes
+to Rasa and every reply is stored and published; ``queued``/``assigned`` wait for agents.
+Routing is serialised per conversation so replies come out in the order messages came in.
+Every status change goes through `handoff.status.transition` (via the store) and its event
+is published only after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+
+from handoff import events
+from handoff.auth import Passwords, Tokens
+from handoff.errors import (
+    AuthError,
+    IllegalTransition,
+    InvalidAgent,
+    InvalidMessage,
+    NotAssignee,
+    RasaUnavailable,
+)
+from handoff.events import Event, EventBus
+from handoff.rasa_client import RasaClient
+from handoff.records import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    ConversationSummary,
+    NewMessage,
+    StoredMessage,
+)
+from handoff.settings import HandoffSettings
+from handoff.status import TRANSITIONS, Status
+from handoff.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_CHARS = 8
+MAX_CLIENT_ID_CHARS = 128
+MAX_REASON_CHARS = 200
+BOT_UNAVAILABLE = "bot_unavailable"
+
+
+class HandoffService:
+    """Conversations, messages and agents, as the gateway and the API use them."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        rasa: RasaClient,
+        bus: EventBus,
+        settings: HandoffSettings,
+        passwords: Passwords,
+        tokens: Tokens,
+    ) -> None:
+        self.store = store
+        self.rasa = rasa
+        self.bus = bus
+        self.settings = settings
+        self._passwords = passwords
+        self._tokens = tokens
+        # Entries vanish once no routing holds or awaits them, so idle conversations cost nothing.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- reads (synchronous: call from a worker thread or a sync endpoint) ------------------
+
+    def open_conversation(
+        self, existing_id: str | None, user_metadata: dict[str, Any] | None = None
+    ) -> Conversation:
+        """The conversation ``existing_id`` if it exists, else a NEW one with a server-chosen id."""
+        if existing_id is not None and not isinstance(existing_id, str):
+            existing_id = None
+        return self.store.open_conversation(existing_id, user_metadata or {})
+
+    def list_conversations(
+        self, status: Status | None = None, limit: int = 200
+    ) -> list[ConversationSummary]:
+        return self.store.list_conversations(None if status is None else Status(status), limit)
+
+    def get_conversation(self, conversation_id: str) -> ConversationDetail:
+        """The conversation with its full message list; `ConversationNotFound` if absent."""
+        return self.store.get_detail(conversation_id)
+
+    def history(
+        self, conversation_id: str, after_id: int | None = None, limit: int = 500
+    ) -> list[StoredMessage]:
+        """Messages after the cursor ``after_id`` (all when None), oldest first."""
+        return self.store.history(conversation_id, after_id, limit)
+
+    # -- agents (synchronous) -------------------------------------------------------------
+
+    def create_agent(
+        self, email: str, password: str, role: str = "agent", display_name: str | None = None
+    ) -> Agent:
+        """Create an agent account.
+
+        Raises:
+            InvalidAgent: malformed email, password shorter than 8 characters, unknown role.
+            AgentExists: the email is taken.
+        """
+        email = (email or "").strip().lower()
+        if not EMAIL.match(email):
+            raise InvalidAgent(f"{email!r} is not an email address; use the form name@example.com.")
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
+            raise InvalidAgent(
+                f"The password is too short; use at least {MIN_PASSWORD_CHARS} characters."
+            )
+        if role not in ("agent", "admin"):
+            raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
+        name = (display_name or "").strip() or email.split("@", 1)[0]
+        return self.store.add_agent(email, self._passwords.hash(password), role, name[:120])
+
+    def authenticate(self, email: str, password: str) -> str:
+        """A fresh access token for valid credentials; `AuthError` otherwise."""
+        found = self.store.agent_credentials((email or "").strip().lower())
+        agent, password_hash = found if found else (None, None)
+        if not self._passwords.verify(password_hash, password or "") or agent is None:
+            raise AuthError("Wrong email or password; check both and try again.")
+        if self._passwords.needs_rehash(password_hash):
+            self.store.set_password_hash(agent.id, self._passwords.hash(password))
+        return self._tokens.issue(agent)
+
+    def get_agent(self, agent_id: int) -> Agent | None:
+        return self.store.get_agent(agent_id)
+
+    # -- user messages --------------------------------------------------------------------
+
+    async def receive_user_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Store a user message, then route it (awaiting the bot's replies).
+
+        A resend (known ``client_id``) returns the stored message with ``duplicate=True`` and
+        is not routed again.
+
+        Raises:
+            InvalidMessage: ``text`` is not a non-empty string within ``max_message_chars``.
+            ConversationNotFound: no such conversation.
+        """
+        message = await self.accept_user_message(conversation_id, text, client_id, metadata)
+        if not message.duplicate:
+            await self.route_user_message(message)
+        return message
+
+    async def accept_user_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """The first half of `receive_user_message`: validate and store, no routing.
+
+        The gateway acknowledges after this and routes in the background, so the
+        acknowledgement never waits for the bot.
+        """
+        text = self.validate_text(text)
+        if client_id is not None and (
+            not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS
+        ):
+            raise InvalidMessage(
+                f"client_id must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters, or omitted."
+            )
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidMessage("metadata (customData) must be an object, or omitted.")
+        message = await self._run(
+            self.store.add_user_message, conversation_id, text, client_id, metadata
+        )
+        if not message.duplicate:
+            await self._publish_messages([message])
+        return message
+
+    def route_in_background(self, message: StoredMessage) -> asyncio.Task[None]:
+        """Route ``message`` in a task the service keeps (see `drain`); errors are logged."""
+        task = asyncio.get_running_loop().create_task(self._route_logged(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait up to ``timeout`` seconds for background routing, then cancel what is left."""
+        tasks = list(self._tasks)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+
+    async def route_user_message(self, message: StoredMessage) -> None:
+        """Route a stored user message by the conversation's status (in order per conversation)."""
+        async with self._lock(message.conversation_id):
+            conversation = await self._run(self.store.get_conversation, message.conversation_id)
+            reopened = conversation.status is Status.RESOLVED
+            if reopened:
+                # The user wrote after a resolve: a new bot episode starts.
+                await self._move(conversation.id, Status.BOT, actor="user", reason="user_returned")
+            elif conversation.status is not Status.BOT:
+                return  # queued/assigned: the message is stored for the agents; the bot is silent.
+            metadata = {
+                **conversation.user_metadata,
+                **((message.payload or {}).get("metadata") or {}),
+            }
+            try:
+                if reopened:
+                    # The tracker is still paused from the handoff; un-pause it first.
+                    await self.rasa.resume(conversation.id)
+                replies = await self.rasa.send(conversation.id, message.text, metadata)
+            except RasaUnavailable as e:
+                log.warning("Rasa unavailable for %s: %s", conversation.id, e)
+                await self._bot_unavailable(conversation.id, message.text, str(e))
+                return
+            bot_messages = [m for m in (_from_rasa(r) for r in replies) if m is not None]
+            if bot_messages:
+                stored = await self._run(self.store.add_messages, conversation.id, bot_messages)
+                await self._publish_messages(stored)
+
+    # -- handoff lifecycle ----------------------------------------------------------------
+
+    async def request_handoff(
+        self,
+        conversation_id: str,
+        reason: str,
+        context: dict[str, Any] | None = None,
+        actor: str = "bot",
+    ) -> Conversation:
+        """Queue the conversation for an agent (bot -> queued); a no-op if already queued/assigned.
+
+        Deliberately takes no routing lock: Rasa's action server calls this while the
+        conversation's routing awaits Rasa's reply.
+        """
+        if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON_CHARS:
+            raise InvalidMessage(f"reason must be 1 to {MAX_REASON_CHARS} characters.")
+        if context is not None and not isinstance(context, dict):
+            raise InvalidMessage("context must be an object, or omitted.")
+        conversation = await self._run(self.store.get_conversation, conversation_id)
+        if conversation.status in (Status.QUEUED, Status.ASSIGNED):
+            return conversation
+        try:
+            await self._move(
+                conversation_id,
+                Status.QUEUED,
+                actor=actor,
+                reason=reason.strip(),
+                context=context or {},
+            )
+        except IllegalTransition:
+            # Lost a race with another handoff request: fine if it ended up with an agent.
+            conversation = await self._run(self.store.get_conversation, conversation_id)
+            if conversation.status in (Status.QUEUED, Status.ASSIGNED):
+                return conversation
+            raise
+        return await self._run(self.store.get_conversation, conversation_id)
+
+    async def claim(self, conversation_id: str, agent: Agent) -> Conversation:
+        """queued -> assigned to ``agent``; exactly one concurrent claim wins (`AlreadyClaimed`)."""
+        joined = NewMessage("system", f"{agent.display_name} joined the chat", agent_id=agent.id)
+        await self._move(
+            conversation_id,
+            Status.ASSIGNED,
+            actor=agent.actor,
+            assignee_id=agent.id,
+            messages=[joined],
+        )
+        return await self._run(self.store.get_conversation, conversation_id)
+
+    async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> StoredMessage:
+        """Store and publish an agent's reply; only the assignee, only while assigned."""
+        text = self.validate_text(text)
+        message = await self._run(
+            self.store.add_as_assignee,
+            conversation_id,
+            agent.id,
+            NewMessage("agent", text, agent_id=agent.id),
+        )
+        await self._publish_messages([message])
+        return message
+
+    async def resolve(self, conversation_id: str, agent: Agent) -> Conversation:
+        """-> resolved. The assignee only; a queued (unheld) conversation by any agent."""
+        note = NewMessage(
+            "system", "This conversation has been marked as resolved.", agent_id=agent.id
+        )
+        await self._move(
+            conversation_id,
+            Status.RESOLVED,
+            actor=agent.actor,
+            reason="resolved",
+            only_assignee=agent.id,
+            messages=[note],
+        )
+        return await self._run(self.store.get_conversation, conversation_id)
+
+    async def release(self, conversation_id: str, agent: Agent) -> Conversation:
+        """assigned -> queued (a transfer): the assignee puts it back for another agent."""
+        current = await self._run(self.store.get_conversation, conversation_id)
+        note = NewMessage(
+            "system",
+            f"{agent.display_name} left the chat; another agent will join soon.",
+            agent_id=agent.id,
+        )
+        await self._move(
+            conversation_id,
+            Status.QUEUED,
+            actor=agent.actor,
+            reason=current.reason or "transfer",
+            only_assignee=agent.id,
+            messages=[note],
+        )
+        return await self._run(self.store.get_conversation, conversation_id)
+
+    async def handback(self, conversation_id: str, agent: Agent) -> Conversation:
+        """-> bot: resume the Rasa tracker, then tell the user the bot is back.
+
+        Rasa is resumed BEFORE the status changes, so a failed resume (`RasaUnavailable`)
+        leaves the conversation with its agent instead of with a paused, silent bot.
+        """
+        current = await self._run(self.store.get_conversation, conversation_id)
+        if (current.status, Status.BOT) not in TRANSITIONS:
+            raise IllegalTransition(
+                f"Conversation {conversation_id!r} is {current.status.value!r}; only a queued or "
+                "assigned conversation can be handed back to the bot."
+            )
+        if current.status is Status.ASSIGNED and current.assignee_id != agent.id:
+            raise NotAssignee()
+        await self.rasa.resume(conversation_id)
+        await self._move(
+            conversation_id,
+            Status.BOT,
+            actor=agent.actor,
+            reason="handback",
+            only_assignee=agent.id,
+            messages=[NewMessage("bot", self.settings.handback_message)],
+        )
+        return await self._run(self.store.get_conversation, conversation_id)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def validate_text(self, text: Any) -> str:
+        """The stripped text; `InvalidMessage` unless a non-empty string within the limit."""
+        if not isinstance(text, str):
+            raise InvalidMessage("The message must be a string of text.")
+        text = text.strip()
+        if not text:
+            raise InvalidMessage("The message is empty; type some text before sending.")
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            raise InvalidMessage(
+                f"The message has {len(text)} characters; the limit is {limit}. Shorten it or "
+                "split it into several messages."
+            )
+        return text
+
+    async def _bot_unavailable(self, conversation_id: str, text: str, error: str) -> None:
+        # The user is never left in silence: apologise, then queue for a person.
+        apology = await self._run(
+            self.store.add_messages,
+            conversation_id,
+            [NewMessage("bot", self.settings.unavailable_message)],
+        )
+        await self._publish_messages(apology)
+        await self.request_handoff(
+            conversation_id,
+            BOT_UNAVAILABLE,
+            {"last_question": text, "error": error},
+            actor="system",
+        )
+
+    async def _move(self, conversation_id: str, to: Status, *, actor: str, **changes: Any) -> Event:
+        event, stored = await self._run(
+            lambda: self.store.move(conversation_id, to, actor=actor, **changes)
+        )
+        await self.bus.publish(event)
+        await self._publish_messages(stored)
+        return event
+
+    async def _publish_messages(self, messages: list[StoredMessage]) -> None:
+        for m in messages:
+            await self.bus.publish(Event(events.MESSAGE_CREATED, m.conversation_id, m.to_dict()))
+
+    async def _route_logged(self, message: StoredMessage) -> None:
+        try:
+            await self.route_user_message(message)
+        except Exception:  # noqa: BLE001 - a background task has no caller to raise to
+            log.exception("routing message %s of %s failed", message.id, message.conversation_id)
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    @staticmethod
+    async def _run(fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+
+def _from_rasa(reply: dict[str, Any]) -> NewMessage | None:
+    """A Rasa REST reply as a bot message: its text, and the rest (buttons, image...) as payload."""
+    text = reply.get("text")
+    payload = {
+        k: v for k, v in reply.items() if k not in ("text", "recipient_id") and v is not None
+    }
+    if not text and not payload:
+        return None
+    return NewMessage("bot", text if isinstance(text, str) else "", payload or None)
+
+
+__all__ = ["BOT_UNAVAILABLE", "HandoffService"]

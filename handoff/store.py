@@ -1,0 +1,384 @@
+"""SQL persistence of conversations, messages and agents (synchronous SQLAlchemy).
+
+The async service runs these methods in worker threads. Each public method is one
+transaction and returns plain records (`handoff.records`), never ORM rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from handoff.errors import AgentExists, ConversationNotFound, IllegalTransition, NotAssignee
+from handoff.events import Event
+from handoff.models import AgentRow, Base, ConversationRow, MessageRow, new_conversation_id, utcnow
+from handoff.records import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    ConversationSummary,
+    NewMessage,
+    StoredMessage,
+)
+from handoff.status import Status, transition
+
+PREVIEW_CHARS = 120
+
+
+class ConversationStore:
+    """Reads and writes the handoff tables through one engine (created by the caller)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_tables(self) -> None:
+        """Create the handoff tables that do not exist yet (no migrations)."""
+        Base.metadata.create_all(self._engine)
+
+    def _session(self) -> Session:
+        return Session(self._engine, future=True, expire_on_commit=False)
+
+    # -- conversations -------------------------------------------------------------------
+
+    def open_conversation(
+        self, existing_id: str | None, user_metadata: dict[str, Any]
+    ) -> Conversation:
+        """Return the conversation ``existing_id``, or create one with a server-chosen id."""
+        with self._session() as s, s.begin():
+            if existing_id:
+                row = s.get(ConversationRow, existing_id)
+                if row is not None:
+                    return self._conversation(s, row)
+            now = utcnow()
+            row = ConversationRow(
+                id=new_conversation_id(),
+                status=Status.BOT.value,
+                context={},
+                user_metadata=dict(user_metadata or {}),
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(row)
+            s.flush()
+            return self._conversation(s, row)
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        with self._session() as s:
+            return self._conversation(s, self._require(s, conversation_id))
+
+    def get_detail(self, conversation_id: str) -> ConversationDetail:
+        """The conversation with every message, oldest first."""
+        with self._session() as s:
+            conv = self._conversation(s, self._require(s, conversation_id))
+            messages = self._messages(s, conversation_id, after_id=None, limit=None)
+            return ConversationDetail(**{**conv.__dict__, "messages": messages})
+
+    def list_conversations(self, status: Status | None, limit: int) -> list[ConversationSummary]:
+        """Summaries; queued ones oldest-queued first (the queue order), others newest first."""
+        last_id = (
+            select(MessageRow.conversation_id, func.max(MessageRow.id).label("last_id"))
+            .group_by(MessageRow.conversation_id)
+            .subquery()
+        )
+        last = aliased(MessageRow)
+        stmt = (
+            select(ConversationRow, AgentRow.display_name, last.text, last.created_at)
+            .outerjoin(AgentRow, AgentRow.id == ConversationRow.assignee_id)
+            .outerjoin(last_id, last_id.c.conversation_id == ConversationRow.id)
+            .outerjoin(last, last.id == last_id.c.last_id)
+        )
+        if status is not None:
+            stmt = stmt.where(ConversationRow.status == Status(status).value)
+        if status is Status.QUEUED:
+            stmt = stmt.order_by(ConversationRow.queued_at.asc(), ConversationRow.id)
+        else:
+            stmt = stmt.order_by(ConversationRow.updated_at.desc(), ConversationRow.id)
+        with self._session() as s:
+            rows = s.execute(stmt.limit(limit)).all()
+        return [
+            ConversationSummary(
+                id=c.id,
+                status=Status(c.status),
+                reason=c.reason,
+                queued_at=c.queued_at,
+                assignee_id=c.assignee_id,
+                assignee_name=name,
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+                last_message=None if text is None else _preview(text),
+                last_message_at=at,
+            )
+            for c, name, text, at in rows
+        ]
+
+    def move(
+        self,
+        conversation_id: str,
+        to: Status,
+        *,
+        actor: str,
+        messages: Iterable[NewMessage] = (),
+        **changes: Any,
+    ) -> tuple[Event, list[StoredMessage]]:
+        """Transition the conversation and store ``messages`` in the same transaction.
+
+        ``changes`` are passed to `handoff.status.transition` (reason, context, assignee_id,
+        only_assignee). Returns the transition's event and the stored messages, to publish
+        after this commit.
+        """
+        with self._session() as s, s.begin():
+            event = transition(s, conversation_id, to, actor=actor, **changes)
+            stored = self._insert(s, conversation_id, messages)
+        return event, stored
+
+    # -- messages ------------------------------------------------------------------------
+
+    def add_user_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> StoredMessage:
+        """Store a user message; a known ``client_id`` returns the stored one as a duplicate."""
+        if client_id is not None:
+            existing = self._by_client_id(conversation_id, client_id)
+            if existing is not None:
+                return replace(existing, duplicate=True)
+        try:
+            with self._session() as s, s.begin():
+                self._require(s, conversation_id)
+                row = MessageRow(
+                    conversation_id=conversation_id,
+                    sender="user",
+                    text=text,
+                    payload={"metadata": metadata} if metadata else None,
+                    client_id=client_id,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                return _message(row, None)
+        except IntegrityError:
+            # A concurrent resend won the UNIQUE(conversation_id, client_id) race.
+            existing = self._by_client_id(conversation_id, client_id) if client_id else None
+            if existing is None:
+                raise
+            return replace(existing, duplicate=True)
+
+    def add_messages(
+        self, conversation_id: str, messages: Iterable[NewMessage]
+    ) -> list[StoredMessage]:
+        """Store bot, agent or system messages, in order."""
+        with self._session() as s, s.begin():
+            self._require(s, conversation_id)
+            return self._insert(s, conversation_id, messages)
+
+    def add_as_assignee(
+        self, conversation_id: str, agent_id: int, message: NewMessage
+    ) -> StoredMessage:
+        """Store ``message`` only if ``agent_id`` holds the conversation (status ``assigned``).
+
+        Raises:
+            ConversationNotFound: no such conversation.
+            NotAssignee: it is assigned to someone else.
+            IllegalTransition: it is not assigned at all (nobody may write as its agent).
+        """
+        with self._session() as s, s.begin():
+            # FOR UPDATE (PostgreSQL) keeps a concurrent resolve or hand-back from slipping
+            # between the check and the insert; SQLite serialises writers anyway.
+            row = (
+                s.execute(
+                    select(ConversationRow)
+                    .where(ConversationRow.id == conversation_id)
+                    .with_for_update()
+                )
+                .scalars()
+                .first()
+            )
+            if row is None:
+                raise _not_found(conversation_id)
+            if row.status != Status.ASSIGNED.value:
+                raise IllegalTransition(
+                    f"Conversation {conversation_id!r} is {row.status!r}; agents can only write "
+                    "while they hold it ('assigned'). Claim it first."
+                )
+            if row.assignee_id != agent_id:
+                raise NotAssignee()
+            return self._insert(s, conversation_id, [message])[0]
+
+    def history(
+        self, conversation_id: str, after_id: int | None, limit: int | None
+    ) -> list[StoredMessage]:
+        """Messages with ``id > after_id`` (all when None), oldest first, at most ``limit``."""
+        with self._session() as s:
+            self._require(s, conversation_id)
+            return self._messages(s, conversation_id, after_id=after_id, limit=limit)
+
+    # -- agents --------------------------------------------------------------------------
+
+    def add_agent(self, email: str, password_hash: str, role: str, display_name: str) -> Agent:
+        try:
+            with self._session() as s, s.begin():
+                row = AgentRow(
+                    email=email,
+                    password_hash=password_hash,
+                    role=role,
+                    display_name=display_name,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                return _agent(row)
+        except IntegrityError as e:
+            raise AgentExists(
+                f"An agent with email {email!r} already exists; log in instead."
+            ) from e
+
+    def get_agent(self, agent_id: int) -> Agent | None:
+        with self._session() as s:
+            row = s.get(AgentRow, agent_id)
+            return None if row is None else _agent(row)
+
+    def agent_credentials(self, email: str) -> tuple[Agent, str] | None:
+        """The agent with ``email`` and its password hash, or None."""
+        with self._session() as s:
+            row = s.execute(select(AgentRow).where(AgentRow.email == email)).scalars().first()
+            return None if row is None else (_agent(row), row.password_hash)
+
+    def set_password_hash(self, agent_id: int, password_hash: str) -> None:
+        """Replace a hash (used to upgrade hashes made with outdated parameters)."""
+        with self._session() as s, s.begin():
+            row = s.get(AgentRow, agent_id)
+            if row is not None:
+                row.password_hash = password_hash
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _require(s: Session, conversation_id: str) -> ConversationRow:
+        row = s.get(ConversationRow, conversation_id)
+        if row is None:
+            raise _not_found(conversation_id)
+        return row
+
+    @staticmethod
+    def _conversation(s: Session, row: ConversationRow) -> Conversation:
+        name = None
+        if row.assignee_id is not None:
+            name = s.execute(
+                select(AgentRow.display_name).where(AgentRow.id == row.assignee_id)
+            ).scalar_one_or_none()
+        return Conversation(
+            id=row.id,
+            status=Status(row.status),
+            reason=row.reason,
+            context=dict(row.context or {}),
+            user_metadata=dict(row.user_metadata or {}),
+            assignee_id=row.assignee_id,
+            assignee_name=name,
+            created_at=row.created_at,
+            queued_at=row.queued_at,
+            updated_at=row.updated_at,
+        )
+
+    @staticmethod
+    def _messages(
+        s: Session, conversation_id: str, *, after_id: int | None, limit: int | None
+    ) -> list[StoredMessage]:
+        stmt = (
+            select(MessageRow, AgentRow.display_name)
+            .outerjoin(AgentRow, AgentRow.id == MessageRow.agent_id)
+            .where(MessageRow.conversation_id == conversation_id)
+            .order_by(MessageRow.id)
+        )
+        if after_id is not None:
+            stmt = stmt.where(MessageRow.id > after_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_message(row, name) for row, name in s.execute(stmt).all()]
+
+    @staticmethod
+    def _insert(
+        s: Session, conversation_id: str, messages: Iterable[NewMessage]
+    ) -> list[StoredMessage]:
+        rows = [
+            MessageRow(
+                conversation_id=conversation_id,
+                sender=m.sender,
+                text=m.text,
+                payload=m.payload or None,
+                agent_id=m.agent_id,
+                created_at=utcnow(),
+            )
+            for m in messages
+        ]
+        stored = []
+        for row in rows:
+            # One flush per row keeps ids in list order (a bulk insert need not).
+            s.add(row)
+            s.flush()
+            name = None
+            if row.agent_id is not None:
+                name = s.execute(
+                    select(AgentRow.display_name).where(AgentRow.id == row.agent_id)
+                ).scalar_one_or_none()
+            stored.append(_message(row, name))
+        return stored
+
+    def _by_client_id(self, conversation_id: str, client_id: str) -> StoredMessage | None:
+        with self._session() as s:
+            row = (
+                s.execute(
+                    select(MessageRow).where(
+                        MessageRow.conversation_id == conversation_id,
+                        MessageRow.client_id == client_id,
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            return None if row is None else _message(row, None)
+
+
+def _not_found(conversation_id: str) -> ConversationNotFound:
+    return ConversationNotFound(
+        f"No conversation has id {conversation_id!r}; list conversations to find a valid one."
+    )
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _message(row: MessageRow, agent_name: str | None) -> StoredMessage:
+    return StoredMessage(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        sender=row.sender,
+        text=row.text,
+        payload=row.payload,
+        client_id=row.client_id,
+        agent_id=row.agent_id,
+        agent_name=agent_name,
+        created_at=row.created_at,
+    )
+
+
+def _agent(row: AgentRow) -> Agent:
+    return Agent(
+        id=row.id,
+        email=row.email,
+        role=row.role,
+        display_name=row.display_name,
+        created_at=row.created_at,
+    )
+
+
+__all__ = ["ConversationStore"]
