@@ -1,0 +1,156 @@
+"""`action_answer`: answer a support question from the knowledge base, or clarify, or hand off."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import runtime
+from bot.actions.app_client import AppClient, Article, KbHit
+from bot.actions.errors import AppUnavailable
+from bot.actions.handoff import (
+    ACTION_HANDOFF,
+    INTENT_REQUEST_HUMAN,
+    SLOT_HANDOFF_REASON,
+    SLOT_KB_HITS,
+    HandoffReason,
+)
+from bot.actions.tracker_view import latest_intent, latest_text
+
+logger = logging.getLogger(__name__)
+
+ACTION_ANSWER = "action_answer"
+INTENT_CHOOSE_ARTICLE = "choose_article"
+ENTITY_ARTICLE_ID = "article_id"
+
+CLARIFY_MESSAGE = "Did you mean one of these?"
+NONE_OF_THESE = "None of these"
+KB_DOWN_MESSAGE = "Sorry, I can't look that up right now."
+BAD_CHOICE_MESSAGE = "Sorry, I couldn't open that article. Could you ask your question again?"
+# POST /api/kb/search refuses longer texts (knowledge_base.service.MAX_QUERY_CHARS); the question
+# is at the start of a long message, so search with that rather than fail.
+SEARCH_MAX_CHARS = 2000
+
+
+def hits_summary(hits: list[KbHit]) -> list[dict[str, Any]]:
+    """What the agent sees of the bot's search: one entry per article, best first."""
+    seen: set[int] = set()
+    summary = []
+    for hit in hits:
+        if hit.article_id not in seen:
+            seen.add(hit.article_id)
+            summary.append({"article_id": hit.article_id, "title": hit.title, "score": hit.score})
+    return summary
+
+
+def utter_article(dispatcher: CollectingDispatcher, article: KbHit | Article) -> None:
+    """Say the article's answer; its source travels as the message's custom JSON payload.
+
+    Over Rasa's REST channel this arrives as ``{"text": <answer>}`` followed by
+    ``{"custom": {"source": {"article_id", "title", "url"}}}``.
+    """
+    dispatcher.utter_message(
+        text=article.answer,
+        json_message={
+            "source": {"article_id": article.article_id, "title": article.title, "url": article.url}
+        },
+    )
+
+
+def choose_article_payload(article_id: int) -> str:
+    """The button payload that re-enters the bot as intent choose_article with the article id."""
+    entities = json.dumps({ENTITY_ARTICLE_ID: str(article_id)}, separators=(",", ":"))
+    return f"/{INTENT_CHOOSE_ARTICLE}{entities}"
+
+
+def _handoff(reason: HandoffReason, summary: list[dict[str, Any]]) -> list[EventType]:
+    return [
+        SlotSet(SLOT_HANDOFF_REASON, reason.value),
+        SlotSet(SLOT_KB_HITS, summary),
+        FollowupAction(ACTION_HANDOFF),
+    ]
+
+
+def _kb_unavailable(dispatcher: CollectingDispatcher, error: AppUnavailable) -> list[EventType]:
+    logger.warning("knowledge base unavailable, handing off: %s", error)
+    dispatcher.utter_message(text=KB_DOWN_MESSAGE)
+    # Stale hits from an earlier question would mislead the agent.
+    return _handoff(HandoffReason.KB_UNAVAILABLE, [])
+
+
+class ActionAnswer(Action):
+    """Answer the latest message from the KB, following the KB service's decision.
+
+    ``answer``: say the best article's answer with its source. ``clarify``: offer the closest
+    articles as buttons plus "None of these" (which asks for a person). ``handoff``: follow up
+    with action_handoff (reason ``low_confidence``). A button choice (intent choose_article)
+    answers that article directly. If the app is unreachable, slow or errs: apologise and follow
+    up with action_handoff (reason ``kb_unavailable``). Always sets ``kb_hits``.
+    """
+
+    def name(self) -> str:
+        return ACTION_ANSWER
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        app = runtime.app_client()
+        if latest_intent(tracker) == INTENT_CHOOSE_ARTICLE:
+            return await self._answer_choice(app, dispatcher, tracker)
+
+        text = latest_text(tracker)[:SEARCH_MAX_CHARS]
+        if not text:
+            # Nothing to search for (e.g. an attachment without text): a person can look at it.
+            return _handoff(HandoffReason.LOW_CONFIDENCE, [])
+        try:
+            result = await app.search(text)
+        except AppUnavailable as e:
+            return _kb_unavailable(dispatcher, e)
+        summary = hits_summary(result.hits)
+
+        if result.decision == "answer" and result.hits:
+            utter_article(dispatcher, result.hits[0])
+            return [SlotSet(SLOT_KB_HITS, summary)]
+        if result.decision == "clarify" and result.hits:
+            max_options = runtime.settings().knowledge_base.decision.clarify_max_options
+            buttons = [
+                {"title": hit["title"], "payload": choose_article_payload(hit["article_id"])}
+                for hit in summary[:max_options]
+            ]
+            buttons.append({"title": NONE_OF_THESE, "payload": f"/{INTENT_REQUEST_HUMAN}"})
+            dispatcher.utter_message(text=CLARIFY_MESSAGE, buttons=buttons)
+            return [SlotSet(SLOT_KB_HITS, summary)]
+        # "handoff", or a decision without any hit to show.
+        return _handoff(HandoffReason.LOW_CONFIDENCE, summary)
+
+    async def _answer_choice(
+        self, app: AppClient, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        raw = next(tracker.get_latest_entity_values(ENTITY_ARTICLE_ID), None) or tracker.get_slot(
+            ENTITY_ARTICLE_ID
+        )
+        try:
+            article_id = int(str(raw))
+        except ValueError:
+            dispatcher.utter_message(text=BAD_CHOICE_MESSAGE)
+            return [SlotSet(SLOT_KB_HITS, [])]
+        try:
+            article = await app.article(article_id)
+        except AppUnavailable as e:
+            return _kb_unavailable(dispatcher, e)
+        utter_article(dispatcher, article)
+        # Keep the score the search gave this article, so the agent sees how it was ranked.
+        previous = {
+            h.get("article_id"): h.get("score") for h in tracker.get_slot(SLOT_KB_HITS) or []
+        }
+        chosen = {
+            "article_id": article.article_id,
+            "title": article.title,
+            "score": previous.get(article.article_id),
+        }
+        return [SlotSet(SLOT_KB_HITS, [chosen])]
