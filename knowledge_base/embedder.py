@@ -144,7 +144,10 @@ class SentenceTransformerEmbedder:
     @property
     def dimensions(self) -> int:
         """The model's output size (loads the model on first use)."""
-        return int(self._loaded().get_sentence_embedding_dimension())
+        model = self._loaded()
+        # sentence-transformers 5 renamed the method; the old name warns.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
 
     @property
     def path(self) -> Path:
