@@ -93,6 +93,8 @@ def _run_rasa_train(
     cmd: list[str], cwd: Path, env: dict[str, str], log: Callable[[str], None]
 ) -> None:
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    # Unbuffered, so lines reach `log` as Rasa prints them and in the order they were written.
+    env = {**env, "PYTHONUNBUFFERED": "1"}
     try:
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
