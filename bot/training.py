@@ -27,6 +27,7 @@ from bot.settings import rasa_config
 CONFIG_FILE = Path("config.yml")
 DOMAIN_FILE = Path("bot/domain.yml")
 DATA_DIR = Path("bot/data")
+PACKAGE_DIR = Path(__file__).resolve().parent  # the bot package: the shipped domain and data
 MODEL_PREFIX = "tier1-"
 MODEL_SUFFIX = ".tar.gz"
 _TAIL_LINES = 40
@@ -117,8 +118,28 @@ def _run_rasa_train(
         )
 
 
+def training_inputs(root: Path, config: Path | None = None) -> tuple[Path, Path, Path]:
+    """The (config, domain, data directory) that training at `root` uses.
+
+    The config is `config` or ``root/config.yml``. The domain and data come from ``root/bot/``
+    when the project has its own domain file there (a repository checkout, or a deployment that
+    customises the assistant); otherwise from the ``bot`` package itself, so a config.yml kept
+    outside the repository still trains the shipped assistant.
+    """
+    root = Path(root).resolve()
+    config = Path(config).resolve() if config is not None else root / CONFIG_FILE
+    own = root / DOMAIN_FILE
+    bot_dir = own.parent if own.is_file() else PACKAGE_DIR
+    return config, bot_dir / DOMAIN_FILE.name, bot_dir / DATA_DIR.name
+
+
 def ensure_model(
-    root: Path, models_dir: Path, *, force: bool = False, log: Callable[[str], None] = print
+    root: Path,
+    models_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    config: Path | None = None,
 ) -> Path:
     """Return a trained model for the project at `root`, training one only if needed.
 
@@ -127,10 +148,12 @@ def ensure_model(
     older ``tier1-*.tar.gz`` models in `models_dir` are removed.
 
     Args:
-        root: the project root holding config.yml, bot/domain.yml and bot/data/.
+        root: the project root: config.yml, and optionally its own bot/domain.yml and bot/data/
+            (see `training_inputs`).
         models_dir: where models live (created if missing).
         force: train even if a model with the current fingerprint exists.
         log: receives progress lines, including Rasa's output as it streams.
+        config: the config file, when it is not ``root/config.yml``.
 
     Returns:
         The path of the model matching the current inputs.
@@ -141,7 +164,7 @@ def ensure_model(
     """
     root = Path(root).resolve()
     models_dir = Path(models_dir).resolve()
-    config, domain, data = root / CONFIG_FILE, root / DOMAIN_FILE, root / DATA_DIR
+    config, domain, data = training_inputs(root, config)
     fp = fingerprint(config, domain, data)
     target = model_path(models_dir, fp)
     if target.is_file() and not force:
@@ -159,7 +182,7 @@ def ensure_model(
     )
     # Rasa 3.6 uses SQLAlchemy 1.4's legacy API; its warning banner buries real errors.
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    log(f"Training the Rasa model {target.name} (inputs changed or no model yet)...")
+    log(f"Training the Rasa model {target.name} from {config}, {domain} and {data}/ ...")
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix=".training-", dir=models_dir))
     try:

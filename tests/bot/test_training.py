@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot import training
-from bot.training import TrainingError, ensure_model, fingerprint, model_path
+from bot.training import TrainingError, ensure_model, fingerprint, model_path, training_inputs
 
 pytestmark = pytest.mark.unit
 
@@ -121,6 +121,24 @@ def test_existing_model_is_returned_without_training(project, monkeypatch):
     assert any("up to date" in line for line in lines)
 
 
+def test_inputs_come_from_the_project_when_it_has_its_own_bot_dir(project):
+    config, domain, data = training_inputs(project)
+    assert (config, domain, data) == (
+        project.resolve() / "config.yml",
+        project.resolve() / "bot/domain.yml",
+        project.resolve() / "bot/data",
+    )
+
+
+def test_a_config_outside_the_repository_trains_the_shipped_assistant(tmp_path):
+    shutil.copy(ROOT / "config.yml", tmp_path / "my-config.yml")
+    config, domain, data = training_inputs(tmp_path, tmp_path / "my-config.yml")
+    assert config == tmp_path.resolve() / "my-config.yml"
+    assert (domain, data) == (ROOT / "bot/domain.yml", ROOT / "bot/data")
+    # same Rasa inputs as the repository, so the same (cached) model
+    assert fingerprint(config, domain, data) == fingerprint(ROOT / "config.yml", domain, data)
+
+
 class FakeRasa:
     """Stands in for `python -m rasa train`: records the command, writes the named model."""
 
@@ -159,6 +177,7 @@ def test_changed_inputs_train_a_new_model_and_remove_old_ones(project, monkeypat
     assert cmd[cmd.index("--domain") + 1] == str((project / "bot/domain.yml").resolve())
     assert cmd[cmd.index("--data") + 1] == str((project / "bot/data").resolve())
     assert "--force" not in cmd
+    assert cmd[cmd.index("--fixed-model-name") + 1] == path.name.removesuffix(".tar.gz")
 
     # same inputs: no second training; force: trains again with Rasa's --force
     ensure_model(project, models, log=lambda line: None)
