@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa, build_handoff
 from handoff.events import Event
+from handoff.store import ConversationStore
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 INTERNAL_TOKEN = "test-internal-token-0123456789"
@@ -43,6 +45,7 @@ def _sqlite_engine(path: Path) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=OFF")  # tests need no durability; fsyncs dominate
         cur.close()
 
     return engine
@@ -65,9 +68,21 @@ def settings() -> HandoffSettings:
     return HandoffSettings(max_message_chars=200)
 
 
+@pytest.fixture(scope="session")
+def schema_file(tmp_path_factory) -> Path:
+    """An empty database with the handoff tables, built once and copied per test."""
+    path = tmp_path_factory.mktemp("schema") / "handoff.db"
+    engine = _sqlite_engine(path)
+    ConversationStore(engine).create_tables()
+    engine.dispose()  # checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = _sqlite_engine(tmp_path / "handoff.db")
+def engine(tmp_path: Path, schema_file: Path) -> Engine:
+    path = tmp_path / "handoff.db"
+    shutil.copyfile(schema_file, path)
+    engine = _sqlite_engine(path)
     yield engine
     engine.dispose()
 

@@ -1,0 +1,322 @@
+"""The conversation service with the in-memory Rasa twin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from handoff import events
+from handoff.errors import (
+    AgentExists,
+    AlreadyClaimed,
+    AuthError,
+    ConversationNotFound,
+    IllegalTransition,
+    InvalidAgent,
+    InvalidMessage,
+    NotAssignee,
+    RasaUnavailable,
+)
+from handoff.rasa_client import InMemoryRasa
+from handoff.status import Status
+
+pytestmark = pytest.mark.unit
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 10))
+
+
+def texts(service, cid) -> list[tuple[str, str]]:
+    return [(m.sender, m.text) for m in service.history(cid)]
+
+
+@pytest.fixture
+def conv(service):
+    return service.open_conversation(None, {"plan": "pro"})
+
+
+@pytest.fixture
+def queued(service, conv):
+    run(service.request_handoff(conv.id, "low_confidence", {"hits": ["a1"]}))
+    return conv
+
+
+@pytest.fixture
+def assigned(service, queued, agent):
+    run(service.claim(queued.id, agent))
+    return queued
+
+
+def test_open_conversation_never_trusts_a_client_chosen_id(service, conv):
+    assert (
+        len(conv.id) >= 20 and conv.status is Status.BOT and conv.user_metadata == {"plan": "pro"}
+    )
+    assert service.open_conversation(conv.id, {}).id == conv.id
+    fresh = service.open_conversation("chosen-by-the-client", {})
+    assert fresh.id != "chosen-by-the-client" and fresh.id != conv.id
+
+
+def test_user_message_is_stored_before_rasa_sees_it(service, rasa, conv):
+    stored_when_sent: list[list[tuple[str, str]]] = []
+
+    def responder(cid, text, metadata):
+        stored_when_sent.append(texts(service, cid))
+        return [{"text": "Hi!"}]
+
+    rasa.responder = responder
+    msg = run(service.receive_user_message(conv.id, "  hello  ", "k1", {"page": "/help"}))
+    assert msg.text == "hello" and msg.sender == "user" and not msg.duplicate
+    assert stored_when_sent == [[("user", "hello")]]
+    # Rasa gets the conversation's metadata plus the message's own.
+    assert rasa.sent == [(conv.id, "hello", {"plan": "pro", "page": "/help"})]
+
+
+def test_bot_replies_are_stored_with_payload_and_published(service, rasa, conv, published):
+    buttons = [{"title": "Reset password", "payload": "/reset"}]
+    rasa.responder = lambda cid, text, md: [
+        {"recipient_id": cid, "text": "One moment"},
+        {"recipient_id": cid, "text": "Which one?", "buttons": buttons},
+        {"recipient_id": cid},  # nothing to show: skipped
+    ]
+    run(service.receive_user_message(conv.id, "help", "k1"))
+    history = service.history(conv.id)
+    assert [(m.sender, m.text, m.payload) for m in history] == [
+        ("user", "help", None),
+        ("bot", "One moment", None),
+        ("bot", "Which one?", {"buttons": buttons}),
+    ]
+    created = [e for e in published if e.name == events.MESSAGE_CREATED]
+    assert [e.data["id"] for e in created] == [m.id for m in history]
+    assert all(e.conversation_id == conv.id for e in created)
+
+
+def test_a_resend_is_idempotent_and_not_routed_twice(service, rasa, conv, published):
+    first = run(service.receive_user_message(conv.id, "hello", "k1"))
+    again = run(service.receive_user_message(conv.id, "hello", "k1"))
+    assert again.duplicate and again.id == first.id
+    assert len(rasa.sent) == 1
+    assert texts(service, conv.id) == [("user", "hello"), ("bot", "echo: hello")]
+    assert [e.data["sender"] for e in published if e.name == events.MESSAGE_CREATED] == [
+        "user",
+        "bot",
+    ]
+    # The same client id in another conversation is a different message.
+    other = service.open_conversation(None, {})
+    assert not run(service.receive_user_message(other.id, "hello", "k1")).duplicate
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, 42, "x" * 201])
+def test_invalid_text_is_refused_and_nothing_is_stored(service, rasa, conv, text):
+    with pytest.raises(InvalidMessage):
+        run(service.receive_user_message(conv.id, text, "k1"))
+    assert service.history(conv.id) == [] and rasa.sent == []
+
+
+def test_invalid_client_id_and_unknown_conversation(service, conv):
+    with pytest.raises(InvalidMessage, match="client_id"):
+        run(service.receive_user_message(conv.id, "hi", "x" * 129))
+    with pytest.raises(ConversationNotFound):
+        run(service.receive_user_message("nope", "hi", None))
+
+
+def test_rasa_down_apologises_and_queues_for_a_person(service, rasa, conv, published, settings):
+    rasa.available = False
+    run(service.receive_user_message(conv.id, "where is my order?", "k1"))
+    assert texts(service, conv.id) == [
+        ("user", "where is my order?"),
+        ("bot", settings.unavailable_message),
+    ]
+    detail = service.get_conversation(conv.id)
+    assert detail.status is Status.QUEUED and detail.reason == "bot_unavailable"
+    assert detail.context["last_question"] == "where is my order?"
+    assert events.HANDOFF_REQUESTED in [e.name for e in published]
+
+
+def test_queued_conversation_keeps_the_bot_silent(service, rasa, queued, published):
+    run(service.receive_user_message(queued.id, "anyone there?", "k2"))
+    assert rasa.sent == []
+    assert texts(service, queued.id) == [("user", "anyone there?")]
+    # The agents' side still hears about it.
+    assert published[-1].name == events.MESSAGE_CREATED and published[-1].data["sender"] == "user"
+
+
+def test_request_handoff_is_idempotent(service, conv, agent, published):
+    run(service.request_handoff(conv.id, "request_human", {"hits": []}))
+    run(service.request_handoff(conv.id, "request_human", {}))
+    run(service.claim(conv.id, agent))
+    again = run(service.request_handoff(conv.id, "low_confidence", {}))
+    assert again.status is Status.ASSIGNED and again.reason == "request_human"
+    assert [e.name for e in published if e.name == events.HANDOFF_REQUESTED] == [
+        events.HANDOFF_REQUESTED
+    ]
+    with pytest.raises(InvalidMessage):
+        run(service.request_handoff(conv.id, "", {}))
+
+
+def test_handoff_requested_by_the_action_server_during_a_bot_turn_does_not_deadlock(service, conv):
+    class HandingOffRasa(InMemoryRasa):
+        async def send(self, conversation_id, text, metadata=None):
+            # What Rasa's action server does while the webhook request is in flight.
+            await service.request_handoff(conversation_id, "low_confidence", {"q": text})
+            return [{"text": "Let me get a person for you."}]
+
+    service.rasa = HandingOffRasa()
+    run(service.receive_user_message(conv.id, "something odd", "k1"))
+    detail = service.get_conversation(conv.id)
+    assert detail.status is Status.QUEUED and detail.context == {"q": "something odd"}
+    assert texts(service, conv.id)[-1] == ("bot", "Let me get a person for you.")
+
+
+def test_claim_announces_the_agent_and_only_one_claim_wins(
+    service, queued, agent, other_agent, published
+):
+    claimed = run(service.claim(queued.id, agent))
+    assert claimed.status is Status.ASSIGNED and claimed.assignee_name == "Ana"
+    assert texts(service, queued.id)[-1] == ("system", "Ana joined the chat")
+    assert published[-2].name == events.ASSIGNED and published[-2].data["assignee_id"] == agent.id
+    with pytest.raises(AlreadyClaimed):
+        run(service.claim(queued.id, other_agent))
+
+
+def test_only_the_assignee_writes_and_only_while_assigned(
+    service, queued, agent, other_agent, published
+):
+    with pytest.raises(IllegalTransition, match="Claim it first"):
+        run(service.agent_message(queued.id, agent, "hello"))
+    run(service.claim(queued.id, agent))
+    with pytest.raises(NotAssignee):
+        run(service.agent_message(queued.id, other_agent, "hello"))
+    with pytest.raises(InvalidMessage):
+        run(service.agent_message(queued.id, agent, "  "))
+    msg = run(service.agent_message(queued.id, agent, "Hi, Ana here"))
+    assert (msg.sender, msg.agent_id, msg.agent_name) == ("agent", agent.id, "Ana")
+    assert published[-1].data["id"] == msg.id and published[-1].data["agent_name"] == "Ana"
+
+
+def test_resolve_then_the_user_returns_to_a_resumed_bot(
+    service, rasa, assigned, agent, other_agent
+):
+    with pytest.raises(NotAssignee):
+        run(service.resolve(assigned.id, other_agent))
+    resolved = run(service.resolve(assigned.id, agent))
+    assert resolved.status is Status.RESOLVED
+    run(service.receive_user_message(assigned.id, "one more thing", "k9"))
+    assert service.get_conversation(assigned.id).status is Status.BOT
+    assert rasa.resumed == [assigned.id]
+    assert rasa.sent[-1][:2] == (assigned.id, "one more thing")
+
+
+def test_queued_conversation_can_be_resolved_by_any_agent(service, queued, other_agent):
+    assert run(service.resolve(queued.id, other_agent)).status is Status.RESOLVED
+
+
+def test_handback_resumes_rasa_and_tells_the_user(service, rasa, assigned, agent, settings):
+    back = run(service.handback(assigned.id, agent))
+    assert back.status is Status.BOT and back.assignee_id is None
+    assert rasa.resumed == [assigned.id]
+    assert texts(service, assigned.id)[-1] == ("bot", settings.handback_message)
+    run(service.receive_user_message(assigned.id, "thanks", "k5"))
+    assert rasa.sent == [(assigned.id, "thanks", {"plan": "pro"})]
+
+
+def test_handback_with_rasa_down_leaves_the_agent_in_charge(service, rasa, assigned, agent):
+    rasa.available = False
+    with pytest.raises(RasaUnavailable):
+        run(service.handback(assigned.id, agent))
+    after = service.get_conversation(assigned.id)
+    assert after.status is Status.ASSIGNED and after.assignee_id == agent.id
+
+
+def test_handback_rules(service, assigned, other_agent):
+    with pytest.raises(NotAssignee):
+        run(service.handback(assigned.id, other_agent))
+    with_bot = service.open_conversation(None, {})
+    with pytest.raises(IllegalTransition):
+        run(service.handback(with_bot.id, other_agent))
+
+
+def test_release_puts_it_back_in_the_queue(service, assigned, agent, other_agent):
+    back = run(service.release(assigned.id, agent))
+    assert back.status is Status.QUEUED and back.assignee_id is None
+    assert back.reason == "low_confidence"
+    assert run(service.claim(assigned.id, other_agent)).assignee_id == other_agent.id
+
+
+def test_replies_come_out_in_the_order_messages_came_in(service, conv):
+    class SlowFirstRasa(InMemoryRasa):
+        async def send(self, conversation_id, text, metadata=None):
+            if text == "first":
+                await asyncio.sleep(0.05)
+            return [{"text": f"re: {text}"}]
+
+    service.rasa = SlowFirstRasa()
+
+    async def go():
+        a = await service.accept_user_message(conv.id, "first", "k1")
+        b = await service.accept_user_message(conv.id, "second", "k2")
+        service.route_in_background(a)
+        service.route_in_background(b)
+        await service.drain()
+
+    run(go())
+    assert texts(service, conv.id) == [
+        ("user", "first"),
+        ("user", "second"),
+        ("bot", "re: first"),
+        ("bot", "re: second"),
+    ]
+
+
+def test_lists_and_history(service, rasa, conv, queued, agent):
+    later = service.open_conversation(None, {})
+    run(service.request_handoff(later.id, "request_human", {}))
+    run(service.receive_user_message(later.id, "x" * 150, "k1"))
+    assert [c.id for c in service.list_conversations(Status.QUEUED)] == [queued.id, later.id]
+    run(service.claim(queued.id, agent))
+    [mine] = service.list_conversations(Status.ASSIGNED)
+    assert (mine.id, mine.assignee_name, mine.last_message) == (
+        queued.id,
+        "Ana",
+        "Ana joined the chat",
+    )
+    [waiting] = service.list_conversations(Status.QUEUED)
+    assert waiting.last_message == "x" * 119 + "…"
+    assert {c.id for c in service.list_conversations()} == {conv.id, later.id}
+    first, second = service.history(queued.id)[:2] + [None] * (
+        2 - len(service.history(queued.id)[:2])
+    )
+    assert service.history(queued.id, after_id=first.id) == []
+    with pytest.raises(ConversationNotFound):
+        service.history("nope")
+    with pytest.raises(ConversationNotFound):
+        service.get_conversation("nope")
+
+
+def test_history_after_a_cursor(service, conv):
+    for i in range(3):
+        run(service.receive_user_message(conv.id, f"m{i}", f"k{i}"))
+    all_ = service.history(conv.id)
+    assert [m.text for m in all_] == ["m0", "echo: m0", "m1", "echo: m1", "m2", "echo: m2"]
+    assert [m.text for m in service.history(conv.id, after_id=all_[3].id)] == ["m2", "echo: m2"]
+    assert [m.text for m in service.history(conv.id, after_id=0, limit=2)] == ["m0", "echo: m0"]
+
+
+def test_agent_accounts(service, handoff, agent):
+    assert agent.display_name == "Ana" and agent.role == "agent"
+    token = service.authenticate(" ANA@example.com ", "correct horse battery")
+    assert handoff.auth.tokens.agent_id(token) == agent.id
+    with pytest.raises(AuthError):
+        service.authenticate("ana@example.com", "wrong password")
+    with pytest.raises(AuthError):
+        service.authenticate("nobody@example.com", "correct horse battery")
+    with pytest.raises(AgentExists):
+        service.create_agent("Ana@Example.com", "another password")
+    with pytest.raises(InvalidAgent, match="email"):
+        service.create_agent("not-an-email", "long enough")
+    with pytest.raises(InvalidAgent, match="at least 8"):
+        service.create_agent("x@example.com", "short")
+    with pytest.raises(InvalidAgent, match="role"):
+        service.create_agent("x@example.com", "long enough", role="root")
+    assert service.create_agent("zed@example.com", "long enough").display_name == "zed"
