@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ class InMemoryIndex:
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as data:
                 ids, vectors = data["ids"], data["vectors"]
-        except (ValueError, KeyError, OSError) as e:
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
             raise VectorIndexError(f"{path}: the vectors cannot be read ({e}); delete the file to rebuild") from e
         if vectors.shape != (manifest.count, manifest.dimensions) or ids.shape != (manifest.count,):
             raise VectorIndexError(

@@ -1,0 +1,82 @@
+"""decide() and clarify_options() at their boundaries (scores chosen to be exact in binary)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge_base import Decision, clarify_options, decide
+from knowledge_base.settings import DecisionSettings
+
+pytestmark = pytest.mark.unit
+
+S = DecisionSettings(answer_threshold=0.5, clarify_margin=0.25, clarify_max_options=3)
+
+
+@dataclass(frozen=True)
+class H:
+    article_id: int
+    score: float
+
+
+def hits(*scores: float) -> list[H]:
+    return [H(i + 1, s) for i, s in enumerate(scores)]
+
+
+def test_no_hits_hand_off():
+    assert decide([], S) is Decision.HANDOFF
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ((0.4999,), Decision.HANDOFF),  # just below the threshold
+        ((0.5,), Decision.ANSWER),  # the threshold itself answers
+        ((0.4999, 0.4998), Decision.HANDOFF),  # close but both unconfident: not a clarify
+        ((0.625, 0.5), Decision.CLARIFY),  # second exactly at the threshold and close
+        ((0.5, 0.4999), Decision.ANSWER),  # second just below the threshold
+        ((0.75, 0.5), Decision.ANSWER),  # gap exactly the margin: not "closer than"
+        ((0.75, 0.5001), Decision.CLARIFY),  # gap just under the margin
+        ((1.0, 0.5), Decision.ANSWER),  # clear winner
+        ((0.9, 0.9), Decision.CLARIFY),  # a tie
+    ],
+)
+def test_decision_boundaries(scores, expected):
+    assert decide(hits(*scores), S) is expected
+
+
+def test_order_of_hits_does_not_matter():
+    assert decide([H(1, 0.5), H(2, 0.625)], S) is Decision.CLARIFY
+    assert decide([H(1, 0.2), H(2, 0.9)], S) is Decision.ANSWER
+
+
+def test_a_second_hit_of_the_same_article_is_not_a_competitor():
+    assert decide([H(7, 0.9), H(7, 0.89)], S) is Decision.ANSWER
+
+
+def test_zero_margin_never_clarifies():
+    zero = DecisionSettings(answer_threshold=0.5, clarify_margin=0.0)
+    assert decide(hits(0.9, 0.9), zero) is Decision.ANSWER
+
+
+def test_decision_serialises_as_its_value():
+    assert Decision.CLARIFY == "clarify" and Decision("handoff") is Decision.HANDOFF
+
+
+def test_clarify_options_are_the_close_confident_articles_best_first():
+    options = clarify_options([H(1, 0.55), H(2, 0.7), H(3, 0.6), H(4, 0.4), H(5, 0.3)], S)
+    assert [h.article_id for h in options] == [2, 3, 1]  # 4 is unconfident, 5 too far
+
+
+def test_clarify_options_are_capped_and_empty_when_handing_off():
+    two = DecisionSettings(answer_threshold=0.5, clarify_margin=0.25, clarify_max_options=2)
+    assert [h.article_id for h in clarify_options(hits(0.9, 0.85, 0.8), two)] == [1, 2]
+    assert clarify_options(hits(0.4, 0.39), S) == []
+    assert [h.article_id for h in clarify_options(hits(0.9, 0.1), S)] == [1]
+
+
+def test_config_yml_and_settings_defaults_agree():
+    # The shipped config and the code defaults must not drift apart.
+    config = yaml.safe_load((Path(__file__).parents[2] / "config.yml").read_text())
+    assert DecisionSettings(**config["knowledge_base"]["decision"]) == DecisionSettings()
