@@ -9,7 +9,7 @@
   var STORAGE_KEY = "tier1.session_id";
   var ACK_TIMEOUT_MS = 10000;
 
-  // The page's own directory, so the widget works under any path prefix.
+  // The page's own directory (the app's root, or a proxy's prefix): socket.io lives there.
   var base = window.location.pathname.replace(/[^/]*$/, "");
   var socket = window.io({ path: base + "socket.io", autoConnect: false });
 

@@ -23,7 +23,8 @@ def test_the_page_and_its_vendored_client_are_there(handoff: Handoff):
 def test_index_uses_only_relative_urls_and_no_cdn():
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     urls = re.findall(r'(?:src|href)="([^"]*)"', html)
-    assert {"widget.css", "widget.js", "vendor/socket.io.min.js"} <= set(urls)
+    # The app serves the page at / and this folder at /static/.
+    assert {"static/widget.css", "static/widget.js", "static/vendor/socket.io.min.js"} <= set(urls)
     for url in urls:
         assert not url.startswith(("/", "http:", "https:")), url
 

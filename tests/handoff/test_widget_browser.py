@@ -13,6 +13,7 @@ import socketio
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from handoff import HandoffSettings, InMemoryRasa, build_handoff
@@ -54,12 +55,22 @@ def site(tmp_path_factory, sqlite_engine):
     handoff.create_agent("ana@example.com", "password123", display_name="Ana")
     api = FastAPI()
     api.include_router(handoff.router)
-    api.mount("/", StaticFiles(directory=handoff.static_dir, html=True))
+    # As the composition root serves it: the page at /, the folder at /static/.
+    api.mount("/static", StaticFiles(directory=handoff.static_dir), name="static")
+    api.add_api_route("/", lambda: FileResponse(handoff.static_dir / "index.html"))
+    asgi = socketio.ASGIApp(handoff.sio, api)
+
+    async def behind_a_proxy(scope, receive, send):
+        # What a reverse proxy serving the app under /support/ does: strip the prefix.
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith("/support/"):
+            scope = {**scope, "path": scope["path"][len("/support") :], "raw_path": None}
+        await asgi(scope, receive, send)
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
         uvicorn.Config(
-            socketio.ASGIApp(handoff.sio, api),
+            behind_a_proxy,
             log_level="warning",
             lifespan="off",
             ws="wsproto",
@@ -151,4 +162,23 @@ def test_widget_chats_shows_quick_replies_agents_and_replays_history(site, brows
     ]
     assert page.evaluate("localStorage.getItem('tier1.session_id')") == session_id
     assert errors == []
+    page.close()
+
+
+def test_widget_works_under_a_path_prefix(site, browser):
+    page = browser.new_page()
+    failed: list[str] = []
+    paths: list[str] = []
+    page.on("request", lambda r: paths.append(r.url[len(site) :]))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.goto(site + "/support/")
+    page.wait_for_selector(".chat__status--online", timeout=10_000)
+    page.fill("#input", "prefixed")
+    page.press("#input", "Enter")
+    page.wait_for_selector("text=echo: prefixed", timeout=10_000)
+    assert failed == []
+    # Every request (page, assets, socket.io polling and websocket) stayed under the prefix.
+    assert any(p.startswith("/support/socket.io/") for p in paths)
+    assert all(p.startswith("/support/") for p in paths), paths
     page.close()
