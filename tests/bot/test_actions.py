@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from bot.actions import ActionAnswer, ActionHandoff, runtime
-from bot.actions.answer import CLARIFY_MESSAGE, KB_DOWN_MESSAGE, NONE_OF_THESE
+from bot.actions.answer import BAD_CHOICE_MESSAGE, CLARIFY_MESSAGE, KB_DOWN_MESSAGE, NONE_OF_THESE
 from bot.actions.errors import ActionConfigError
 from bot.actions.handoff import CONNECTING_MESSAGE, UNREACHABLE_MESSAGE
 
@@ -245,6 +245,26 @@ def test_missing_chosen_article_is_handled_like_an_unavailable_kb(app):
     messages, events = run(ActionAnswer(), t)
     assert [m["text"] for m in messages] == [KB_DOWN_MESSAGE]
     assert followup(events) == "action_handoff"
+
+
+def test_choice_without_a_valid_article_id_asks_again_without_calling_the_app(app):
+    messages, events = run(ActionAnswer(), tracker("/choose_article", intent="choose_article"))
+    assert [m["text"] for m in messages] == [BAD_CHOICE_MESSAGE]
+    assert app.requests == [] and followup(events) is None
+
+
+def test_message_without_text_is_handed_off_without_searching(app):
+    messages, events = run(ActionAnswer(), tracker("   ", intent="nlu_fallback"))
+    assert app.requests == [] and messages == []
+    assert slot(events, "handoff_reason") == "low_confidence"
+    assert followup(events) == "action_handoff"
+
+
+def test_long_messages_are_searched_by_their_start(app):
+    app.search = {"decision": "answer", "hits": [hit(1, 0.9)]}
+    run(ActionAnswer(), tracker("how do I reset my password " + "x" * 5000))
+    sent = app.bodies("/api/kb/search")[0]["text"]
+    assert len(sent) == 2000 and sent.startswith("how do I reset my password")
 
 
 def test_calls_use_a_timeout_below_the_gateways_budget(app):
