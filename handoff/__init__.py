@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from socketio import AsyncManager, AsyncServer
 from sqlalchemy.engine import Engine
 
+from handoff.accounts import AgentAccounts
 from handoff.api import build_router
 from handoff.auth import Auth, Passwords, Principal, Tokens
 from handoff.errors import (
@@ -120,7 +121,8 @@ def build_handoff(
     tokens = Tokens(jwt_secret, settings.token_ttl_minutes)
     if rasa is None:
         rasa = HttpRasaClient(rasa_url, rasa_token, settings.rasa_timeout_seconds)
-    service = HandoffService(store, rasa, bus, settings, Passwords(password_hasher), tokens)
+    accounts = AgentAccounts(store, Passwords(password_hasher), tokens)
+    service = HandoffService(store, rasa, bus, settings, accounts)
     auth = Auth(tokens, store.get_agent, internal_token)
     gateway = Gateway(service, bus, cors_origins, client_manager=client_manager)
     return Handoff(
@@ -135,7 +137,9 @@ def build_handoff(
 
 __all__ = [
     "STATIC_DIR",
+    "TRANSITIONS",
     "Agent",
+    "AgentAccounts",
     "AgentExists",
     "AlreadyClaimed",
     "Auth",
@@ -143,8 +147,8 @@ __all__ = [
     "Base",
     "Conversation",
     "ConversationDetail",
-    "ConversationStore",
     "ConversationNotFound",
+    "ConversationStore",
     "ConversationSummary",
     "Event",
     "EventBus",
@@ -164,7 +168,6 @@ __all__ = [
     "RasaUnavailable",
     "Status",
     "StoredMessage",
-    "TRANSITIONS",
     "build_handoff",
     "transition",
 ]

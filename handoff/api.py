@@ -152,17 +152,17 @@ class ConversationPublic(_Schema):
 
     @classmethod
     def fields_of(cls, c: Conversation) -> dict[str, Any]:
-        return dict(
-            id=c.id,
-            status=c.status,
-            reason=c.reason,
-            queued_at=c.queued_at,
-            assignee=_assignee(c.assignee_id, c.assignee_name),
-            context=c.context,
-            user_metadata=c.user_metadata,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-        )
+        return {
+            "id": c.id,
+            "status": c.status,
+            "reason": c.reason,
+            "queued_at": c.queued_at,
+            "assignee": _assignee(c.assignee_id, c.assignee_name),
+            "context": c.context,
+            "user_metadata": c.user_metadata,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
 
     @classmethod
     def of(cls, c: Conversation) -> "ConversationPublic":

@@ -6,13 +6,13 @@ role change applies without a new login. Internal callers (the action server) se
 internal token as ``Authorization: Bearer <token>``.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the dependency signatures below are built inside
+# `Auth.__init__` from local objects, so FastAPI must see evaluated annotations.
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import jwt
@@ -123,17 +123,18 @@ class Auth:
         bearer = HTTPBearer(auto_error=False, scheme_name="InternalToken")
         self.oauth2_scheme = oauth2
 
-        async def require_agent(token: str | None = Depends(oauth2)) -> Agent:
+        Token = Annotated[str | None, Depends(oauth2)]
+        Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+        async def require_agent(token: Token) -> Agent:
             return await self.agent_for(token)
 
-        async def require_admin(agent: Agent = Depends(require_agent)) -> Agent:
+        async def require_admin(agent: Annotated[Agent, Depends(require_agent)]) -> Agent:
             if not agent.is_admin:
                 raise Forbidden("This needs an admin account; ask an admin to do it.")
             return agent
 
-        async def require_internal(
-            credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-        ) -> Principal:
+        async def require_internal(credentials: Credentials) -> Principal:
             if credentials is None or not self.is_internal(credentials.credentials):
                 raise AuthError(
                     "This endpoint is internal; send "
@@ -141,10 +142,7 @@ class Auth:
                 )
             return INTERNAL
 
-        async def require_internal_or_admin(
-            credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-            token: str | None = Depends(oauth2),
-        ) -> Principal:
+        async def require_internal_or_admin(credentials: Credentials, token: Token) -> Principal:
             if credentials is not None and self.is_internal(credentials.credentials):
                 return INTERNAL
             agent = await self.agent_for(token)
@@ -175,4 +173,4 @@ class Auth:
         return agent
 
 
-__all__ = ["Auth", "INTERNAL", "Passwords", "Principal", "Tokens"]
+__all__ = ["INTERNAL", "Auth", "Passwords", "Principal", "Tokens"]

@@ -7,12 +7,14 @@ extra response headers (401's ``WWW-Authenticate``) carry them in ``headers``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class HandoffError(Exception):
     """Base class of every error the handoff module raises on purpose."""
 
-    http_status: int = 500
-    headers: dict[str, str] | None = None
+    http_status: ClassVar[int] = 500
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
@@ -58,7 +60,7 @@ class InvalidAgent(HandoffError):
 
 class AuthError(HandoffError):
     http_status = 401
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
     default_message = (
         "Missing or invalid credentials; log in at POST /api/auth/token and send "
         "'Authorization: Bearer <access_token>'."

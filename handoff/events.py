@@ -65,7 +65,7 @@ class EventBus:
                 result = handler(event)
                 if inspect.isawaitable(result):
                     await result
-            except Exception:  # noqa: BLE001 - isolate subscribers, see class docstring
+            except Exception:
                 log.exception("event handler %r failed for %s", handler, event.name)
 
     async def publish_all(self, events: list[Event]) -> None:
@@ -76,13 +76,13 @@ class EventBus:
 
 __all__ = [
     "ASSIGNED",
-    "Event",
-    "EventBus",
     "HANDED_BACK",
     "HANDOFF_REQUESTED",
-    "Handler",
     "MESSAGE_CREATED",
     "REOPENED",
     "REQUEUED",
     "RESOLVED",
+    "Event",
+    "EventBus",
+    "Handler",
 ]

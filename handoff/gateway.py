@@ -113,7 +113,7 @@ class Gateway:
             conversation = await anyio.to_thread.run_sync(
                 self.service.open_conversation, requested, custom
             )
-        except Exception:  # noqa: BLE001 - report to the client instead of dropping the socket
+        except Exception:
             log.exception("session_request failed")
             await self._error(sid, "The server could not open a session; retry in a moment.")
             return
@@ -161,7 +161,7 @@ class Gateway:
             )
         except HandoffError as e:
             return await self._reject(sid, str(e))
-        except Exception:  # noqa: BLE001 - nothing was stored; say so rather than drop the socket
+        except Exception:
             log.exception("storing a user message of %s failed", conversation_id)
             return await self._reject(
                 sid, "The server could not store your message; send it again."

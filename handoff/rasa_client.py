@@ -165,4 +165,4 @@ class InMemoryRasa:
             raise RasaUnavailable("InMemoryRasa is set unavailable (simulated outage).")
 
 
-__all__ = ["HttpRasaClient", "InMemoryRasa", "RESUME_EVENTS", "RasaClient"]
+__all__ = ["RESUME_EVENTS", "HttpRasaClient", "InMemoryRasa", "RasaClient"]

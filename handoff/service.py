@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,11 +18,9 @@ from typing import Any, TypeVar
 import anyio
 
 from handoff import events
-from handoff.auth import Passwords, Tokens
+from handoff.accounts import AgentAccounts
 from handoff.errors import (
-    AuthError,
     IllegalTransition,
-    InvalidAgent,
     InvalidMessage,
     NotAssignee,
     RasaUnavailable,
@@ -46,8 +43,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_CHARS = 8
 MAX_CLIENT_ID_CHARS = 128
 MAX_REASON_CHARS = 200
 BOT_UNAVAILABLE = "bot_unavailable"
@@ -62,15 +57,13 @@ class HandoffService:
         rasa: RasaClient,
         bus: EventBus,
         settings: HandoffSettings,
-        passwords: Passwords,
-        tokens: Tokens,
+        accounts: AgentAccounts,
     ) -> None:
         self.store = store
         self.rasa = rasa
         self.bus = bus
         self.settings = settings
-        self._passwords = passwords
-        self._tokens = tokens
+        self.accounts = accounts
         # Entries vanish once no routing holds or awaits them, so idle conversations cost nothing.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,36 +98,15 @@ class HandoffService:
     def create_agent(
         self, email: str, password: str, role: str = "agent", display_name: str | None = None
     ) -> Agent:
-        """Create an agent account.
-
-        Raises:
-            InvalidAgent: malformed email, password shorter than 8 characters, unknown role.
-            AgentExists: the email is taken.
-        """
-        email = (email or "").strip().lower()
-        if not EMAIL.match(email):
-            raise InvalidAgent(f"{email!r} is not an email address; use the form name@example.com.")
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-            raise InvalidAgent(
-                f"The password is too short; use at least {MIN_PASSWORD_CHARS} characters."
-            )
-        if role not in ("agent", "admin"):
-            raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
-        name = (display_name or "").strip() or email.split("@", 1)[0]
-        return self.store.add_agent(email, self._passwords.hash(password), role, name[:120])
+        """See `AgentAccounts.create`."""
+        return self.accounts.create(email, password, role, display_name)
 
     def authenticate(self, email: str, password: str) -> str:
-        """A fresh access token for valid credentials; `AuthError` otherwise."""
-        found = self.store.agent_credentials((email or "").strip().lower())
-        agent, password_hash = found if found else (None, None)
-        if not self._passwords.verify(password_hash, password or "") or agent is None:
-            raise AuthError("Wrong email or password; check both and try again.")
-        if self._passwords.needs_rehash(password_hash):
-            self.store.set_password_hash(agent.id, self._passwords.hash(password))
-        return self._tokens.issue(agent)
+        """See `AgentAccounts.authenticate`."""
+        return self.accounts.authenticate(email, password)
 
     def get_agent(self, agent_id: int) -> Agent | None:
-        return self.store.get_agent(agent_id)
+        return self.accounts.get(agent_id)
 
     # -- user messages --------------------------------------------------------------------
 
@@ -397,7 +369,7 @@ class HandoffService:
     async def _route_logged(self, message: StoredMessage) -> None:
         try:
             await self.route_user_message(message)
-        except Exception:  # noqa: BLE001 - a background task has no caller to raise to
+        except Exception:
             log.exception("routing message %s of %s failed", message.id, message.conversation_id)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:

@@ -153,4 +153,4 @@ def transition(
     return Event(event_name, conversation_id, data)
 
 
-__all__ = ["Status", "TRANSITIONS", "allowed_targets", "transition"]
+__all__ = ["TRANSITIONS", "Status", "allowed_targets", "transition"]

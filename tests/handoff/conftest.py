@@ -1,7 +1,5 @@
 """Layered fixtures for the handoff tests: engine -> store/handoff -> agents -> HTTP client."""
 
-# ruff: noqa: E402 - the imports of `handoff` must follow the sys.path fix below
-
 from __future__ import annotations
 
 import shutil
@@ -40,7 +38,7 @@ def _sqlite_engine(path: Path) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
+    def _pragmas(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")

@@ -119,7 +119,7 @@ class Widget:
         self.sio.on("session_confirm", self.confirmed.put)
         self.sio.on("error", self.errors.append)
 
-    async def __aenter__(self) -> Widget:
+    async def __aenter__(self) -> Widget:  # noqa: PYI034 - Self needs Python 3.11
         await self.sio.connect(self.url, transports=[self.transport])
         return self
 

@@ -1,0 +1,61 @@
+"""Agent accounts: creation with validation, and login (credentials -> access token)."""
+
+from __future__ import annotations
+
+import re
+
+from handoff.auth import Passwords, Tokens
+from handoff.errors import AuthError, InvalidAgent
+from handoff.records import Agent
+from handoff.store import ConversationStore
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_CHARS = 8
+ROLES = ("agent", "admin")
+
+
+class AgentAccounts:
+    """Creates agents and logs them in; emails are compared case-insensitively."""
+
+    def __init__(self, store: ConversationStore, passwords: Passwords, tokens: Tokens) -> None:
+        self._store = store
+        self._passwords = passwords
+        self._tokens = tokens
+
+    def create(
+        self, email: str, password: str, role: str = "agent", display_name: str | None = None
+    ) -> Agent:
+        """Create an agent account.
+
+        Raises:
+            InvalidAgent: malformed email, password shorter than 8 characters, unknown role.
+            AgentExists: the email is taken.
+        """
+        email = (email or "").strip().lower()
+        if not EMAIL.match(email):
+            raise InvalidAgent(f"{email!r} is not an email address; use the form name@example.com.")
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
+            raise InvalidAgent(
+                f"The password is too short; use at least {MIN_PASSWORD_CHARS} characters."
+            )
+        if role not in ROLES:
+            raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
+        name = (display_name or "").strip() or email.split("@", 1)[0]
+        return self._store.add_agent(email, self._passwords.hash(password), role, name[:120])
+
+    def authenticate(self, email: str, password: str) -> str:
+        """A fresh access token for valid credentials; `AuthError` otherwise."""
+        found = self._store.agent_credentials((email or "").strip().lower())
+        agent, password_hash = found if found else (None, None)
+        if not self._passwords.verify(password_hash, password or "") or agent is None:
+            raise AuthError("Wrong email or password; check both and try again.")
+        if self._passwords.needs_rehash(password_hash):
+            # Hashes made with older cost parameters are upgraded at the next login.
+            self._store.set_password_hash(agent.id, self._passwords.hash(password))
+        return self._tokens.issue(agent)
+
+    def get(self, agent_id: int) -> Agent | None:
+        return self._store.get_agent(agent_id)
+
+
+__all__ = ["AgentAccounts"]
