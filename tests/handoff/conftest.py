@@ -14,6 +14,10 @@ from pathlib import Path
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+# A test module collected earlier (bot.settings imports handoff.settings) may already have
+# cached that namespace stand-in; drop it so the next import finds the real package.
+if getattr(sys.modules.get("handoff"), "__file__", "") is None:
+    del sys.modules["handoff"]
 
 import pytest
 from argon2 import PasswordHasher
