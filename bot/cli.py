@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings, env = _settings(args.config)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     print("tier1 | checking the Rasa model (trains only when its inputs changed)", flush=True)
-    model = ensure_model(settings.root, settings.models_dir)
+    model = ensure_model(settings.root, settings.models_dir, config=Path(args.config))
     print(f"tier1 | model: {model}", flush=True)
     env = {**env, "PYTHONUNBUFFERED": "1"}
     sup = Supervisor(programs(settings, model, Path(args.config)), settings.state_dir, env,
@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bot.training import ensure_model
 
     settings, _ = _settings(args.config)
-    print(ensure_model(settings.root, settings.models_dir, force=args.force))
+    print(ensure_model(settings.root, settings.models_dir, force=args.force, config=Path(args.config)))
     return 0
 
 

@@ -78,7 +78,9 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
         Program(
             name="app",
             command=[sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory",
-                     "--host", server.host, "--port", str(server.port), "--no-access-log"],
+                     "--host", server.host, "--port", str(server.port), "--no-access-log",
+                     # uvicorn's default websockets backend needs websockets>=13; Rasa pins 10.4.
+                     "--ws", "wsproto"],
             health_url=f"{server.app_url}/health",
             priority=30,
             environment=common,

@@ -171,6 +171,18 @@ class Supervisor:
             pass  # already stopped
         rpc.supervisor.startProcess(name, False)
 
+    def _state(self, name: str) -> str | None:
+        try:
+            return self._rpc().supervisor.getProcessInfo(name)["statename"]
+        except (OSError, xmlrpc.client.Error):
+            return None  # supervisord not listening yet
+
+    def _tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return "(no output)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
     def wait_healthy(self, timeout: float) -> None:
         """Block until every program answers its health check, in priority order."""
         deadline = time.monotonic() + timeout
@@ -180,6 +192,10 @@ class Supervisor:
                     raise SupervisorError(
                         f"supervisord exited with code {self._proc.returncode}; "
                         f"see {self.log_dir / 'supervisord.log'}"
+                    )
+                if self._state(p.name) == "FATAL":
+                    raise SupervisorError(
+                        f"{p.name} keeps crashing; its last output:\n{self._tail(p.name)}"
                     )
                 if time.monotonic() > deadline:
                     raise SupervisorError(
