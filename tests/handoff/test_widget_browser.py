@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from playwright.sync_api import expect, sync_playwright
 
 from handoff import HandoffSettings, InMemoryRasa, build_handoff
 
@@ -91,7 +92,6 @@ def site(tmp_path_factory, sqlite_engine):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "the widget test needs Debian's chromium (apt-get install chromium)"
@@ -111,7 +111,7 @@ def test_widget_chats_shows_quick_replies_agents_and_replays_history(site, brows
     page.fill("#input", "hello there")
     page.press("#input", "Enter")
     page.wait_for_selector("text=echo: hello there", timeout=10_000)
-    assert page.text_content(".msg--user .msg__meta") == "Sent"
+    expect(page.locator(".msg--user .msg__meta")).to_have_text("Sent", timeout=10_000)
 
     page.fill("#input", "menu")
     page.press("#input", "Enter")
@@ -121,7 +121,7 @@ def test_widget_chats_shows_quick_replies_agents_and_replays_history(site, brows
     assert page.locator("text=Pick a topic <b>now</b>").count() == 1
     page.click("text=Shipping")
     page.wait_for_selector("text=echo: /shipping", timeout=10_000)
-    assert page.locator(".msg--user .msg__bubble").last.text_content() == "Shipping"
+    expect(page.locator(".msg--user .msg__bubble").last).to_have_text("Shipping")
 
     session_id = page.evaluate("localStorage.getItem('tier1.session_id')")
     with httpx.Client(base_url=site) as http:
@@ -143,12 +143,13 @@ def test_widget_chats_shows_quick_replies_agents_and_replays_history(site, brows
         )
         assert r.status_code == 201
     page.wait_for_selector(".msg--agent", timeout=10_000)
-    assert page.text_content(".msg--agent .msg__name") == "Ana"
+    expect(page.locator(".msg--agent .msg__name")).to_have_text("Ana")
     assert page.locator(".msg--agent img").count() == 0
 
     # A reload keeps the conversation (localStorage) and replays it from the server.
     page.reload()
     page.wait_for_selector(".msg--agent", timeout=10_000)
+    expect(page.locator(".msg")).to_have_count(8, timeout=10_000)
     kinds = page.eval_on_selector_all(".msg", "els => els.map(e => e.classList[1])")
     assert kinds == [
         "msg--user",
