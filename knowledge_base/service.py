@@ -178,7 +178,12 @@ class KnowledgeBase:
             [a for a, _ in ranked], [qid for _, (_, qid) in ranked]
         )
         hits = [
-            Hit(article_id, *articles[article_id], score=float(score), matched_question=questions[qid])
+            Hit(
+                article_id,
+                *articles[article_id],
+                score=float(score),
+                matched_question=questions[qid],
+            )
             for article_id, (score, qid) in ranked
             if article_id in articles and qid in questions  # deleted since the index was built
         ]
@@ -230,24 +235,37 @@ class KnowledgeBase:
             log.info(
                 "index file %s is stale (version, model, dimensions, count = %s; database: %s): "
                 "rebuilding it",
-                self._index_path, found, expected,
+                self._index_path,
+                found,
+                expected,
             )
             return False
         with self._rw.write():
-            self._index, self._question_article, self._index_version = index, question_article, version
+            self._index, self._question_article, self._index_version = (
+                index,
+                question_article,
+                version,
+            )
         return True
 
     def _rebuild(self, *, progress: bool = False) -> None:
         """Fill a fresh index from the stored vectors, encoding only unusable ones, and save."""
         name, dims = self.embedder.name, self.embedder.dimensions
         stored = self._store.stored_vectors(dims, name)
-        ids, article_ids, vectors, version = stored.ids, stored.article_ids, stored.vectors, stored.version
+        ids, article_ids, vectors, version = (
+            stored.ids,
+            stored.article_ids,
+            stored.vectors,
+            stored.version,
+        )
         if stored.stale:
             log.info("encoding %d question(s) without a %s vector", len(stored.stale), name)
             fresh = self.embedder.encode([t for _, _, t in stored.stale], progress=progress)
             version = self._store.save_vectors([q for q, _, _ in stored.stale], fresh, name)
             ids = np.concatenate([ids, [q for q, _, _ in stored.stale]]).astype(np.int64)
-            article_ids = np.concatenate([article_ids, [a for _, a, _ in stored.stale]]).astype(np.int64)
+            article_ids = np.concatenate([article_ids, [a for _, a, _ in stored.stale]]).astype(
+                np.int64
+            )
             vectors = np.vstack([vectors, fresh])
             if version != stored.version + 1:
                 version = -1  # someone else wrote meanwhile: stamp stale so refresh() rebuilds
@@ -269,7 +287,9 @@ class KnowledgeBase:
         name, dims = self.embedder.name, self.embedder.dimensions
         usable = self._store.usable_texts([s.slug for s in specs], dims, name)
         # Encode before the write transaction so the database is locked only briefly.
-        todo = list(dict.fromkeys(t for s in specs for t in s.indexed_texts() if (s.slug, t) not in usable))
+        todo = list(
+            dict.fromkeys(t for s in specs for t in s.indexed_texts() if (s.slug, t) not in usable)
+        )
         cache = dict(zip(todo, self.embedder.encode(todo, progress=progress))) if todo else {}
         encoded = len(todo)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
@@ -142,20 +142,31 @@ class ArticleStore:
     def save_vectors(self, ids: Sequence[int], vectors: np.ndarray, model: str) -> int:
         """Store re-encoded vectors for existing questions; return the new version."""
         mappings = [
-            {"id": int(qid), "embedding": np.asarray(v, np.float32).tobytes(), "embedding_model": model}
+            {
+                "id": int(qid),
+                "embedding": np.asarray(v, np.float32).tobytes(),
+                "embedding_model": model,
+            }
             for qid, v in zip(ids, vectors)
         ]
         with self._session("storing vectors", write=True) as s:
             s.bulk_update_mappings(QuestionRow, mappings)
             return bump_version(s)
 
-    def usable_texts(self, slugs: Iterable[str], dimensions: int, model: str) -> set[tuple[str, str]]:
+    def usable_texts(
+        self, slugs: Iterable[str], dimensions: int, model: str
+    ) -> set[tuple[str, str]]:
         """(slug, text) pairs already stored with a usable vector for this embedder."""
         found: set[tuple[str, str]] = set()
         with self._session("reading stored questions") as s:
             for chunk in _chunks(list(slugs)):
                 rows = s.execute(
-                    select(ArticleRow.slug, QuestionRow.text, QuestionRow.embedding, QuestionRow.embedding_model)
+                    select(
+                        ArticleRow.slug,
+                        QuestionRow.text,
+                        QuestionRow.embedding,
+                        QuestionRow.embedding_model,
+                    )
                     .join(QuestionRow, QuestionRow.article_id == ArticleRow.id)
                     .where(ArticleRow.slug.in_(chunk))
                 ).all()
@@ -194,17 +205,30 @@ class ArticleStore:
             for spec in specs:
                 row = existing.get(spec.slug)
                 if row is None:
-                    row = ArticleRow(slug=spec.slug, title=spec.title, answer=spec.answer, url=spec.url, tags=list(spec.tags))
+                    row = ArticleRow(
+                        slug=spec.slug,
+                        title=spec.title,
+                        answer=spec.answer,
+                        url=spec.url,
+                        tags=list(spec.tags),
+                    )
                     s.add(row)
                     result.created.append(spec.slug)
                 elif _same(row, spec, dimensions, model):
                     result.unchanged.append(spec.slug)
                     continue
                 else:
-                    row.title, row.answer, row.url, row.tags = spec.title, spec.answer, spec.url, list(spec.tags)
+                    row.title, row.answer, row.url, row.tags = (
+                        spec.title,
+                        spec.answer,
+                        spec.url,
+                        list(spec.tags),
+                    )
                     row.updated_at = datetime.now(timezone.utc)
                     result.updated.append(spec.slug)
-                touched.append((row, _sync_questions(row, spec, vector_for, dimensions, model, result)))
+                touched.append(
+                    (row, _sync_questions(row, spec, vector_for, dimensions, model, result))
+                )
             if not touched:
                 return result
             s.flush()  # assigns ids to new articles and questions
@@ -222,8 +246,13 @@ class ArticleStore:
                 int(r[0]): (r[1], r[2], r[3], r[4])
                 for chunk in _chunks(list(article_ids))
                 for r in s.execute(
-                    select(ArticleRow.id, ArticleRow.slug, ArticleRow.title, ArticleRow.answer, ArticleRow.url)
-                    .where(ArticleRow.id.in_(chunk))
+                    select(
+                        ArticleRow.id,
+                        ArticleRow.slug,
+                        ArticleRow.title,
+                        ArticleRow.answer,
+                        ArticleRow.url,
+                    ).where(ArticleRow.id.in_(chunk))
                 ).all()
             }
             questions = {
@@ -256,7 +285,8 @@ class ArticleStore:
 
 def _same(row: ArticleRow, spec: ArticleSpec, dimensions: int, model: str) -> bool:
     return (
-        (row.title, row.answer, row.url, list(row.tags or [])) == (spec.title, spec.answer, spec.url, list(spec.tags))
+        (row.title, row.answer, row.url, list(row.tags or []))
+        == (spec.title, spec.answer, spec.url, list(spec.tags))
         and [q.text for q in row.questions] == spec.indexed_texts()
         and all(q.vector(dimensions, model) is not None for q in row.questions)
     )

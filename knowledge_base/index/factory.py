@@ -23,7 +23,8 @@ def index_class(settings: IndexSettings) -> type:
         return _BACKENDS[settings.type]
     except KeyError:
         raise UnsupportedBackend(
-            f"unknown knowledge_base.index.type {settings.type!r}; use one of {', '.join(_BACKENDS)}"
+            f"unknown knowledge_base.index.type {settings.type!r}; "
+            f"use one of {', '.join(_BACKENDS)}"
         ) from None
 
 

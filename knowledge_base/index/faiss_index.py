@@ -79,7 +79,9 @@ class FaissIndex:
         try:
             loaded = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
         except RuntimeError as e:  # FAISS reports corrupt input as RuntimeError
-            raise VectorIndexError(f"{path}: FAISS cannot read the index ({e}); delete the file to rebuild") from e
+            raise VectorIndexError(
+                f"{path}: FAISS cannot read the index ({e}); delete the file to rebuild"
+            ) from e
         if (
             not isinstance(loaded, faiss.IndexIDMap2)
             or loaded.d != manifest.dimensions

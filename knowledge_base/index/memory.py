@@ -79,7 +79,9 @@ class InMemoryIndex:
             with np.load(io.BytesIO(payload), allow_pickle=False) as data:
                 ids, vectors = data["ids"], data["vectors"]
         except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
-            raise VectorIndexError(f"{path}: the vectors cannot be read ({e}); delete the file to rebuild") from e
+            raise VectorIndexError(
+                f"{path}: the vectors cannot be read ({e}); delete the file to rebuild"
+            ) from e
         if vectors.shape != (manifest.count, manifest.dimensions) or ids.shape != (manifest.count,):
             raise VectorIndexError(
                 f"{path}: holds {vectors.shape} vectors but its manifest says "

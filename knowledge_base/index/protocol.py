@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
-_Index = TypeVar("_Index", bound="VectorIndex")
 
 
 @dataclass(frozen=True)
@@ -79,8 +77,8 @@ class VectorIndex(Protocol):
         ...
 
     @classmethod
-    def load(cls: type[_Index], path: Path) -> tuple[_Index, IndexManifest]:
-        """Read an index written by ``save`` of the same backend.
+    def load(cls, path: Path) -> tuple[VectorIndex, IndexManifest]:
+        """Read an index written by ``save`` of the same backend (returns an instance of ``cls``).
 
         Raises:
             VectorIndexError: the file is missing, truncated, from another backend or

@@ -67,7 +67,9 @@ def read_snapshot(path: Path, expected_type: str) -> tuple[IndexManifest, bytes]
     except (ValueError, TypeError, KeyError) as e:
         raise VectorIndexError(f"{path} has a corrupt header ({e}); {_HINT}") from e
     if fmt != FORMAT:
-        raise VectorIndexError(f"{path} uses index format {fmt}, this tier1 reads {FORMAT}; {_HINT}")
+        raise VectorIndexError(
+            f"{path} uses index format {fmt}, this tier1 reads {FORMAT}; {_HINT}"
+        )
     if manifest.type != expected_type:
         raise VectorIndexError(
             f"{path} was written by the {manifest.type!r} index, not {expected_type!r}; {_HINT}"

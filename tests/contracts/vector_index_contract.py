@@ -65,7 +65,9 @@ class VectorIndexContract:
         scores, found = index.search(queries, 5)
         expected = ids[np.argsort(-(queries @ vectors.T), axis=1)[:, :5]]
         assert found.tolist() == expected.tolist()
-        np.testing.assert_allclose(scores, np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :5], atol=1e-5)
+        np.testing.assert_allclose(
+            scores, np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :5], atol=1e-5
+        )
 
     def test_adding_an_existing_id_replaces_its_vector(self):
         index = self.new()
@@ -103,7 +105,12 @@ class VectorIndexContract:
         index.save(path, 42, "model-x")
         loaded, manifest = self.index_class.load(path)
         assert isinstance(loaded, self.index_class)
-        assert (manifest.version, manifest.model, manifest.dimensions, manifest.count) == (42, "model-x", DIMS, 3)
+        assert (manifest.version, manifest.model, manifest.dimensions, manifest.count) == (
+            42,
+            "model-x",
+            DIMS,
+            3,
+        )
         assert len(loaded) == 3 and loaded.dimensions == DIMS
         query = unit([[0.1, 1, 0.3, 0, 0, 0, 0, 0]])
         for a, b in zip(index.search(query, 3), loaded.search(query, 3)):

@@ -1,8 +1,6 @@
 """Fixtures for the knowledge-base tests: a hashing embedder that counts its work, SQLite in
 tmp_path, and a small knowledge file with clearly distinct topics."""
 
-# ruff: noqa: E402 - the imports of `knowledge_base` must follow the sys.path fix below
-
 from __future__ import annotations
 
 import sys
@@ -59,7 +57,11 @@ ARTICLES = [
         "answer": "Tap Forgot password on the sign-in screen and follow the emailed link.",
         "url": "https://help.example.test/reset-password",
         "tags": ["account"],
-        "questions": ["I forgot my password", "password reset link not arriving", "change my login password"],
+        "questions": [
+            "I forgot my password",
+            "password reset link not arriving",
+            "change my login password",
+        ],
     },
     {
         "slug": "track-order",
@@ -84,7 +86,9 @@ ARTICLES = [
 
 
 def write_kb_file(path: Path, articles: list[dict], version: int = 1) -> Path:
-    path.write_text(yaml.safe_dump({"version": version, "articles": articles}, sort_keys=False), "utf-8")
+    path.write_text(
+        yaml.safe_dump({"version": version, "articles": articles}, sort_keys=False), "utf-8"
+    )
     return path
 
 
@@ -143,7 +147,7 @@ def n_indexed() -> int:
     return sum(1 + len(a["questions"]) for a in ARTICLES)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def counting() -> type[CountingEmbedder]:
     return CountingEmbedder
 
@@ -160,3 +164,14 @@ def write_file(tmp_path) -> Callable[..., Path]:
         return write_kb_file(tmp_path / name, articles, version)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The packaged all-MiniLM-L6-v2, loaded once for every integration test that needs it."""
+    from knowledge_base import SentenceTransformerEmbedder
+    from knowledge_base.settings import PACKAGED_MODEL
+
+    embedder = SentenceTransformerEmbedder(PACKAGED_MODEL, batch_size=64)
+    embedder.load()
+    return embedder

@@ -25,7 +25,8 @@ def client(make_kb, kb_file):
     app = FastAPI()
     # What the composition root does once for the whole package.
     app.add_exception_handler(
-        KnowledgeBaseError, lambda _r, e: JSONResponse({"detail": str(e)}, status_code=e.http_status)
+        KnowledgeBaseError,
+        lambda _r, e: JSONResponse({"detail": str(e)}, status_code=e.http_status),
     )
     app.include_router(create_router(kb, authorize))
     with TestClient(app) as c:
@@ -34,7 +35,11 @@ def client(make_kb, kb_file):
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
-    [("post", "/api/kb/search", {"text": "password"}), ("get", "/api/kb/articles/1", None), ("get", "/api/kb/status", None)],
+    [
+        ("post", "/api/kb/search", {"text": "password"}),
+        ("get", "/api/kb/articles/1", None),
+        ("get", "/api/kb/status", None),
+    ],
 )
 def test_every_route_needs_authorisation(client, method, path, body):
     response = client.request(method, path, json=body)
@@ -43,12 +48,22 @@ def test_every_route_needs_authorisation(client, method, path, body):
 
 
 def test_search_returns_the_decision_and_ranked_hits(client):
-    response = client.post("/api/kb/search", json={"text": "I forgot my password", "top_k": 2}, headers=TOKEN)
+    response = client.post(
+        "/api/kb/search", json={"text": "I forgot my password", "top_k": 2}, headers=TOKEN
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["decision"] == "answer"
     assert len(body["hits"]) == 2 and body["hits"][0]["slug"] == "reset-password"
-    assert set(body["hits"][0]) == {"article_id", "slug", "title", "answer", "url", "score", "matched_question"}
+    assert set(body["hits"][0]) == {
+        "article_id",
+        "slug",
+        "title",
+        "answer",
+        "url",
+        "score",
+        "matched_question",
+    }
     assert body["hits"][0]["score"] >= body["hits"][1]["score"]
 
 
@@ -69,7 +84,9 @@ def test_invalid_search_bodies_are_422(client, body):
 
 
 def test_get_article_and_not_found(client):
-    article_id = client.post("/api/kb/search", json={"text": "shipment status"}, headers=TOKEN).json()["hits"][0]["article_id"]
+    article_id = client.post(
+        "/api/kb/search", json={"text": "shipment status"}, headers=TOKEN
+    ).json()["hits"][0]["article_id"]
     body = client.get(f"/api/kb/articles/{article_id}", headers=TOKEN).json()
     assert body["slug"] == "track-order" and body["questions"][0] == "track my parcel delivery"
     missing = client.get("/api/kb/articles/9999", headers=TOKEN)

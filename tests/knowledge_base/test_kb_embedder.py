@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base import HashingEmbedder, InMemoryIndex, SentenceTransformerEmbedder, create_embedder, create_index
+from knowledge_base import (
+    HashingEmbedder,
+    InMemoryIndex,
+    SentenceTransformerEmbedder,
+    create_embedder,
+    create_index,
+)
 from knowledge_base.embedder import resolve_model_path
 from knowledge_base.errors import EmbedderError, UnsupportedBackend
 from knowledge_base.index import FaissIndex, index_class
@@ -23,16 +29,18 @@ def test_import_is_light_and_hashing_ignores_the_process_hash_seed():
     # One fresh interpreter (they are slow to start) checks both: importing the package pulls
     # in no heavy dependency, and its hashing vectors match ours under another hash seed.
     code = (
-        "import sys; sys.path.insert(0, %r); import knowledge_base; "
-        "print(sorted(m for m in ('faiss', 'torch', 'sentence_transformers', 'fastapi', 'rasa', 'bot') "
-        "if m in sys.modules)); "
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import knowledge_base; "
+        "heavy = ('faiss', 'torch', 'sentence_transformers', 'fastapi', 'rasa', 'bot'); "
+        "print(sorted(m for m in heavy if m in sys.modules)); "
         "print(knowledge_base.HashingEmbedder(64).encode(['reset my password'])[0].tobytes().hex())"
-        % str(ROOT)
     )
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
     out = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert out[0] == "[]"
     assert out[1] == HashingEmbedder(64).encode(["reset my password"])[0].tobytes().hex()
@@ -45,7 +53,9 @@ def test_hashing_ignores_case_punctuation_and_function_words():
 
 
 def test_create_embedder_builds_the_configured_type_without_loading():
-    assert isinstance(create_embedder(EmbedderSettings(type="hashing", dimensions=32)), HashingEmbedder)
+    assert isinstance(
+        create_embedder(EmbedderSettings(type="hashing", dimensions=32)), HashingEmbedder
+    )
     st = create_embedder(EmbedderSettings(model="/nonexistent/model"))
     assert isinstance(st, SentenceTransformerEmbedder) and st.name == "/nonexistent/model"
 
@@ -85,7 +95,11 @@ def test_a_missing_model_directory_fails_on_load_naming_the_path(tmp_path):
 def test_every_error_carries_an_http_status():
     from knowledge_base import errors
 
-    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.KnowledgeBaseError)]
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.KnowledgeBaseError)
+    ]
     assert len(classes) >= 8
     for cls in classes:
         assert isinstance(cls.http_status, int) and 400 <= cls.http_status <= 599, cls

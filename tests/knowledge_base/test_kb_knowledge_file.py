@@ -81,7 +81,9 @@ def test_a_missing_field_names_file_article_and_field():
 
 def test_an_article_without_a_usable_slug_is_named_by_position():
     err = problems_of(
-        "version: 1\narticles:\n  - {slug: ok, title: T, answer: A}\n  - {slug: Not OK!, title: T, answer: A}\n"
+        "version: 1\narticles:\n"
+        "  - {slug: ok, title: T, answer: A}\n"
+        "  - {slug: Not OK!, title: T, answer: A}\n"
     )
     assert (err.article, err.field) == ("#2", "slug")
     assert "lowercase" in str(err)
@@ -99,7 +101,9 @@ def test_duplicate_slugs_are_rejected_naming_both_positions():
 
 
 def test_a_key_repeated_in_one_article_is_rejected():
-    err = problems_of("version: 1\narticles:\n  - slug: a\n    title: A\n    title: B\n    answer: x\n")
+    err = problems_of(
+        "version: 1\narticles:\n  - slug: a\n    title: A\n    title: B\n    answer: x\n"
+    )
     assert "'title' appears twice" in str(err)
 
 
@@ -128,7 +132,11 @@ def test_every_problem_is_reported_at_once():
     err = problems_of(
         "version: 1\narticles:\n  - {slug: a, answer: A}\n  - {slug: b, title: B}\n  - 7\n"
     )
-    assert [(p.article, p.field) for p in err.problems] == [("a", "title"), ("b", "answer"), ("#3", None)]
+    assert [(p.article, p.field) for p in err.problems] == [
+        ("a", "title"),
+        ("b", "answer"),
+        ("#3", None),
+    ]
     assert "3 problem(s)" in str(err)
 
 
@@ -150,7 +158,20 @@ def test_the_demo_help_center_is_complete_and_well_formed():
         assert spec.tags, spec.slug
         sentences = [s for s in spec.answer.replace("?", ".").split(". ") if s.strip()]
         assert 2 <= len(sentences) <= 5, (spec.slug, len(sentences))
-    topics = {"reset-password", "refunds", "payment-methods", "invoices", "plans-overview",
-              "change-plan", "cancel-service", "shipping", "returns", "order-tracking",
-              "data-export", "contact-support", "mobile-data", "create-account"}
+    topics = {
+        "reset-password",
+        "refunds",
+        "payment-methods",
+        "invoices",
+        "plans-overview",
+        "change-plan",
+        "cancel-service",
+        "shipping",
+        "returns",
+        "order-tracking",
+        "data-export",
+        "contact-support",
+        "mobile-data",
+        "create-account",
+    }
     assert topics <= {s.slug for s in specs}

@@ -52,7 +52,9 @@ def test_reimporting_an_unchanged_file_writes_and_encodes_nothing(make_kb, kb_fi
     assert embedder_kb.status()["version"] == 1
 
 
-def test_an_edit_is_upserted_in_place_encoding_only_changed_questions(n_indexed, make_kb, kb_file, articles, write_file):
+def test_an_edit_is_upserted_in_place_encoding_only_changed_questions(
+    n_indexed, make_kb, kb_file, articles, write_file
+):
     kb = make_kb()
     kb.import_file(kb_file)
     before = kb.get_article(kb.search("I forgot my password").hits[0].article_id)
@@ -113,7 +115,9 @@ def test_seed_if_empty_imports_once(make_kb, kb_file):
 # -- the index is a cache of the stored vectors -------------------------------------------------
 
 
-def test_a_missing_index_file_is_rebuilt_without_re_encoding(n_indexed, make_kb, kb_file, index_path, counting):
+def test_a_missing_index_file_is_rebuilt_without_re_encoding(
+    n_indexed, make_kb, kb_file, index_path, counting
+):
     make_kb().import_file(kb_file)
     index_path.unlink()
     embedder = counting()
@@ -124,7 +128,9 @@ def test_a_missing_index_file_is_rebuilt_without_re_encoding(n_indexed, make_kb,
     assert load_index(kb.settings.index, index_path)[1].version == 1
 
 
-def test_a_stale_index_file_is_rebuilt_without_re_encoding(n_indexed, make_kb, kb_file, index_path, articles, write_file, counting):
+def test_a_stale_index_file_is_rebuilt_without_re_encoding(
+    n_indexed, make_kb, kb_file, index_path, articles, write_file, counting
+):
     first = make_kb()
     first.import_file(kb_file)
     old_file = index_path.read_bytes()  # reflects version 1
@@ -184,11 +190,15 @@ def test_refresh_picks_up_another_replicas_writes(make_kb, kb_file, tmp_path, ar
     assert b.refresh() is False
 
 
-def test_importing_on_a_stale_replica_rebuilds_instead_of_patching(n_indexed, make_kb, kb_file, tmp_path, articles, write_file):
+def test_importing_on_a_stale_replica_rebuilds_instead_of_patching(
+    n_indexed, make_kb, kb_file, tmp_path, articles, write_file
+):
     a = make_kb(path=tmp_path / "a" / "kb.index")
     b = make_kb(path=tmp_path / "b" / "kb.index")
     a.import_file(kb_file)
-    b.import_file(write_file([{"slug": "voicemail", "title": "Voicemail setup", "answer": "Dial 121."}]))
+    b.import_file(
+        write_file([{"slug": "voicemail", "title": "Voicemail setup", "answer": "Dial 121."}])
+    )
     status = b.status()
     assert status["index_size"] == status["questions"] == n_indexed + 1
     assert b.search("courier tracking number").hits[0].slug == "track-order"
@@ -211,7 +221,7 @@ def test_search_ranks_articles_by_their_best_question(make_kb, kb_file):
     kb.import_file(kb_file)
     result = kb.search("I forgot my password")
     assert result.decision is Decision.ANSWER
-    assert [h.slug for h in result.hits][0] == "reset-password"
+    assert result.hits[0].slug == "reset-password"
     assert result.hits[0].matched_question == "I forgot my password"
     assert result.hits[0].score == pytest.approx(1.0, abs=1e-5)
     scores = [h.score for h in result.hits]
@@ -229,13 +239,17 @@ def test_top_k_limits_the_articles_returned(make_kb, kb_file):
 def test_an_article_with_many_questions_does_not_crowd_out_others(make_kb, write_file):
     kb = make_kb()
     many = [f"router light blinking pattern {i}" for i in range(40)]
-    kb.import_file(write_file([
-        {"slug": "router", "title": "Router lights", "answer": "A.", "questions": many},
-        {"slug": "modem", "title": "router modem", "answer": "B."},
-        {"slug": "wifi", "title": "router wifi password", "answer": "C."},
-    ]))
+    kb.import_file(
+        write_file(
+            [
+                {"slug": "router", "title": "Router lights", "answer": "A.", "questions": many},
+                {"slug": "modem", "title": "router modem", "answer": "B."},
+                {"slug": "wifi", "title": "router wifi password", "answer": "C."},
+            ]
+        )
+    )
     result = kb.search("router light blinking pattern", top_k=3)
-    assert [h.slug for h in result.hits][0] == "router"
+    assert result.hits[0].slug == "router"
     assert {h.slug for h in result.hits} == {"router", "modem", "wifi"}
 
 
@@ -249,10 +263,24 @@ def test_unrelated_questions_hand_off(make_kb, kb_file):
 
 def test_two_equally_good_articles_ask_to_clarify(make_kb, write_file):
     kb = make_kb()
-    kb.import_file(write_file([
-        {"slug": "a", "title": "Cancel my order", "answer": "A.", "questions": ["stop my order"]},
-        {"slug": "b", "title": "Cancel my plan", "answer": "B.", "questions": ["stop my order"]},
-    ]))
+    kb.import_file(
+        write_file(
+            [
+                {
+                    "slug": "a",
+                    "title": "Cancel my order",
+                    "answer": "A.",
+                    "questions": ["stop my order"],
+                },
+                {
+                    "slug": "b",
+                    "title": "Cancel my plan",
+                    "answer": "B.",
+                    "questions": ["stop my order"],
+                },
+            ]
+        )
+    )
     assert kb.search("stop my order").decision is Decision.CLARIFY
 
 
@@ -278,7 +306,15 @@ def test_search_result_to_dict_is_json_ready(make_kb, kb_file):
     kb.import_file(kb_file)
     data = json.loads(json.dumps(kb.search("I forgot my password", top_k=1).to_dict()))
     assert data["decision"] == "answer"
-    assert set(data["hits"][0]) == {"article_id", "slug", "title", "answer", "url", "score", "matched_question"}
+    assert set(data["hits"][0]) == {
+        "article_id",
+        "slug",
+        "title",
+        "answer",
+        "url",
+        "score",
+        "matched_question",
+    }
     assert data["hits"][0]["url"] == "https://help.example.test/reset-password"
 
 
@@ -290,7 +326,11 @@ def test_get_article_returns_its_questions_without_the_title(make_kb, kb_file):
     kb.import_file(kb_file)
     article = kb.get_article(kb.search("I forgot my password").hits[0].article_id)
     assert article.slug == "reset-password" and article.tags == ["account"]
-    assert article.questions == ["I forgot my password", "password reset link not arriving", "change my login password"]
+    assert article.questions == [
+        "I forgot my password",
+        "password reset link not arriving",
+        "change my login password",
+    ]
     assert article.created_at.tzinfo is not None
     assert json.dumps(article.to_dict())
 
@@ -303,7 +343,12 @@ def test_an_unknown_article_is_not_found(make_kb):
 
 def test_nothing_works_before_start(kb_settings, engine, index_path, kb_file):
     kb = KnowledgeBase(kb_settings, engine, index_path)
-    for call in (lambda: kb.search("x"), kb.status, lambda: kb.import_file(kb_file), lambda: kb.get_article(1)):
+    for call in (
+        lambda: kb.search("x"),
+        kb.status,
+        lambda: kb.import_file(kb_file),
+        lambda: kb.get_article(1),
+    ):
         with pytest.raises(NotReady) as e:
             call()
         assert e.value.http_status == 503
