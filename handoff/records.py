@@ -62,6 +62,20 @@ class NewMessage:
     payload: dict[str, Any] | None = None
     agent_id: int | None = None
 
+    @classmethod
+    def from_rasa(cls, reply: dict[str, Any]) -> NewMessage | None:
+        """A Rasa REST reply as a bot message: its text, the rest (buttons, image...) as payload.
+
+        None for a reply with nothing to show.
+        """
+        text = reply.get("text")
+        payload = {
+            k: v for k, v in reply.items() if k not in ("text", "recipient_id") and v is not None
+        }
+        if not text and not payload:
+            return None
+        return cls("bot", text if isinstance(text, str) else "", payload or None)
+
 
 @dataclass(frozen=True)
 class Conversation:

@@ -20,6 +20,7 @@ import anyio
 from handoff import events
 from handoff.accounts import AgentAccounts
 from handoff.errors import (
+    AlreadyClaimed,
     IllegalTransition,
     InvalidMessage,
     NotAssignee,
@@ -198,7 +199,7 @@ class HandoffService:
                 log.warning("Rasa unavailable for %s: %s", conversation.id, e)
                 await self._bot_unavailable(conversation.id, message.text, str(e))
                 return
-            bot_messages = [m for m in (_from_rasa(r) for r in replies) if m is not None]
+            bot_messages = [m for m in map(NewMessage.from_rasa, replies) if m is not None]
             if bot_messages:
                 stored = await self._run(self.store.add_messages, conversation.id, bot_messages)
                 await self._publish_messages(stored)
@@ -241,15 +242,25 @@ class HandoffService:
         return await self._run(self.store.get_conversation, conversation_id)
 
     async def claim(self, conversation_id: str, agent: Agent) -> Conversation:
-        """queued -> assigned to ``agent``; exactly one concurrent claim wins (`AlreadyClaimed`)."""
+        """queued -> assigned to ``agent``; exactly one concurrent claim wins.
+
+        Claiming a conversation one already holds (a double click) returns it unchanged;
+        anyone else gets `AlreadyClaimed`.
+        """
         joined = NewMessage("system", f"{agent.display_name} joined the chat", agent_id=agent.id)
-        await self._move(
-            conversation_id,
-            Status.ASSIGNED,
-            actor=agent.actor,
-            assignee_id=agent.id,
-            messages=[joined],
-        )
+        try:
+            await self._move(
+                conversation_id,
+                Status.ASSIGNED,
+                actor=agent.actor,
+                assignee_id=agent.id,
+                messages=[joined],
+            )
+        except AlreadyClaimed:
+            current = await self._run(self.store.get_conversation, conversation_id)
+            if current.status is Status.ASSIGNED and current.assignee_id == agent.id:
+                return current
+            raise
         return await self._run(self.store.get_conversation, conversation_id)
 
     async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> StoredMessage:
@@ -382,17 +393,6 @@ class HandoffService:
     @staticmethod
     async def _run(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
-
-
-def _from_rasa(reply: dict[str, Any]) -> NewMessage | None:
-    """A Rasa REST reply as a bot message: its text, and the rest (buttons, image...) as payload."""
-    text = reply.get("text")
-    payload = {
-        k: v for k, v in reply.items() if k not in ("text", "recipient_id") and v is not None
-    }
-    if not text and not payload:
-        return None
-    return NewMessage("bot", text if isinstance(text, str) else "", payload or None)
 
 
 __all__ = ["BOT_UNAVAILABLE", "HandoffService"]

@@ -178,6 +178,11 @@ def test_claim_announces_the_agent_and_only_one_claim_wins(
     assert published[-2].name == events.ASSIGNED and published[-2].data["assignee_id"] == agent.id
     with pytest.raises(AlreadyClaimed):
         run(service.claim(queued.id, other_agent))
+    # A double click by the holder is harmless: no second announcement.
+    assert run(service.claim(queued.id, agent)).assignee_id == agent.id
+    assert [t for t in texts(service, queued.id) if t[0] == "system"] == [
+        ("system", "Ana joined the chat")
+    ]
 
 
 def test_only_the_assignee_writes_and_only_while_assigned(
