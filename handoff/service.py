@@ -180,11 +180,17 @@ class HandoffService:
         """Route a stored user message by the conversation's status (in order per conversation)."""
         async with self._lock(message.conversation_id):
             conversation = await self._run(self.store.get_conversation, message.conversation_id)
-            reopened = conversation.status is Status.RESOLVED
-            if reopened:
+            status, reopened = conversation.status, False
+            if status is Status.RESOLVED:
                 # The user wrote after a resolve: a new bot episode starts.
-                await self._move(conversation.id, Status.BOT, actor="user", reason="user_returned")
-            elif conversation.status is not Status.BOT:
+                try:
+                    await self._move(
+                        conversation.id, Status.BOT, actor="user", reason="user_returned"
+                    )
+                    status, reopened = Status.BOT, True
+                except IllegalTransition:  # another replica reopened (and resumed) it first
+                    status = (await self._run(self.store.get_conversation, conversation.id)).status
+            if status is not Status.BOT:
                 return  # queued/assigned: the message is stored for the agents; the bot is silent.
             metadata = {
                 **conversation.user_metadata,
@@ -352,18 +358,12 @@ class HandoffService:
 
     async def _bot_unavailable(self, conversation_id: str, text: str, error: str) -> None:
         # The user is never left in silence: apologise, then queue for a person.
-        apology = await self._run(
-            self.store.add_messages,
-            conversation_id,
-            [NewMessage("bot", self.settings.unavailable_message)],
+        apology = NewMessage("bot", self.settings.unavailable_message)
+        await self._publish_messages(
+            await self._run(self.store.add_messages, conversation_id, [apology])
         )
-        await self._publish_messages(apology)
-        await self.request_handoff(
-            conversation_id,
-            BOT_UNAVAILABLE,
-            {"last_question": text, "error": error},
-            actor="system",
-        )
+        context = {"last_question": text, "error": error}
+        await self.request_handoff(conversation_id, BOT_UNAVAILABLE, context, actor="system")
 
     async def _move(self, conversation_id: str, to: Status, *, actor: str, **changes: Any) -> Event:
         event, stored = await self._run(
@@ -384,11 +384,7 @@ class HandoffService:
             log.exception("routing message %s of %s failed", message.id, message.conversation_id)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+        return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     @staticmethod
     async def _run(fn: Callable[..., T], *args: Any) -> T:
