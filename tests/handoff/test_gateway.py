@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 import socketio
@@ -79,22 +78,6 @@ def live(tmp_path_factory, sqlite_engine):
     server.should_exit = True
     thread.join(10)
     engine.dispose()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def aiohttp_ws_timeout_shim():
-    """Let python-engineio 4.15's websocket client run on Rasa's pinned aiohttp 3.9.
-
-    engineio passes ``timeout=aiohttp.ClientWSTimeout(ws_close=...)`` (aiohttp >= 3.10) to
-    ``ws_connect``; aiohttp 3.9 takes the same value as a plain float. Browsers use their own
-    client, so this only concerns the Python test client.
-    """
-    if hasattr(aiohttp, "ClientWSTimeout"):
-        yield
-        return
-    aiohttp.ClientWSTimeout = lambda ws_close=None, **_: ws_close or 10.0
-    yield
-    del aiohttp.ClientWSTimeout
 
 
 @pytest.fixture(autouse=True)
