@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -153,41 +154,54 @@ class KnowledgeBase:
         Raises:
             InvalidQuery: empty or longer than 2000 characters, or top_k out of 1..100.
         """
+        return self.search_many([text], top_k)[0]
+
+    def search_many(self, texts: Sequence[str], top_k: int | None = None) -> list[SearchResult]:
+        """``search`` for several questions at once (one encoding batch), e.g. for evaluation.
+
+        Raises:
+            InvalidQuery: any text or top_k is invalid (nothing is searched).
+        """
         self._require_started()
-        query = _valid_query(text)
+        queries = [_valid_query(t) for t in texts]
         top_k = self._settings.search_top_k if top_k is None else top_k
         if not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
             raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
-        vector = self.embedder.encode([query])
-        best: dict[int, tuple[float, int]] = {}  # article id -> (score, question id)
+        if not queries:
+            return []
+        vectors = self.embedder.encode(queries)
         with self._rw.read():
-            size = len(self._index)
-            k = min(size, top_k * _OVERFETCH)
-            while k:
-                scores, ids = self._index.search(vector, k)
-                best.clear()
-                for score, qid in zip(scores[0].tolist(), ids[0].tolist()):
-                    article = self._question_article.get(qid)
-                    if article is not None and article not in best:
-                        best[article] = (score, qid)  # rows are best-first: first is the max
-                if len(best) >= top_k or k >= size:
-                    break
-                k = min(size, k * 4)
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
+            rankings = [self._rank(vectors[i : i + 1], top_k) for i in range(len(queries))]
         articles, questions = self._store.describe(
-            [a for a, _ in ranked], [qid for _, (_, qid) in ranked]
+            list({a for ranked in rankings for a, _ in ranked}),
+            list({qid for ranked in rankings for _, (_, qid) in ranked}),
         )
-        hits = [
-            Hit(
-                article_id,
-                *articles[article_id],
-                score=float(score),
-                matched_question=questions[qid],
-            )
-            for article_id, (score, qid) in ranked
-            if article_id in articles and qid in questions  # deleted since the index was built
-        ]
-        return SearchResult(decide(hits, self._settings.decision), hits)
+        results = []
+        for ranked in rankings:
+            hits = [
+                Hit(article_id, *articles[article_id], score=score, matched_question=questions[qid])
+                for article_id, (score, qid) in ranked
+                if article_id in articles and qid in questions  # deleted since the index was built
+            ]
+            results.append(SearchResult(decide(hits, self._settings.decision), hits))
+        return results
+
+    def _rank(self, vector: np.ndarray, top_k: int) -> list[tuple[int, tuple[float, int]]]:
+        """Top (article id, (score, question id)) pairs for one query; hold the read lock."""
+        best: dict[int, tuple[float, int]] = {}
+        size = len(self._index)
+        k = min(size, top_k * _OVERFETCH)
+        while k:
+            scores, ids = self._index.search(vector, k)
+            best.clear()
+            for score, qid in zip(scores[0].tolist(), ids[0].tolist()):
+                article = self._question_article.get(qid)
+                if article is not None and article not in best:
+                    best[article] = (float(score), qid)  # rows are best-first: first is the max
+            if len(best) >= top_k or k >= size:
+                break
+            k = min(size, k * 4)
+        return sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
 
     def get_article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""

@@ -284,6 +284,21 @@ def test_two_equally_good_articles_ask_to_clarify(make_kb, write_file):
     assert kb.search("stop my order").decision is Decision.CLARIFY
 
 
+def test_search_many_returns_one_result_per_question_in_order(make_kb, kb_file):
+    kb = make_kb()
+    kb.import_file(kb_file)
+    questions = ["courier tracking number", "I forgot my password", "quantum chromodynamics"]
+    kb.embedder.reset()
+    results = kb.search_many(questions, top_k=2)
+    assert kb.embedder.calls == [questions]  # one encoding batch
+    assert [r.hits[0].slug for r in results[:2]] == ["track-order", "reset-password"]
+    assert [r.decision for r in results] == [Decision.ANSWER, Decision.ANSWER, Decision.HANDOFF]
+    assert all(len(r.hits) == 2 for r in results)
+    assert kb.search_many([]) == []
+    with pytest.raises(InvalidQuery):
+        kb.search_many(["fine", " "])
+
+
 @pytest.mark.parametrize("text", ["", "   \n", "x" * 2001, None])
 def test_invalid_queries_are_rejected(make_kb, text):
     with pytest.raises(InvalidQuery) as e:
