@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,8 +23,8 @@ from sqlalchemy import text
 import knowledge_base
 from bot.database import create_database_engine
 from bot.settings import Settings, load_settings_from_env
-from handoff import build_handoff
-from handoff.errors import HandoffError
+from handoff import Handoff, Principal, build_handoff
+from handoff.errors import Forbidden, HandoffError
 from knowledge_base import KnowledgeBase
 from knowledge_base.errors import KnowledgeBaseError
 
@@ -53,12 +53,18 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         rasa_url=settings.server.rasa_url,
         rasa_token=settings.secrets.rasa_token.get_secret_value(),
         cors_origins=settings.server.cors_origins,
+        webhook_secret=(
+            settings.secrets.webhook_secret.get_secret_value()
+            if settings.secrets.webhook_secret is not None
+            else None
+        ),
     )
     ready = asyncio.Event()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await asyncio.to_thread(handoff.start)
+        handoff.start_background()  # presence expiry, assignment timeout, auto-assignment
         await asyncio.to_thread(kb.start)
         seed = settings.knowledge_base.seed_file
         if seed is not None:
@@ -94,9 +100,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     api.add_exception_handler(HandoffError, lambda _r, e: _error_response(e))
 
     api.include_router(handoff.router)
-    api.include_router(
-        knowledge_base.create_router(kb, handoff.auth.require_internal_or_admin)
-    )
+    api.include_router(knowledge_base.create_router(kb, _kb_access(handoff)))
 
     @api.get("/health", summary="State of each component", tags=["ops"])
     async def health() -> dict[str, Any]:
@@ -118,11 +122,35 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     async def chat_page(_request: Request) -> FileResponse:
         return FileResponse(static_dir / "index.html")
 
+    @api.get("/console", include_in_schema=False)
+    async def agent_console(_request: Request) -> FileResponse:
+        return FileResponse(handoff.console_page)
+
     app = socketio.ASGIApp(handoff.sio, other_asgi_app=api, socketio_path="socket.io")
     app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
     app.handoff = handoff
     app.knowledge_base = kb
     return app
+
+
+def _kb_access(handoff: Handoff):
+    """Who may use the KB API: the internal token and admins for everything; agents for
+    reading (GET) and searching, so the console can insert KB answers."""
+    # A default-value Depends: this module's string annotations cannot name a local.
+    async def kb_access(
+        request: Request,
+        principal: Principal = Depends(handoff.auth.require_internal_or_agent),  # noqa: B008
+    ) -> Principal:
+        agent = principal.agent
+        if agent is None or agent.is_admin:
+            return principal
+        if request.method == "GET" or (
+            request.method == "POST" and request.url.path.endswith("/api/kb/search")
+        ):
+            return principal
+        raise Forbidden("This needs an admin account or the internal token.")
+
+    return kb_access
 
 
 def _database_state(engine) -> dict[str, Any]:  # noqa: ANN001 - SQLAlchemy engine

@@ -24,6 +24,8 @@ SECRET_ENV = {
     "internal_token": "TIER1_INTERNAL_TOKEN",
     "rasa_token": "TIER1_RASA_TOKEN",
 }
+# Optional secrets: read when set, never required.
+OPTIONAL_SECRET_ENV = {"webhook_secret": "TIER1_WEBHOOK_SECRET"}
 
 
 class SettingsError(Exception):
@@ -79,6 +81,7 @@ class Secrets(_Strict):
     jwt_secret: SecretStr
     internal_token: SecretStr
     rasa_token: SecretStr
+    webhook_secret: SecretStr | None = None  # signs handoff webhooks (handoff.webhooks.urls)
 
     @validator("*")
     def _long_enough(cls, v: SecretStr) -> SecretStr:  # noqa: N805 - pydantic validator
@@ -130,7 +133,8 @@ def _format_error(err: ValidationError, source: str) -> str:
         if e["type"] == "value_error.extra":
             msg = "unknown key (check the spelling; see config.yml in the tier1 repository for the valid keys)"
         if key.startswith("secrets."):
-            name = SECRET_ENV.get(key.split(".", 1)[1], key)
+            field = key.split(".", 1)[1]
+            name = SECRET_ENV.get(field) or OPTIONAL_SECRET_ENV.get(field, key)
             lines.append(f"  - environment variable {name}: {msg}")
         else:
             lines.append(f"  - {key or '(top level)'}: {msg}")
@@ -162,7 +166,9 @@ def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:
             + ". `tier1 run` creates them in .tier1/secrets.env; otherwise export them "
             "(e.g. `export TIER1_JWT_SECRET=$(openssl rand -hex 32)`)."
         )
-    return {field: env[name] for field, name in SECRET_ENV.items()}
+    found = {field: env[name] for field, name in SECRET_ENV.items()}
+    found.update({field: env[name] for field, name in OPTIONAL_SECRET_ENV.items() if env.get(name)})
+    return found
 
 
 def load_settings(config_path: Path | str = "config.yml", env: Mapping[str, str] | None = None) -> Settings:

@@ -6,7 +6,9 @@ no sockets, no HTTP clients). It never imports ``rasa`` or ``bot``: Rasa is reac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -15,8 +17,14 @@ from socketio import AsyncManager, AsyncServer
 from sqlalchemy.engine import Engine
 
 from handoff.accounts import AgentAccounts
+from handoff.agent_socket import AgentSocket
+from handoff.agent_store import AgentStore
 from handoff.api import build_router
+from handoff.assignment import Assigner
 from handoff.auth import Auth, Passwords, Principal, Tokens
+from handoff.canned import CannedResponses
+from handoff.csat import Csat
+from handoff.desk import AgentDesk
 from handoff.errors import (
     AgentExists,
     AlreadyClaimed,
@@ -33,6 +41,7 @@ from handoff.errors import (
 from handoff.events import Event, EventBus
 from handoff.gateway import Gateway
 from handoff.models import Base
+from handoff.presence import InMemoryPresence, Presence, PresenceState
 from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
 from handoff.records import (
     Agent,
@@ -45,6 +54,7 @@ from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
 from handoff.status import TRANSITIONS, Status, transition
 from handoff.store import ConversationStore
+from handoff.webhooks import WebhookNotifier
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -54,37 +64,69 @@ class Handoff:
     """The assembled handoff module, as the composition root mounts it.
 
     Attributes:
-        service: the conversation service.
+        service: the conversation service (the user's side).
+        desk: what agents do to conversations (claim, reply, note, transfer, resolve, ...).
+        assigner: presence, capacity, auto-assignment and the assignment timeout.
         auth: FastAPI dependencies ``require_agent``, ``require_admin``, ``require_internal``,
-            ``require_internal_or_admin``.
-        router: the ``/api`` router (auth, conversations, agents, internal handoff).
-        sio: the widget's socket.io server; wrap with ``socketio.ASGIApp(sio, app)``.
-        static_dir: the demo chat page (index.html, widget.js, widget.css, vendor/).
+            ``require_internal_or_admin``, ``require_internal_or_agent``.
+        router: the ``/api`` router (auth, conversations, agents, canned responses, internal).
+        sio: the socket.io server: the widget on ``/``, agents on ``/agent``; wrap with
+            ``socketio.ASGIApp(sio, app)``.
+        static_dir: the chat page (index.html, widget.*), the agent console (console/) and
+            vendor/.
         bus: the event bus, for more subscribers (notifications, metrics).
     """
 
     service: HandoffService
+    desk: AgentDesk
+    assigner: Assigner
+    canned: CannedResponses
+    webhooks: WebhookNotifier
     auth: Auth
     router: APIRouter
     sio: AsyncServer
     bus: EventBus
     rasa: RasaClient
     static_dir: Path = STATIC_DIR
+    _background: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def console_page(self) -> Path:
+        """The agent console's page; the app serves it at ``/console``."""
+        return self.static_dir / "console" / "index.html"
 
     def start(self) -> None:
-        """Create the handoff tables if missing (synchronous; call before serving)."""
+        """Create missing tables and seed the canned responses (synchronous; before serving)."""
         self.service.store.create_tables()
+        self.canned.seed_if_empty()
+
+    def start_background(self) -> None:
+        """Start the sweeper (presence expiry, assignment timeout, auto-assignment) on the
+        running loop; `aclose` stops it."""
+        if self._background is None:
+            self._background = asyncio.get_running_loop().create_task(self.assigner.run())
 
     async def aclose(self) -> None:
-        """Let in-flight routing finish briefly, then close the Rasa client."""
+        """Stop the sweeper, let routing and webhooks finish briefly, close the Rasa client."""
+        if self._background is not None:
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+            self._background = None
         await self.service.drain()
+        await self.webhooks.drain()
         await self.rasa.aclose()
 
     def create_agent(
-        self, email: str, password: str, role: str = "agent", display_name: str | None = None
+        self,
+        email: str,
+        password: str,
+        role: str = "agent",
+        display_name: str | None = None,
+        capacity: int | None = None,
     ) -> Agent:
         """See `HandoffService.create_agent`."""
-        return self.service.create_agent(email, password, role, display_name)
+        return self.service.create_agent(email, password, role, display_name, capacity)
 
 
 def build_handoff(
@@ -99,6 +141,8 @@ def build_handoff(
     rasa: RasaClient | None = None,
     password_hasher: PasswordHasher | None = None,
     client_manager: AsyncManager | None = None,
+    webhook_secret: str | None = None,
+    presence: Presence | None = None,
 ) -> Handoff:
     """Wire the handoff module on ``engine`` (created by the caller).
 
@@ -115,20 +159,40 @@ def build_handoff(
         password_hasher: an argon2 hasher with other cost parameters (tests use cheap ones).
         client_manager: a socket.io manager, e.g. ``socketio.AsyncRedisManager`` so a message
             published on one replica reaches sockets held by another.
+        webhook_secret: signs outgoing webhooks (required when ``webhooks.urls`` is set).
+        presence: where agents' presence lives (default: this process's memory).
+
+    Raises:
+        ValueError: webhooks are configured without a secret.
     """
     store = ConversationStore(engine)
+    agents = AgentStore(engine)
     bus = EventBus()
     tokens = Tokens(jwt_secret, settings.token_ttl_minutes)
     if rasa is None:
         rasa = HttpRasaClient(rasa_url, rasa_token, settings.rasa_timeout_seconds)
-    accounts = AgentAccounts(store, Passwords(password_hasher), tokens)
-    service = HandoffService(store, rasa, bus, settings, accounts)
-    auth = Auth(tokens, store.get_agent, internal_token)
+    accounts = AgentAccounts(agents, Passwords(password_hasher), tokens)
+    service = HandoffService(store, rasa, bus, settings, accounts, Csat(settings.csat, engine))
+    desk = AgentDesk(service)
+    assigner = Assigner(
+        settings,
+        agents,
+        desk,
+        presence or InMemoryPresence(settings.presence_timeout_seconds),
+        bus,
+    )
+    canned = CannedResponses(engine)
+    auth = Auth(tokens, agents.get_agent, internal_token)
     gateway = Gateway(service, bus, cors_origins, client_manager=client_manager)
+    AgentSocket(gateway.sio, auth, desk, assigner, bus)
     return Handoff(
         service=service,
+        desk=desk,
+        assigner=assigner,
+        canned=canned,
+        webhooks=WebhookNotifier(settings.webhooks, webhook_secret, bus),
         auth=auth,
-        router=build_router(service, auth),
+        router=build_router(service, desk, assigner, canned, auth),
         sio=gateway.sio,
         bus=bus,
         rasa=rasa,
@@ -140,11 +204,14 @@ __all__ = [
     "TRANSITIONS",
     "Agent",
     "AgentAccounts",
+    "AgentDesk",
     "AgentExists",
     "AlreadyClaimed",
+    "Assigner",
     "Auth",
     "AuthError",
     "Base",
+    "CannedResponses",
     "Conversation",
     "ConversationDetail",
     "ConversationNotFound",
@@ -159,15 +226,19 @@ __all__ = [
     "HandoffSettings",
     "HttpRasaClient",
     "IllegalTransition",
+    "InMemoryPresence",
     "InMemoryRasa",
     "InvalidAgent",
     "InvalidMessage",
     "NotAssignee",
+    "Presence",
+    "PresenceState",
     "Principal",
     "RasaClient",
     "RasaUnavailable",
     "Status",
     "StoredMessage",
+    "WebhookNotifier",
     "build_handoff",
     "transition",
 ]

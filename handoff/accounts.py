@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from handoff.agent_store import AgentStore
 from handoff.auth import Passwords, Tokens
 from handoff.errors import AuthError, InvalidAgent
 from handoff.records import Agent
-from handoff.store import ConversationStore
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_CHARS = 8
@@ -17,13 +17,18 @@ ROLES = ("agent", "admin")
 class AgentAccounts:
     """Creates agents and logs them in; emails are compared case-insensitively."""
 
-    def __init__(self, store: ConversationStore, passwords: Passwords, tokens: Tokens) -> None:
+    def __init__(self, store: AgentStore, passwords: Passwords, tokens: Tokens) -> None:
         self._store = store
         self._passwords = passwords
         self._tokens = tokens
 
     def create(
-        self, email: str, password: str, role: str = "agent", display_name: str | None = None
+        self,
+        email: str,
+        password: str,
+        role: str = "agent",
+        display_name: str | None = None,
+        capacity: int | None = None,
     ) -> Agent:
         """Create an agent account.
 
@@ -40,8 +45,12 @@ class AgentAccounts:
             )
         if role not in ROLES:
             raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
+        if capacity is not None and not 1 <= capacity <= 100:
+            raise InvalidAgent("capacity must be between 1 and 100 conversations, or omitted.")
         name = (display_name or "").strip() or email.split("@", 1)[0]
-        return self._store.add_agent(email, self._passwords.hash(password), role, name[:120])
+        return self._store.add_agent(
+            email, self._passwords.hash(password), role, name[:120], capacity
+        )
 
     def authenticate(self, email: str, password: str) -> str:
         """A fresh access token for valid credentials; `AuthError` otherwise."""
@@ -56,6 +65,23 @@ class AgentAccounts:
 
     def get(self, agent_id: int) -> Agent | None:
         return self._store.get_agent(agent_id)
+
+    def update(
+        self,
+        agent_id: int,
+        *,
+        capacity: int | None = None,
+        role: str | None = None,
+        display_name: str | None = None,
+    ) -> Agent:
+        """Change an agent's capacity, role or display name (None keeps a field)."""
+        if role is not None and role not in ROLES:
+            raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
+        if capacity is not None and not 1 <= capacity <= 100:
+            raise InvalidAgent("capacity must be between 1 and 100 conversations.")
+        return self._store.update_agent(
+            agent_id, capacity=capacity, role=role, display_name=display_name
+        )
 
 
 __all__ = ["AgentAccounts"]

@@ -6,184 +6,42 @@ Endpoints raise `handoff.errors.HandoffError` subclasses; the composition root m
 
 # No `from __future__ import annotations` here: FastAPI resolves string annotations in the
 # module's globals, and the dependency aliases below are local to `build_router`.
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from handoff.assignment import Assigner
 from handoff.auth import Auth, Principal
+from handoff.canned import CannedResponses
+from handoff.desk import AgentDesk
 from handoff.errors import AuthError
-from handoff.records import (
-    Agent,
-    Conversation,
-    ConversationDetail,
-    ConversationSummary,
-    StoredMessage,
+from handoff.presence import PresenceState
+from handoff.records import Agent
+from handoff.schemas import (
+    AgentCreate,
+    AgentMessageCreate,
+    AgentPublic,
+    AgentStatusPublic,
+    AgentUpdate,
+    AuditEntry,
+    CannedResponsePublic,
+    CannedResponseWrite,
+    ConversationListItem,
+    ConversationPublic,
+    ConversationWithMessages,
+    HandoffAccepted,
+    HandoffRequest,
+    HeartbeatRequest,
+    LoginJson,
+    MessagePublic,
+    NoteCreate,
+    PresencePublic,
+    TokenPublic,
+    TransferRequest,
 )
 from handoff.service import HandoffService
 from handoff.status import Status
-
-
-class _Schema(BaseModel):
-    class Config:
-        extra = "forbid"
-
-
-# -- requests ------------------------------------------------------------------------------
-
-
-class LoginJson(_Schema):
-    username: str
-    password: str
-
-
-class AgentMessageCreate(_Schema):
-    text: str = Field(..., description="The reply; delivered to the user's widget live.")
-
-
-class HandoffRequest(_Schema):
-    conversation_id: str
-    reason: str = Field(..., max_length=200, description="e.g. low_confidence, request_human")
-    context: dict[str, Any] = Field(
-        default_factory=dict, description="the bot's KB hits, last question"
-    )
-
-
-class AgentCreate(_Schema):
-    email: str
-    password: str = Field(..., description="at least 8 characters")
-    role: str = Field("agent", description="agent | admin")
-    display_name: str | None = None
-
-
-# -- responses -----------------------------------------------------------------------------
-
-
-class TokenPublic(_Schema):
-    access_token: str
-    token_type: str = "bearer"
-
-
-class AgentPublic(_Schema):
-    id: int
-    email: str
-    role: str
-    display_name: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, a: Agent) -> "AgentPublic":
-        return cls(
-            id=a.id,
-            email=a.email,
-            role=a.role,
-            display_name=a.display_name,
-            created_at=a.created_at,
-        )
-
-
-class AssigneePublic(_Schema):
-    id: int
-    display_name: str | None
-
-
-class MessagePublic(_Schema):
-    id: int
-    sender: str
-    text: str
-    payload: dict[str, Any] | None
-    client_id: str | None
-    agent_id: int | None
-    agent_name: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, m: StoredMessage) -> "MessagePublic":
-        return cls(
-            id=m.id,
-            sender=m.sender,
-            text=m.text,
-            payload=m.payload,
-            client_id=m.client_id,
-            agent_id=m.agent_id,
-            agent_name=m.agent_name,
-            created_at=m.created_at,
-        )
-
-
-class ConversationListItem(_Schema):
-    id: str
-    status: Status
-    reason: str | None
-    queued_at: datetime | None
-    assignee: AssigneePublic | None
-    created_at: datetime
-    updated_at: datetime
-    last_message: str | None
-    last_message_at: datetime | None
-
-    @classmethod
-    def of(cls, c: ConversationSummary) -> "ConversationListItem":
-        return cls(
-            id=c.id,
-            status=c.status,
-            reason=c.reason,
-            queued_at=c.queued_at,
-            assignee=_assignee(c.assignee_id, c.assignee_name),
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            last_message=c.last_message,
-            last_message_at=c.last_message_at,
-        )
-
-
-class ConversationPublic(_Schema):
-    id: str
-    status: Status
-    reason: str | None
-    queued_at: datetime | None
-    assignee: AssigneePublic | None
-    context: dict[str, Any]
-    user_metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def fields_of(cls, c: Conversation) -> dict[str, Any]:
-        return {
-            "id": c.id,
-            "status": c.status,
-            "reason": c.reason,
-            "queued_at": c.queued_at,
-            "assignee": _assignee(c.assignee_id, c.assignee_name),
-            "context": c.context,
-            "user_metadata": c.user_metadata,
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-        }
-
-    @classmethod
-    def of(cls, c: Conversation) -> "ConversationPublic":
-        return cls(**cls.fields_of(c))
-
-
-class ConversationWithMessages(ConversationPublic):
-    messages: list[MessagePublic]
-
-    @classmethod
-    def of(cls, c: ConversationDetail) -> "ConversationWithMessages":  # type: ignore[override]
-        return cls(**cls.fields_of(c), messages=[MessagePublic.of(m) for m in c.messages])
-
-
-class HandoffAccepted(_Schema):
-    status: Status
-
-
-def _assignee(agent_id: int | None, name: str | None) -> AssigneePublic | None:
-    return None if agent_id is None else AssigneePublic(id=agent_id, display_name=name)
-
 
 _LOGIN_BODY = {
     "requestBody": {
@@ -202,12 +60,23 @@ _LOGIN_BODY = {
 }
 
 
-def build_router(service: HandoffService, auth: Auth) -> APIRouter:
+def build_router(
+    service: HandoffService,
+    desk: AgentDesk,
+    assigner: Assigner,
+    canned: CannedResponses,
+    auth: Auth,
+) -> APIRouter:
     """The handoff API under ``/api``, guarded by ``auth``'s dependencies."""
     router = APIRouter(prefix="/api", tags=["handoff"])
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
     Admin = Annotated[Agent, Depends(auth.require_admin)]
     Internal = Annotated[Principal, Depends(auth.require_internal)]
+
+    def run(fn, *args):
+        return anyio.to_thread.run_sync(fn, *args)
+
+    # -- auth and agents -------------------------------------------------------------------
 
     @router.post(
         "/auth/token",
@@ -228,7 +97,7 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         password = body.get("password") if isinstance(body, dict) else None
         if not isinstance(username, str) or not isinstance(password, str):
             raise AuthError("Send username (your email) and password, as form fields or JSON.")
-        token = await anyio.to_thread.run_sync(service.authenticate, username, password)
+        token = await run(service.authenticate, username, password)
         return TokenPublic(access_token=token)
 
     @router.get("/agents/me", response_model=AgentPublic, summary="The logged-in agent")
@@ -236,35 +105,104 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         return AgentPublic.of(agent)
 
     @router.post(
+        "/agents/me/heartbeat",
+        response_model=PresencePublic,
+        summary="Say you are online or away (consoles without a socket; the socket does this)",
+    )
+    async def heartbeat(body: HeartbeatRequest, agent: CurrentAgent) -> PresencePublic:
+        changes = assigner.presence.heartbeat(agent.id, PresenceState(body.state))
+        await assigner.presence_changed(changes)
+        return PresencePublic(presence=assigner.presence.state(agent.id).value)
+
+    @router.get(
+        "/agents",
+        response_model=list[AgentStatusPublic],
+        summary="Every agent with presence, load and capacity (for transfers)",
+    )
+    async def roster(_: CurrentAgent) -> list[AgentStatusPublic]:
+        return [
+            AgentStatusPublic(
+                id=s.agent.id,
+                display_name=s.agent.display_name,
+                role=s.agent.role,
+                presence=s.presence.value,
+                active=s.active,
+                capacity=s.capacity,
+            )
+            for s in await run(assigner.roster)
+        ]
+
+    @router.post(
         "/agents", response_model=AgentPublic, status_code=201, summary="Create an agent (admin)"
     )
     async def create_agent(body: AgentCreate, _: Admin) -> AgentPublic:
-        agent = await anyio.to_thread.run_sync(
-            lambda: service.create_agent(body.email, body.password, body.role, body.display_name)
+        agent = await run(
+            lambda: service.create_agent(
+                body.email, body.password, body.role, body.display_name, body.capacity
+            )
         )
         return AgentPublic.of(agent)
+
+    @router.patch(
+        "/agents/{agent_id}",
+        response_model=AgentPublic,
+        summary="Change an agent's capacity, role or name (admin)",
+    )
+    async def update_agent(agent_id: int, body: AgentUpdate, _: Admin) -> AgentPublic:
+        agent = await run(
+            lambda: service.accounts.update(
+                agent_id, capacity=body.capacity, role=body.role, display_name=body.display_name
+            )
+        )
+        return AgentPublic.of(agent)
+
+    # -- conversations -----------------------------------------------------------------------
 
     @router.get(
         "/conversations",
         response_model=list[ConversationListItem],
-        summary="List conversations, optionally by status (queued: oldest first)",
+        summary="List conversations, optionally by status (queued: by priority, then oldest)",
     )
     def list_conversations(
-        _: CurrentAgent,
+        agent: CurrentAgent,
         status: Annotated[
             Status | None, Query(description="bot | queued | assigned | resolved")
         ] = None,
+        mine: Annotated[bool, Query(description="only conversations you hold")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[ConversationListItem]:
-        return [ConversationListItem.of(c) for c in service.list_conversations(status, limit)]
+        found = service.list_conversations(status, limit, agent.id if mine else None)
+        return [ConversationListItem.of(c) for c in found]
 
     @router.get(
         "/conversations/{conversation_id}",
         response_model=ConversationWithMessages,
-        summary="One conversation with its full message list",
+        summary="One conversation with its full message list (internal notes included)",
     )
     def get_conversation(conversation_id: str, _: CurrentAgent) -> ConversationWithMessages:
         return ConversationWithMessages.of(service.get_conversation(conversation_id))
+
+    @router.get(
+        "/conversations/{conversation_id}/messages",
+        response_model=list[MessagePublic],
+        summary="Messages after a cursor (replay after a reconnect; notes included)",
+    )
+    def messages(
+        conversation_id: str,
+        _: CurrentAgent,
+        after_id: Annotated[int | None, Query(description="the last message id you have")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    ) -> list[MessagePublic]:
+        found = service.history(conversation_id, after_id, limit, include_notes=True)
+        return [MessagePublic.of(m) for m in found]
+
+    @router.get(
+        "/conversations/{conversation_id}/audit",
+        response_model=list[AuditEntry],
+        summary="Every status change of the conversation, oldest first",
+    )
+    def audit(conversation_id: str, _: CurrentAgent) -> list[AuditEntry]:
+        return [AuditEntry(**row) for row in service.store.status_changes(conversation_id)]
 
     @router.post(
         "/conversations/{conversation_id}/claim",
@@ -272,7 +210,7 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         summary="Claim a queued conversation (409 if another agent holds it)",
     )
     async def claim(conversation_id: str, agent: CurrentAgent) -> ConversationPublic:
-        return ConversationPublic.of(await service.claim(conversation_id, agent))
+        return ConversationPublic.of(await desk.claim(conversation_id, agent))
 
     @router.post(
         "/conversations/{conversation_id}/messages",
@@ -281,17 +219,33 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         summary="Reply as the assigned agent (delivered to the user live)",
     )
     async def reply(
-        conversation_id: str, body: AgentMessageCreate, agent: CurrentAgent
+        conversation_id: str, body: AgentMessageCreate, agent: CurrentAgent, response: Response
     ) -> MessagePublic:
-        return MessagePublic.of(await service.agent_message(conversation_id, agent, body.text))
+        message = await desk.agent_message(conversation_id, agent, body.text, body.client_id)
+        if message.duplicate:
+            response.status_code = 200
+        return MessagePublic.of(message)
+
+    @router.post(
+        "/conversations/{conversation_id}/notes",
+        response_model=MessagePublic,
+        status_code=201,
+        summary="Add an internal note (never shown to the user)",
+    )
+    async def add_note(
+        conversation_id: str, body: NoteCreate, agent: CurrentAgent
+    ) -> MessagePublic:
+        return MessagePublic.of(
+            await desk.add_note(conversation_id, agent, body.text, body.client_id)
+        )
 
     @router.post(
         "/conversations/{conversation_id}/resolve",
         response_model=ConversationPublic,
-        summary="Mark the conversation resolved (assigned agent)",
+        summary="Mark the conversation resolved and ask the user for a rating (assigned agent)",
     )
     async def resolve(conversation_id: str, agent: CurrentAgent) -> ConversationPublic:
-        return ConversationPublic.of(await service.resolve(conversation_id, agent))
+        return ConversationPublic.of(await desk.resolve(conversation_id, agent))
 
     @router.post(
         "/conversations/{conversation_id}/handback",
@@ -299,7 +253,7 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         summary="Hand the conversation back to the bot (assigned agent)",
     )
     async def handback(conversation_id: str, agent: CurrentAgent) -> ConversationPublic:
-        return ConversationPublic.of(await service.handback(conversation_id, agent))
+        return ConversationPublic.of(await desk.handback(conversation_id, agent))
 
     @router.post(
         "/conversations/{conversation_id}/release",
@@ -307,7 +261,55 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
         summary="Put the conversation back in the queue for another agent (assigned agent)",
     )
     async def release(conversation_id: str, agent: CurrentAgent) -> ConversationPublic:
-        return ConversationPublic.of(await service.release(conversation_id, agent))
+        return ConversationPublic.of(await desk.release(conversation_id, agent))
+
+    @router.post(
+        "/conversations/{conversation_id}/transfer",
+        response_model=ConversationPublic,
+        summary="Transfer to another agent, or (agent_id null) back to the queue (assigned agent)",
+    )
+    async def transfer(
+        conversation_id: str, body: TransferRequest, agent: CurrentAgent
+    ) -> ConversationPublic:
+        return ConversationPublic.of(await desk.transfer(conversation_id, agent, body.agent_id))
+
+    # -- canned responses --------------------------------------------------------------------
+
+    @router.get(
+        "/canned-responses",
+        response_model=list[CannedResponsePublic],
+        summary="Canned responses agents can insert",
+    )
+    def list_canned(_: CurrentAgent) -> list[CannedResponsePublic]:
+        return [CannedResponsePublic(**_canned(c)) for c in canned.list()]
+
+    @router.post(
+        "/canned-responses",
+        response_model=CannedResponsePublic,
+        status_code=201,
+        summary="Create a canned response (admin)",
+    )
+    def create_canned(body: CannedResponseWrite, _: Admin) -> CannedResponsePublic:
+        return CannedResponsePublic(**_canned(canned.create(body.shortcut, body.text)))
+
+    @router.put(
+        "/canned-responses/{canned_id}",
+        response_model=CannedResponsePublic,
+        summary="Replace a canned response (admin)",
+    )
+    def update_canned(
+        canned_id: int, body: CannedResponseWrite, _: Admin
+    ) -> CannedResponsePublic:
+        return CannedResponsePublic(**_canned(canned.update(canned_id, body.shortcut, body.text)))
+
+    @router.delete(
+        "/canned-responses/{canned_id}", status_code=204, summary="Delete a canned response (admin)"
+    )
+    def delete_canned(canned_id: int, _: Admin) -> Response:
+        canned.delete(canned_id)
+        return Response(status_code=204)
+
+    # -- internal ----------------------------------------------------------------------------
 
     @router.post(
         "/internal/handoff",
@@ -316,11 +318,19 @@ def build_router(service: HandoffService, auth: Auth) -> APIRouter:
     )
     async def internal_handoff(body: HandoffRequest, principal: Internal) -> HandoffAccepted:
         conversation = await service.request_handoff(
-            body.conversation_id, body.reason, body.context, actor=principal.actor
+            body.conversation_id,
+            body.reason,
+            body.context,
+            actor=principal.actor,
+            priority=body.priority,
         )
         return HandoffAccepted(status=conversation.status)
 
     return router
+
+
+def _canned(c) -> dict:
+    return {"id": c.id, "shortcut": c.shortcut, "text": c.text, "updated_at": c.updated_at}
 
 
 __all__ = ["build_router"]

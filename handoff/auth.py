@@ -109,6 +109,7 @@ class Auth:
         require_admin: like `require_agent`, 403 `Forbidden` for role ``agent``.
         require_internal: resolves to `INTERNAL` for the internal token; 401 otherwise.
         require_internal_or_admin: a `Principal` for the internal token or an admin's token.
+        require_internal_or_agent: a `Principal` for the internal token or any agent's token.
     """
 
     def __init__(
@@ -150,7 +151,14 @@ class Auth:
                 raise Forbidden("This needs an admin account or the internal token.")
             return Principal(actor=agent.actor, agent=agent)
 
+        async def require_internal_or_agent(credentials: Credentials, token: Token) -> Principal:
+            if credentials is not None and self.is_internal(credentials.credentials):
+                return INTERNAL
+            agent = await self.agent_for(token)
+            return Principal(actor=agent.actor, agent=agent)
+
         self.require_agent = require_agent
+        self.require_internal_or_agent = require_internal_or_agent
         self.require_admin = require_admin
         self.require_internal = require_internal
         self.require_internal_or_admin = require_internal_or_admin

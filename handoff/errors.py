@@ -82,15 +82,41 @@ class AgentExists(HandoffError):
     default_message = "An agent with this email already exists; log in or pick another email."
 
 
+class AgentNotFound(HandoffError):
+    http_status = 404
+    default_message = "No agent has this id; list agents at GET /api/agents."
+
+
+class CannedResponseNotFound(HandoffError):
+    http_status = 404
+    default_message = "No canned response has this id; list them at GET /api/canned-responses."
+
+
+class CannedResponseExists(HandoffError):
+    http_status = 409
+    default_message = "A canned response with this shortcut exists; pick another shortcut."
+
+
+class InvalidCannedResponse(HandoffError):
+    http_status = 422
+    default_message = (
+        "The canned response is not valid; send a shortcut of 1-40 characters and non-empty text."
+    )
+
+
 __all__ = [
     "AgentExists",
+    "AgentNotFound",
     "AlreadyClaimed",
     "AuthError",
+    "CannedResponseExists",
+    "CannedResponseNotFound",
     "ConversationNotFound",
     "Forbidden",
     "HandoffError",
     "IllegalTransition",
     "InvalidAgent",
+    "InvalidCannedResponse",
     "InvalidMessage",
     "NotAssignee",
     "RasaUnavailable",

@@ -22,7 +22,15 @@ REQUEUED = "conversation.requeued"
 RESOLVED = "conversation.resolved"
 HANDED_BACK = "conversation.handed_back"
 REOPENED = "conversation.reopened"
+TRANSFERRED = "conversation.transferred"
 MESSAGE_CREATED = "message.created"
+# Not status changes: a typing indicator, an agent's presence, a CSAT rating.
+TYPING = "conversation.typing"
+PRESENCE_CHANGED = "agent.presence_changed"
+CSAT_RECEIVED = "conversation.csat_received"
+
+# Events that change what the queue looks like (agents' lists refresh on these).
+STATUS_EVENTS = (HANDOFF_REQUESTED, ASSIGNED, REQUEUED, RESOLVED, HANDED_BACK, REOPENED, TRANSFERRED)
 
 
 @dataclass(frozen=True)
@@ -76,12 +84,17 @@ class EventBus:
 
 __all__ = [
     "ASSIGNED",
+    "CSAT_RECEIVED",
     "HANDED_BACK",
     "HANDOFF_REQUESTED",
     "MESSAGE_CREATED",
+    "PRESENCE_CHANGED",
     "REOPENED",
     "REQUEUED",
     "RESOLVED",
+    "STATUS_EVENTS",
+    "TRANSFERRED",
+    "TYPING",
     "Event",
     "EventBus",
     "Handler",

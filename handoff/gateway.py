@@ -2,7 +2,8 @@
 
 Existing Rasa widgets work unchanged: ``session_request`` -> ``session_confirm`` (the
 conversation id), ``user_uttered`` -> stored, acknowledged, routed, and every bot, agent and
-system message arrives as ``bot_uttered``. The conversation id is chosen by the server and
+system message arrives as ``bot_uttered`` (agents' internal notes never do). Typing: the
+widget may emit ``user_typing {typing}``; an agent's typing arrives as ``agent_typing``. The conversation id is chosen by the server and
 is the only key to a room, so a client cannot join a conversation it was not given.
 """
 
@@ -102,7 +103,10 @@ class Gateway:
         self.sio.on("session_request", self.on_session_request)
         self.sio.on("user_uttered", self.on_user_uttered)
         self.sio.on("history", self.on_history)
+        self.sio.on("user_typing", self.on_user_typing)
+        self.bus = bus
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
+        bus.subscribe(events.TYPING, self.deliver_typing)
 
     async def on_session_request(self, sid: str, data: Any = None) -> None:
         """Join the socket to its conversation (new for an unknown id); emit session_confirm."""
@@ -193,11 +197,31 @@ class Gateway:
         )
         return [webchat_message(m.to_dict()) for m in messages]
 
+    async def on_user_typing(self, sid: str, data: Any = None) -> None:
+        """``user_typing {typing: bool}``: tell the agents watching this conversation."""
+        conversation_id = (await self.sio.get_session(sid)).get(SESSION_KEY)
+        if conversation_id is None:
+            return
+        typing = bool(data.get("typing")) if isinstance(data, dict) else bool(data)
+        await self.bus.publish(
+            Event(events.TYPING, conversation_id, {"sender": "user", "typing": typing})
+        )
+
     async def deliver(self, event: Event) -> None:
         """Push a new bot/agent/system message to its conversation's room as ``bot_uttered``."""
-        if event.data.get("sender") == "user":
-            return  # the sender's widget already shows it
+        if event.data.get("sender") in ("user", "note"):
+            return  # the sender's widget already shows it; notes are for agents only
         await self.sio.emit("bot_uttered", webchat_message(event.data), room=event.conversation_id)
+
+    async def deliver_typing(self, event: Event) -> None:
+        """An agent's typing indicator reaches the widget as ``agent_typing``."""
+        if event.data.get("sender") != "agent":
+            return
+        await self.sio.emit(
+            "agent_typing",
+            {"typing": bool(event.data.get("typing")), "agent_name": event.data.get("agent_name")},
+            room=event.conversation_id,
+        )
 
     async def _reject(self, sid: str, error: str) -> dict[str, Any]:
         await self._error(sid, error)

@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 Base = declarative_base()
 
 STATUSES = ("bot", "queued", "assigned", "resolved")
-SENDERS = ("user", "bot", "agent", "system")
+SENDERS = ("user", "bot", "agent", "system", "note")  # note: agents only, never the user
 ROLES = ("agent", "admin")
 
 
@@ -81,6 +81,8 @@ class AgentRow(Base):
     password_hash = Column(String(255), nullable=False)
     role = Column(String(16), nullable=False, default="agent")
     display_name = Column(String(120), nullable=False)
+    # None: handoff.default_agent_capacity (so changing the default applies to everyone).
+    capacity = Column(Integer, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -89,6 +91,7 @@ class ConversationRow(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", STATUSES), name="ck_conversations_status"),
         Index("ix_conversations_status_queued_at", "status", "queued_at"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
     )
 
     id = Column(String(64), primary_key=True, default=new_conversation_id)
@@ -99,6 +102,12 @@ class ConversationRow(Base):
     assignee_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     queued_at = Column(UTCDateTime, nullable=True)
+    # Higher first in the queue; ties by queued_at.
+    priority = Column(Integer, nullable=False, default=0)
+    # When the current assignee got it, and when they first answered (None: not yet) —
+    # together they drive the assignment timeout.
+    assigned_at = Column(UTCDateTime, nullable=True)
+    agent_replied_at = Column(UTCDateTime, nullable=True)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -137,10 +146,38 @@ class StatusChangeRow(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+class CsatRow(Base):
+    """A user's satisfaction rating after a resolve (1..5; thumbs are stored as 1 or 5)."""
+
+    __tablename__ = "csat_ratings"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="ck_csat_rating"),)
+
+    id = Column(_BigId, primary_key=True, autoincrement=True)
+    conversation_id = Column(
+        String(64), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    rating = Column(Integer, nullable=False)
+    scale = Column(String(16), nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class CannedResponseRow(Base):
+    __tablename__ = "canned_responses"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    shortcut = Column(String(40), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 __all__ = [
     "AgentRow",
     "Base",
+    "CannedResponseRow",
     "ConversationRow",
+    "CsatRow",
     "MessageRow",
     "StatusChangeRow",
     "new_conversation_id",

@@ -20,6 +20,7 @@ class Agent:
     role: str
     display_name: str
     created_at: datetime
+    capacity: int | None = None  # None: the configured default
 
     @property
     def is_admin(self) -> bool:
@@ -61,6 +62,7 @@ class NewMessage:
     text: str
     payload: dict[str, Any] | None = None
     agent_id: int | None = None
+    client_id: str | None = None
 
     @classmethod
     def from_rasa(cls, reply: dict[str, Any]) -> NewMessage | None:
@@ -89,6 +91,8 @@ class Conversation:
     created_at: datetime
     queued_at: datetime | None
     updated_at: datetime
+    priority: int = 0
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class ConversationSummary:
     status: Status
     reason: str | None
     queued_at: datetime | None
+    priority: int
     assignee_id: int | None
     assignee_name: str | None
     created_at: datetime

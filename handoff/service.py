@@ -1,4 +1,6 @@
-"""The conversation service: the handoff policy on top of the store, Rasa and the event bus.
+"""The conversation service: the user's side of the handoff policy (store, Rasa, event bus).
+
+What agents do to a conversation lives in `handoff.desk`; both go through `move`.
 
 User messages are stored before anything else happens, then routed by status: ``bot`` goes
 to Rasa and every reply is stored and published; ``queued``/``assigned`` wait for agents.
@@ -19,11 +21,10 @@ import anyio
 
 from handoff import events
 from handoff.accounts import AgentAccounts
+from handoff.csat import Csat
 from handoff.errors import (
-    AlreadyClaimed,
     IllegalTransition,
     InvalidMessage,
-    NotAssignee,
     RasaUnavailable,
 )
 from handoff.events import Event, EventBus
@@ -37,7 +38,7 @@ from handoff.records import (
     StoredMessage,
 )
 from handoff.settings import HandoffSettings
-from handoff.status import TRANSITIONS, Status
+from handoff.status import Status
 from handoff.store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,10 @@ class HandoffService:
         bus: EventBus,
         settings: HandoffSettings,
         accounts: AgentAccounts,
+        csat: Csat,
     ) -> None:
         self.store = store
+        self.csat = csat
         self.rasa = rasa
         self.bus = bus
         self.settings = settings
@@ -80,27 +83,41 @@ class HandoffService:
         return self.store.open_conversation(existing_id, user_metadata or {})
 
     def list_conversations(
-        self, status: Status | None = None, limit: int = 200
+        self, status: Status | None = None, limit: int = 200, assignee_id: int | None = None
     ) -> list[ConversationSummary]:
-        return self.store.list_conversations(None if status is None else Status(status), limit)
+        return self.store.list_conversations(
+            None if status is None else Status(status), limit, assignee_id
+        )
 
     def get_conversation(self, conversation_id: str) -> ConversationDetail:
         """The conversation with its full message list; `ConversationNotFound` if absent."""
         return self.store.get_detail(conversation_id)
 
     def history(
-        self, conversation_id: str, after_id: int | None = None, limit: int = 500
+        self,
+        conversation_id: str,
+        after_id: int | None = None,
+        limit: int = 500,
+        include_notes: bool = False,
     ) -> list[StoredMessage]:
-        """Messages after the cursor ``after_id`` (all when None), oldest first."""
-        return self.store.history(conversation_id, after_id, limit)
+        """Messages after the cursor ``after_id`` (all when None), oldest first.
+
+        Internal notes only with ``include_notes`` (agents' views); never for the user.
+        """
+        return self.store.history(conversation_id, after_id, limit, include_notes)
 
     # -- agents (synchronous) -------------------------------------------------------------
 
     def create_agent(
-        self, email: str, password: str, role: str = "agent", display_name: str | None = None
+        self,
+        email: str,
+        password: str,
+        role: str = "agent",
+        display_name: str | None = None,
+        capacity: int | None = None,
     ) -> Agent:
         """See `AgentAccounts.create`."""
-        return self.accounts.create(email, password, role, display_name)
+        return self.accounts.create(email, password, role, display_name, capacity)
 
     def authenticate(self, email: str, password: str) -> str:
         """See `AgentAccounts.authenticate`."""
@@ -153,11 +170,11 @@ class HandoffService:
             )
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidMessage("metadata (customData) must be an object, or omitted.")
-        message = await self._run(
+        message = await self.run(
             self.store.add_user_message, conversation_id, text, client_id, metadata
         )
         if not message.duplicate:
-            await self._publish_messages([message])
+            await self.publish_messages([message])
         return message
 
     def route_in_background(self, message: StoredMessage) -> asyncio.Task[None]:
@@ -178,18 +195,22 @@ class HandoffService:
 
     async def route_user_message(self, message: StoredMessage) -> None:
         """Route a stored user message by the conversation's status (in order per conversation)."""
-        async with self._lock(message.conversation_id):
-            conversation = await self._run(self.store.get_conversation, message.conversation_id)
+        async with self.lock(message.conversation_id):
+            conversation = await self.run(self.store.get_conversation, message.conversation_id)
+            rating = self.csat.rating_of(message.text) if self.csat.enabled else None
+            if rating is not None:
+                await self._rate(conversation, rating)
+                return  # a rating never reopens the conversation nor reaches the bot
             status, reopened = conversation.status, False
             if status is Status.RESOLVED:
                 # The user wrote after a resolve: a new bot episode starts.
                 try:
-                    await self._move(
+                    await self.move(
                         conversation.id, Status.BOT, actor="user", reason="user_returned"
                     )
                     status, reopened = Status.BOT, True
                 except IllegalTransition:  # another replica reopened (and resumed) it first
-                    status = (await self._run(self.store.get_conversation, conversation.id)).status
+                    status = (await self.run(self.store.get_conversation, conversation.id)).status
             if status is not Status.BOT:
                 return  # queued/assigned: the message is stored for the agents; the bot is silent.
             metadata = {
@@ -207,8 +228,8 @@ class HandoffService:
                 return
             bot_messages = [m for m in map(NewMessage.from_rasa, replies) if m is not None]
             if bot_messages:
-                stored = await self._run(self.store.add_messages, conversation.id, bot_messages)
-                await self._publish_messages(stored)
+                stored = await self.run(self.store.add_messages, conversation.id, bot_messages)
+                await self.publish_messages(stored)
 
     # -- handoff lifecycle ----------------------------------------------------------------
 
@@ -218,8 +239,11 @@ class HandoffService:
         reason: str,
         context: dict[str, Any] | None = None,
         actor: str = "bot",
+        priority: int = 0,
     ) -> Conversation:
         """Queue the conversation for an agent (bot -> queued); a no-op if already queued/assigned.
+
+        ``priority`` orders the queue (higher first; ties by time queued).
 
         Deliberately takes no routing lock: Rasa's action server calls this while the
         conversation's routing awaits Rasa's reply.
@@ -228,116 +252,25 @@ class HandoffService:
             raise InvalidMessage(f"reason must be 1 to {MAX_REASON_CHARS} characters.")
         if context is not None and not isinstance(context, dict):
             raise InvalidMessage("context must be an object, or omitted.")
-        conversation = await self._run(self.store.get_conversation, conversation_id)
+        conversation = await self.run(self.store.get_conversation, conversation_id)
         if conversation.status in (Status.QUEUED, Status.ASSIGNED):
             return conversation
         try:
-            await self._move(
+            await self.move(
                 conversation_id,
                 Status.QUEUED,
                 actor=actor,
                 reason=reason.strip(),
                 context=context or {},
+                priority=priority,
             )
         except IllegalTransition:
             # Lost a race with another handoff request: fine if it ended up with an agent.
-            conversation = await self._run(self.store.get_conversation, conversation_id)
+            conversation = await self.run(self.store.get_conversation, conversation_id)
             if conversation.status in (Status.QUEUED, Status.ASSIGNED):
                 return conversation
             raise
-        return await self._run(self.store.get_conversation, conversation_id)
-
-    async def claim(self, conversation_id: str, agent: Agent) -> Conversation:
-        """queued -> assigned to ``agent``; exactly one concurrent claim wins.
-
-        Claiming a conversation one already holds (a double click) returns it unchanged;
-        anyone else gets `AlreadyClaimed`.
-        """
-        joined = NewMessage("system", f"{agent.display_name} joined the chat", agent_id=agent.id)
-        try:
-            await self._move(
-                conversation_id,
-                Status.ASSIGNED,
-                actor=agent.actor,
-                assignee_id=agent.id,
-                messages=[joined],
-            )
-        except AlreadyClaimed:
-            current = await self._run(self.store.get_conversation, conversation_id)
-            if current.status is Status.ASSIGNED and current.assignee_id == agent.id:
-                return current
-            raise
-        return await self._run(self.store.get_conversation, conversation_id)
-
-    async def agent_message(self, conversation_id: str, agent: Agent, text: str) -> StoredMessage:
-        """Store and publish an agent's reply; only the assignee, only while assigned."""
-        text = self.validate_text(text)
-        message = await self._run(
-            self.store.add_as_assignee,
-            conversation_id,
-            agent.id,
-            NewMessage("agent", text, agent_id=agent.id),
-        )
-        await self._publish_messages([message])
-        return message
-
-    async def resolve(self, conversation_id: str, agent: Agent) -> Conversation:
-        """-> resolved. The assignee only; a queued (unheld) conversation by any agent."""
-        note = NewMessage(
-            "system", "This conversation has been marked as resolved.", agent_id=agent.id
-        )
-        await self._move(
-            conversation_id,
-            Status.RESOLVED,
-            actor=agent.actor,
-            reason="resolved",
-            only_assignee=agent.id,
-            messages=[note],
-        )
-        return await self._run(self.store.get_conversation, conversation_id)
-
-    async def release(self, conversation_id: str, agent: Agent) -> Conversation:
-        """assigned -> queued (a transfer): the assignee puts it back for another agent."""
-        current = await self._run(self.store.get_conversation, conversation_id)
-        note = NewMessage(
-            "system",
-            f"{agent.display_name} left the chat; another agent will join soon.",
-            agent_id=agent.id,
-        )
-        await self._move(
-            conversation_id,
-            Status.QUEUED,
-            actor=agent.actor,
-            reason=current.reason or "transfer",
-            only_assignee=agent.id,
-            messages=[note],
-        )
-        return await self._run(self.store.get_conversation, conversation_id)
-
-    async def handback(self, conversation_id: str, agent: Agent) -> Conversation:
-        """-> bot: resume the Rasa tracker, then tell the user the bot is back.
-
-        Rasa is resumed BEFORE the status changes, so a failed resume (`RasaUnavailable`)
-        leaves the conversation with its agent instead of with a paused, silent bot.
-        """
-        current = await self._run(self.store.get_conversation, conversation_id)
-        if (current.status, Status.BOT) not in TRANSITIONS:
-            raise IllegalTransition(
-                f"Conversation {conversation_id!r} is {current.status.value!r}; only a queued or "
-                "assigned conversation can be handed back to the bot."
-            )
-        if current.status is Status.ASSIGNED and current.assignee_id != agent.id:
-            raise NotAssignee()
-        await self.rasa.resume(conversation_id)
-        await self._move(
-            conversation_id,
-            Status.BOT,
-            actor=agent.actor,
-            reason="handback",
-            only_assignee=agent.id,
-            messages=[NewMessage("bot", self.settings.handback_message)],
-        )
-        return await self._run(self.store.get_conversation, conversation_id)
+        return await self.run(self.store.get_conversation, conversation_id)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -356,24 +289,40 @@ class HandoffService:
             )
         return text
 
+    async def _rate(self, conversation: Conversation, rating: int) -> None:
+        if conversation.status is not Status.RESOLVED:
+            return
+        stored = await self.run(
+            self.csat.record, conversation.id, rating, conversation.assignee_id
+        )
+        if stored:
+            thanks = await self.run(self.store.add_messages, conversation.id, [self.csat.thanks()])
+            await self.bus.publish(
+                Event(events.CSAT_RECEIVED, conversation.id,
+                      {"rating": rating, "agent_id": conversation.assignee_id})
+            )
+            await self.publish_messages(thanks)
+
     async def _bot_unavailable(self, conversation_id: str, text: str, error: str) -> None:
         # The user is never left in silence: apologise, then queue for a person.
         apology = NewMessage("bot", self.settings.unavailable_message)
-        await self._publish_messages(
-            await self._run(self.store.add_messages, conversation_id, [apology])
+        await self.publish_messages(
+            await self.run(self.store.add_messages, conversation_id, [apology])
         )
         context = {"last_question": text, "error": error}
         await self.request_handoff(conversation_id, BOT_UNAVAILABLE, context, actor="system")
 
-    async def _move(self, conversation_id: str, to: Status, *, actor: str, **changes: Any) -> Event:
-        event, stored = await self._run(
+    async def move(self, conversation_id: str, to: Status, *, actor: str, **changes: Any) -> Event:
+        """Transition through the state machine (see `ConversationStore.move`), then publish
+        the transition's event and the messages stored with it, in that order."""
+        event, stored = await self.run(
             lambda: self.store.move(conversation_id, to, actor=actor, **changes)
         )
         await self.bus.publish(event)
-        await self._publish_messages(stored)
+        await self.publish_messages(stored)
         return event
 
-    async def _publish_messages(self, messages: list[StoredMessage]) -> None:
+    async def publish_messages(self, messages: list[StoredMessage]) -> None:
         for m in messages:
             await self.bus.publish(Event(events.MESSAGE_CREATED, m.conversation_id, m.to_dict()))
 
@@ -383,11 +332,11 @@ class HandoffService:
         except Exception:
             log.exception("routing message %s of %s failed", message.id, message.conversation_id)
 
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
+    def lock(self, conversation_id: str) -> asyncio.Lock:
         return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     @staticmethod
-    async def _run(fn: Callable[..., T], *args: Any) -> T:
+    async def run(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
 
 

@@ -32,6 +32,8 @@ class Status(str, Enum):
 TRANSITIONS: dict[tuple[Status, Status], str] = {
     (Status.BOT, Status.QUEUED): events.HANDOFF_REQUESTED,
     (Status.QUEUED, Status.ASSIGNED): events.ASSIGNED,
+    # A transfer from the holder to another agent (never a second claim: see `transition`).
+    (Status.ASSIGNED, Status.ASSIGNED): events.TRANSFERRED,
     (Status.ASSIGNED, Status.QUEUED): events.REQUEUED,
     (Status.ASSIGNED, Status.RESOLVED): events.RESOLVED,
     (Status.QUEUED, Status.RESOLVED): events.RESOLVED,
@@ -56,14 +58,20 @@ def transition(
     context: dict[str, Any] | None = None,
     assignee_id: int | None = None,
     only_assignee: int | None = None,
+    priority: int | None = None,
+    unanswered_only: bool = False,
     now: datetime | None = None,
 ) -> Event:
     """Move a conversation to ``to`` inside the caller's transaction and return its event.
 
     The caller commits, then publishes the event. Column effects by target: ``queued`` sets
-    ``queued_at``, ``reason``, ``context`` (when given) and clears the assignee; ``assigned``
-    sets ``assignee_id`` (required); ``bot`` starts a fresh bot episode (clears assignee,
-    reason and ``queued_at``); ``resolved`` keeps them for the record.
+    ``queued_at``, ``reason``, ``context`` and ``priority`` (when given) and clears the
+    assignee; ``assigned`` sets ``assignee_id`` (required) and ``assigned_at`` and clears
+    ``agent_replied_at``; ``bot`` starts a fresh bot episode (clears assignee, reason,
+    priority and ``queued_at``); ``resolved`` keeps them for the record.
+
+    ``assigned -> assigned`` is a transfer: only the holder may do it (``only_assignee``
+    must be set); without ``only_assignee`` it is a second claim and raises `AlreadyClaimed`.
 
     Args:
         session: an open session; nothing is committed here.
@@ -74,6 +82,9 @@ def transition(
         context: the bot's context for the agent (queueing only).
         assignee_id: the claiming agent (required when ``to`` is ``assigned``).
         only_assignee: if set and the conversation is assigned, only this agent may move it.
+        priority: the queue priority (queueing only; higher is served first).
+        unanswered_only: move only if the assignee has not replied yet (assignment timeout);
+            otherwise `IllegalTransition`.
         now: the timestamp to record (tests); defaults to the current UTC time.
 
     Raises:
@@ -85,14 +96,16 @@ def transition(
     """
     to = Status(to)
     row = session.execute(
-        select(ConversationRow.status, ConversationRow.assignee_id).where(
+        select(
+            ConversationRow.status, ConversationRow.assignee_id, ConversationRow.agent_replied_at
+        ).where(
             ConversationRow.id == conversation_id
         )
     ).one_or_none()
     if row is None:
         raise ConversationNotFound(f"No conversation has id {conversation_id!r}; check the id.")
     current = Status(row.status)
-    if to is Status.ASSIGNED and current is Status.ASSIGNED:
+    if to is Status.ASSIGNED and current is Status.ASSIGNED and only_assignee is None:
         raise AlreadyClaimed()
     event_name = TRANSITIONS.get((current, to))
     if event_name is None:
@@ -107,19 +120,38 @@ def transition(
         and row.assignee_id != only_assignee
     ):
         raise NotAssignee()
+    if to is Status.ASSIGNED and assignee_id is not None and assignee_id == row.assignee_id:
+        raise IllegalTransition(
+            f"Conversation {conversation_id!r} is already assigned to that agent; pick another."
+        )
+    if unanswered_only and row.agent_replied_at is not None:
+        raise IllegalTransition(
+            f"Conversation {conversation_id!r} was answered by its agent; it stays assigned."
+        )
 
     now = now or utcnow()
     values: dict[str, Any] = {"status": to.value, "updated_at": now}
     if to is Status.QUEUED:
-        values.update(queued_at=now, reason=reason, assignee_id=None)
+        values.update(
+            queued_at=now, reason=reason, assignee_id=None, assigned_at=None, agent_replied_at=None
+        )
         if context is not None:
             values["context"] = context
+        if priority is not None:
+            values["priority"] = priority
     elif to is Status.ASSIGNED:
         if assignee_id is None:
             raise ValueError("assignee_id is required to move a conversation to 'assigned'")
-        values["assignee_id"] = assignee_id
+        values.update(assignee_id=assignee_id, assigned_at=now, agent_replied_at=None)
     elif to is Status.BOT:
-        values.update(assignee_id=None, queued_at=None, reason=None)
+        values.update(
+            assignee_id=None,
+            queued_at=None,
+            reason=None,
+            priority=0,
+            assigned_at=None,
+            agent_replied_at=None,
+        )
 
     stmt = (
         update(ConversationRow)
@@ -130,8 +162,10 @@ def transition(
     if current is Status.ASSIGNED:
         # Guard the assignee too: a re-claim in between must not be resolved by the old one.
         stmt = stmt.where(ConversationRow.assignee_id == row.assignee_id)
+    if unanswered_only:
+        stmt = stmt.where(ConversationRow.agent_replied_at.is_(None))
     if session.execute(stmt).rowcount != 1:
-        if to is Status.ASSIGNED:
+        if to is Status.ASSIGNED and current is not Status.ASSIGNED:
             raise AlreadyClaimed()
         raise IllegalTransition(
             f"Conversation {conversation_id!r} changed while moving it to {to.value!r}; "
@@ -150,6 +184,8 @@ def transition(
     data: dict[str, Any] = {"from": current.value, "to": to.value, "actor": actor, "reason": reason}
     if to is Status.ASSIGNED:
         data["assignee_id"] = assignee_id
+    if current is Status.ASSIGNED:
+        data["previous_assignee_id"] = row.assignee_id
     return Event(event_name, conversation_id, data)
 
 

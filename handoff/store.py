@@ -1,4 +1,4 @@
-"""SQL persistence of conversations, messages and agents (synchronous SQLAlchemy).
+"""SQL persistence of conversations and messages (synchronous SQLAlchemy).
 
 The async service runs these methods in worker threads. Each public method is one
 transaction and returns plain records (`handoff.records`), never ORM rows.
@@ -15,11 +15,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from handoff.errors import AgentExists, ConversationNotFound, IllegalTransition, NotAssignee
+from handoff.errors import ConversationNotFound, IllegalTransition, NotAssignee
 from handoff.events import Event
-from handoff.models import AgentRow, Base, ConversationRow, MessageRow, new_conversation_id, utcnow
+from handoff.models import (
+    AgentRow,
+    Base,
+    ConversationRow,
+    MessageRow,
+    StatusChangeRow,
+    new_conversation_id,
+    utcnow,
+)
 from handoff.records import (
-    Agent,
     Conversation,
     ConversationDetail,
     ConversationSummary,
@@ -79,8 +86,11 @@ class ConversationStore:
             messages = self._messages(s, conversation_id, after_id=None, limit=None)
             return ConversationDetail(**{**conv.__dict__, "messages": messages})
 
-    def list_conversations(self, status: Status | None, limit: int) -> list[ConversationSummary]:
-        """Summaries; queued ones oldest-queued first (the queue order), others newest first."""
+    def list_conversations(
+        self, status: Status | None, limit: int, assignee_id: int | None = None
+    ) -> list[ConversationSummary]:
+        """Summaries. Queued ones in queue order (priority, then oldest queued first);
+        others newest first. ``assignee_id`` keeps one agent's conversations."""
         last_id = (
             select(MessageRow.conversation_id, func.max(MessageRow.id).label("last_id"))
             .group_by(MessageRow.conversation_id)
@@ -95,8 +105,12 @@ class ConversationStore:
         )
         if status is not None:
             stmt = stmt.where(ConversationRow.status == Status(status).value)
+        if assignee_id is not None:
+            stmt = stmt.where(ConversationRow.assignee_id == assignee_id)
         if status is Status.QUEUED:
-            stmt = stmt.order_by(ConversationRow.queued_at.asc(), ConversationRow.id)
+            stmt = stmt.order_by(
+                ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
+            )
         else:
             stmt = stmt.order_by(ConversationRow.updated_at.desc(), ConversationRow.id)
         with self._session() as s:
@@ -107,6 +121,7 @@ class ConversationStore:
                 status=Status(c.status),
                 reason=c.reason,
                 queued_at=c.queued_at,
+                priority=c.priority or 0,
                 assignee_id=c.assignee_id,
                 assignee_name=name,
                 created_at=c.created_at,
@@ -185,6 +200,9 @@ class ConversationStore:
     ) -> StoredMessage:
         """Store ``message`` only if ``agent_id`` holds the conversation (status ``assigned``).
 
+        The first agent reply stops the assignment timeout (``agent_replied_at``). A message
+        whose ``client_id`` is already stored returns the stored one as a duplicate.
+
         Raises:
             ConversationNotFound: no such conversation.
             NotAssignee: it is assigned to someone else.
@@ -211,53 +229,63 @@ class ConversationStore:
                 )
             if row.assignee_id != agent_id:
                 raise NotAssignee()
+            if message.client_id is not None:
+                existing = self._client_message(s, conversation_id, message.client_id)
+                if existing is not None:
+                    return replace(existing, duplicate=True)
+            if message.sender == "agent" and row.agent_replied_at is None:
+                row.agent_replied_at = utcnow()
             return self._insert(s, conversation_id, [message])[0]
 
+    def add_note(self, conversation_id: str, agent_id: int, text: str, client_id: str | None
+                 ) -> StoredMessage:
+        """Store an internal note (sender ``note``) by any agent, in any status."""
+        with self._session() as s, s.begin():
+            self._require(s, conversation_id)
+            if client_id is not None:
+                existing = self._client_message(s, conversation_id, client_id)
+                if existing is not None:
+                    return replace(existing, duplicate=True)
+            note = NewMessage("note", text, agent_id=agent_id, client_id=client_id)
+            return self._insert(s, conversation_id, [note])[0]
+
     def history(
-        self, conversation_id: str, after_id: int | None, limit: int | None
+        self,
+        conversation_id: str,
+        after_id: int | None,
+        limit: int | None,
+        include_notes: bool = False,
     ) -> list[StoredMessage]:
-        """Messages with ``id > after_id`` (all when None), oldest first, at most ``limit``."""
+        """Messages with ``id > after_id`` (all when None), oldest first, at most ``limit``.
+
+        Internal notes only with ``include_notes`` (agents); the user's side never sees them.
+        """
         with self._session() as s:
             self._require(s, conversation_id)
-            return self._messages(s, conversation_id, after_id=after_id, limit=limit)
+            return self._messages(
+                s, conversation_id, after_id=after_id, limit=limit, include_notes=include_notes
+            )
 
-    # -- agents --------------------------------------------------------------------------
-
-    def add_agent(self, email: str, password_hash: str, role: str, display_name: str) -> Agent:
-        try:
-            with self._session() as s, s.begin():
-                row = AgentRow(
-                    email=email,
-                    password_hash=password_hash,
-                    role=role,
-                    display_name=display_name,
-                    created_at=utcnow(),
-                )
-                s.add(row)
-                s.flush()
-                return _agent(row)
-        except IntegrityError as e:
-            raise AgentExists(
-                f"An agent with email {email!r} already exists; log in instead."
-            ) from e
-
-    def get_agent(self, agent_id: int) -> Agent | None:
+    def status_changes(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's audit trail, oldest first."""
         with self._session() as s:
-            row = s.get(AgentRow, agent_id)
-            return None if row is None else _agent(row)
-
-    def agent_credentials(self, email: str) -> tuple[Agent, str] | None:
-        """The agent with ``email`` and its password hash, or None."""
-        with self._session() as s:
-            row = s.execute(select(AgentRow).where(AgentRow.email == email)).scalars().first()
-            return None if row is None else (_agent(row), row.password_hash)
-
-    def set_password_hash(self, agent_id: int, password_hash: str) -> None:
-        """Replace a hash (used to upgrade hashes made with outdated parameters)."""
-        with self._session() as s, s.begin():
-            row = s.get(AgentRow, agent_id)
-            if row is not None:
-                row.password_hash = password_hash
+            self._require(s, conversation_id)
+            rows = s.execute(
+                select(StatusChangeRow)
+                .where(StatusChangeRow.conversation_id == conversation_id)
+                .order_by(StatusChangeRow.id)
+            ).scalars()
+            return [
+                {
+                    "id": r.id,
+                    "from_status": r.from_status,
+                    "to_status": r.to_status,
+                    "actor": r.actor,
+                    "reason": r.reason,
+                    "created_at": r.created_at,
+                }
+                for r in rows
+            ]
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -286,11 +314,31 @@ class ConversationStore:
             created_at=row.created_at,
             queued_at=row.queued_at,
             updated_at=row.updated_at,
+            priority=row.priority or 0,
+            assigned_at=row.assigned_at,
         )
 
     @staticmethod
+    def _client_message(s: Session, conversation_id: str, client_id: str) -> StoredMessage | None:
+        row = (
+            s.execute(
+                select(MessageRow).where(
+                    MessageRow.conversation_id == conversation_id, MessageRow.client_id == client_id
+                )
+            )
+            .scalars()
+            .first()
+        )
+        return None if row is None else _message(row, None)
+
+    @staticmethod
     def _messages(
-        s: Session, conversation_id: str, *, after_id: int | None, limit: int | None
+        s: Session,
+        conversation_id: str,
+        *,
+        after_id: int | None,
+        limit: int | None,
+        include_notes: bool = True,
     ) -> list[StoredMessage]:
         stmt = (
             select(MessageRow, AgentRow.display_name)
@@ -300,6 +348,8 @@ class ConversationStore:
         )
         if after_id is not None:
             stmt = stmt.where(MessageRow.id > after_id)
+        if not include_notes:
+            stmt = stmt.where(MessageRow.sender != "note")
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_message(row, name) for row, name in s.execute(stmt).all()]
@@ -315,6 +365,7 @@ class ConversationStore:
                 text=m.text,
                 payload=m.payload or None,
                 agent_id=m.agent_id,
+                client_id=m.client_id,
                 created_at=utcnow(),
             )
             for m in messages
@@ -334,17 +385,7 @@ class ConversationStore:
 
     def _by_client_id(self, conversation_id: str, client_id: str) -> StoredMessage | None:
         with self._session() as s:
-            row = (
-                s.execute(
-                    select(MessageRow).where(
-                        MessageRow.conversation_id == conversation_id,
-                        MessageRow.client_id == client_id,
-                    )
-                )
-                .scalars()
-                .first()
-            )
-            return None if row is None else _message(row, None)
+            return self._client_message(s, conversation_id, client_id)
 
 
 def _not_found(conversation_id: str) -> ConversationNotFound:
@@ -367,16 +408,6 @@ def _message(row: MessageRow, agent_name: str | None) -> StoredMessage:
         client_id=row.client_id,
         agent_id=row.agent_id,
         agent_name=agent_name,
-        created_at=row.created_at,
-    )
-
-
-def _agent(row: AgentRow) -> Agent:
-    return Agent(
-        id=row.id,
-        email=row.email,
-        role=row.role,
-        display_name=row.display_name,
         created_at=row.created_at,
     )
 

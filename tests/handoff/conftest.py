@@ -118,6 +118,11 @@ def service(handoff: Handoff):
 
 
 @pytest.fixture
+def desk(handoff: Handoff):
+    return handoff.desk
+
+
+@pytest.fixture
 def published(handoff: Handoff) -> list[Event]:
     """Every event the handoff's bus publishes, in order."""
     seen: list[Event] = []

@@ -44,8 +44,8 @@ def queued(service, conv):
 
 
 @pytest.fixture
-def assigned(service, queued, agent):
-    run(service.claim(queued.id, agent))
+def assigned(desk, service, queued, agent):
+    run(desk.claim(queued.id, agent))
     return queued
 
 
@@ -142,10 +142,10 @@ def test_queued_conversation_keeps_the_bot_silent(service, rasa, queued, publish
     assert published[-1].name == events.MESSAGE_CREATED and published[-1].data["sender"] == "user"
 
 
-def test_request_handoff_is_idempotent(service, conv, agent, published):
+def test_request_handoff_is_idempotent(desk, service, conv, agent, published):
     run(service.request_handoff(conv.id, "request_human", {"hits": []}))
     run(service.request_handoff(conv.id, "request_human", {}))
-    run(service.claim(conv.id, agent))
+    run(desk.claim(conv.id, agent))
     again = run(service.request_handoff(conv.id, "low_confidence", {}))
     assert again.status is Status.ASSIGNED and again.reason == "request_human"
     assert [e.name for e in published if e.name == events.HANDOFF_REQUESTED] == [
@@ -169,43 +169,43 @@ def test_handoff_requested_by_the_action_server_during_a_bot_turn_does_not_deadl
     assert texts(service, conv.id)[-1] == ("bot", "Let me get a person for you.")
 
 
-def test_claim_announces_the_agent_and_only_one_claim_wins(
+def test_claim_announces_the_agent_and_only_one_claim_wins(desk, 
     service, queued, agent, other_agent, published
 ):
-    claimed = run(service.claim(queued.id, agent))
+    claimed = run(desk.claim(queued.id, agent))
     assert claimed.status is Status.ASSIGNED and claimed.assignee_name == "Ana"
     assert texts(service, queued.id)[-1] == ("system", "Ana joined the chat")
     assert published[-2].name == events.ASSIGNED and published[-2].data["assignee_id"] == agent.id
     with pytest.raises(AlreadyClaimed):
-        run(service.claim(queued.id, other_agent))
+        run(desk.claim(queued.id, other_agent))
     # A double click by the holder is harmless: no second announcement.
-    assert run(service.claim(queued.id, agent)).assignee_id == agent.id
+    assert run(desk.claim(queued.id, agent)).assignee_id == agent.id
     assert [t for t in texts(service, queued.id) if t[0] == "system"] == [
         ("system", "Ana joined the chat")
     ]
 
 
-def test_only_the_assignee_writes_and_only_while_assigned(
+def test_only_the_assignee_writes_and_only_while_assigned(desk, 
     service, queued, agent, other_agent, published
 ):
     with pytest.raises(IllegalTransition, match="Claim it first"):
-        run(service.agent_message(queued.id, agent, "hello"))
-    run(service.claim(queued.id, agent))
+        run(desk.agent_message(queued.id, agent, "hello"))
+    run(desk.claim(queued.id, agent))
     with pytest.raises(NotAssignee):
-        run(service.agent_message(queued.id, other_agent, "hello"))
+        run(desk.agent_message(queued.id, other_agent, "hello"))
     with pytest.raises(InvalidMessage):
-        run(service.agent_message(queued.id, agent, "  "))
-    msg = run(service.agent_message(queued.id, agent, "Hi, Ana here"))
+        run(desk.agent_message(queued.id, agent, "  "))
+    msg = run(desk.agent_message(queued.id, agent, "Hi, Ana here"))
     assert (msg.sender, msg.agent_id, msg.agent_name) == ("agent", agent.id, "Ana")
     assert published[-1].data["id"] == msg.id and published[-1].data["agent_name"] == "Ana"
 
 
-def test_resolve_then_the_user_returns_to_a_resumed_bot(
+def test_resolve_then_the_user_returns_to_a_resumed_bot(desk, 
     service, rasa, assigned, agent, other_agent
 ):
     with pytest.raises(NotAssignee):
-        run(service.resolve(assigned.id, other_agent))
-    resolved = run(service.resolve(assigned.id, agent))
+        run(desk.resolve(assigned.id, other_agent))
+    resolved = run(desk.resolve(assigned.id, agent))
     assert resolved.status is Status.RESOLVED
     run(service.receive_user_message(assigned.id, "one more thing", "k9"))
     assert service.get_conversation(assigned.id).status is Status.BOT
@@ -213,12 +213,12 @@ def test_resolve_then_the_user_returns_to_a_resumed_bot(
     assert rasa.sent[-1][:2] == (assigned.id, "one more thing")
 
 
-def test_queued_conversation_can_be_resolved_by_any_agent(service, queued, other_agent):
-    assert run(service.resolve(queued.id, other_agent)).status is Status.RESOLVED
+def test_queued_conversation_can_be_resolved_by_any_agent(desk, service, queued, other_agent):
+    assert run(desk.resolve(queued.id, other_agent)).status is Status.RESOLVED
 
 
-def test_handback_resumes_rasa_and_tells_the_user(service, rasa, assigned, agent, settings):
-    back = run(service.handback(assigned.id, agent))
+def test_handback_resumes_rasa_and_tells_the_user(desk, service, rasa, assigned, agent, settings):
+    back = run(desk.handback(assigned.id, agent))
     assert back.status is Status.BOT and back.assignee_id is None
     assert rasa.resumed == [assigned.id]
     assert texts(service, assigned.id)[-1] == ("bot", settings.handback_message)
@@ -226,27 +226,27 @@ def test_handback_resumes_rasa_and_tells_the_user(service, rasa, assigned, agent
     assert rasa.sent == [(assigned.id, "thanks", {"plan": "pro"})]
 
 
-def test_handback_with_rasa_down_leaves_the_agent_in_charge(service, rasa, assigned, agent):
+def test_handback_with_rasa_down_leaves_the_agent_in_charge(desk, service, rasa, assigned, agent):
     rasa.available = False
     with pytest.raises(RasaUnavailable):
-        run(service.handback(assigned.id, agent))
+        run(desk.handback(assigned.id, agent))
     after = service.get_conversation(assigned.id)
     assert after.status is Status.ASSIGNED and after.assignee_id == agent.id
 
 
-def test_handback_rules(service, assigned, other_agent):
+def test_handback_rules(desk, service, assigned, other_agent):
     with pytest.raises(NotAssignee):
-        run(service.handback(assigned.id, other_agent))
+        run(desk.handback(assigned.id, other_agent))
     with_bot = service.open_conversation(None, {})
     with pytest.raises(IllegalTransition):
-        run(service.handback(with_bot.id, other_agent))
+        run(desk.handback(with_bot.id, other_agent))
 
 
-def test_release_puts_it_back_in_the_queue(service, assigned, agent, other_agent):
-    back = run(service.release(assigned.id, agent))
+def test_release_puts_it_back_in_the_queue(desk, service, assigned, agent, other_agent):
+    back = run(desk.release(assigned.id, agent))
     assert back.status is Status.QUEUED and back.assignee_id is None
     assert back.reason == "low_confidence"
-    assert run(service.claim(assigned.id, other_agent)).assignee_id == other_agent.id
+    assert run(desk.claim(assigned.id, other_agent)).assignee_id == other_agent.id
 
 
 def test_replies_come_out_in_the_order_messages_came_in(service, conv):
@@ -274,12 +274,12 @@ def test_replies_come_out_in_the_order_messages_came_in(service, conv):
     ]
 
 
-def test_lists_and_history(service, rasa, conv, queued, agent):
+def test_lists_and_history(desk, service, rasa, conv, queued, agent):
     later = service.open_conversation(None, {})
     run(service.request_handoff(later.id, "request_human", {}))
     run(service.receive_user_message(later.id, "x" * 150, "k1"))
     assert [c.id for c in service.list_conversations(Status.QUEUED)] == [queued.id, later.id]
-    run(service.claim(queued.id, agent))
+    run(desk.claim(queued.id, agent))
     [mine] = service.list_conversations(Status.ASSIGNED)
     assert (mine.id, mine.assignee_name, mine.last_message) == (
         queued.id,

@@ -24,6 +24,7 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 EXPECTED = {
     ("bot", "queued"): events.HANDOFF_REQUESTED,
     ("queued", "assigned"): events.ASSIGNED,
+    ("assigned", "assigned"): events.TRANSFERRED,
     ("assigned", "queued"): events.REQUEUED,
     ("assigned", "resolved"): events.RESOLVED,
     ("queued", "resolved"): events.RESOLVED,
@@ -88,12 +89,14 @@ def test_every_pair_is_allowed_or_refused_by_the_table(db, frm: Status, to: Stat
     cid = make(db, frm)
     with Session(db, future=True) as s, s.begin():
         if (frm.value, to.value) in EXPECTED:
+            # Moves out of `assigned` are made by its holder (agent 1), e.g. a transfer to 2.
+            holder = 1 if frm is Status.ASSIGNED else None
             event = transition(
-                s, cid, to, actor="agent:2", reason="why", assignee_id=2, context={"k": 1}, now=NOW
+                s, cid, to, actor="agent:2", reason="why", assignee_id=2, context={"k": 1},
+                only_assignee=holder, now=NOW,
             )
         else:
-            double_claim = (frm, to) == (Status.ASSIGNED, Status.ASSIGNED)
-            with pytest.raises(AlreadyClaimed if double_claim else IllegalTransition):
+            with pytest.raises(IllegalTransition):
                 transition(s, cid, to, actor="agent:2", assignee_id=2)
             event = None
 
@@ -142,6 +145,50 @@ def test_claim_sets_assignee_and_hand_back_starts_a_fresh_bot_episode(db):
         transition(s, cid, Status.BOT, actor="agent:2")
     r = row(db, cid)
     assert (r.status, r.assignee_id, r.reason, r.queued_at) == ("bot", None, None, None)
+
+
+def test_transfer_is_the_holders_move_and_never_a_second_claim(db):
+    cid = make(db, Status.ASSIGNED, assignee=1)
+    with Session(db, future=True) as s, s.begin(), pytest.raises(AlreadyClaimed):
+        transition(s, cid, Status.ASSIGNED, actor="agent:2", assignee_id=2)
+    with Session(db, future=True) as s, s.begin(), pytest.raises(NotAssignee):
+        transition(s, cid, Status.ASSIGNED, actor="agent:2", assignee_id=2, only_assignee=2)
+    with Session(db, future=True) as s, s.begin(), pytest.raises(IllegalTransition):
+        transition(s, cid, Status.ASSIGNED, actor="agent:1", assignee_id=1, only_assignee=1)
+    with Session(db, future=True) as s, s.begin():
+        event = transition(
+            s, cid, Status.ASSIGNED, actor="agent:1", assignee_id=2, only_assignee=1, now=NOW
+        )
+    assert event.name == events.TRANSFERRED
+    assert (event.data["assignee_id"], event.data["previous_assignee_id"]) == (2, 1)
+    r = row(db, cid)
+    assert (r.status, r.assignee_id, r.assigned_at, r.agent_replied_at) == ("assigned", 2, NOW, None)
+    assert [(a.from_status, a.to_status, a.actor) for a in audit(db, cid)] == [
+        ("assigned", "assigned", "agent:1")
+    ]
+
+
+def test_unanswered_only_guards_the_assignment_timeout(db):
+    cid = make(db, Status.ASSIGNED, assignee=1)
+    with Session(db, future=True) as s, s.begin():
+        s.get(ConversationRow, cid).agent_replied_at = NOW
+    with Session(db, future=True) as s, s.begin(), pytest.raises(IllegalTransition):
+        transition(s, cid, Status.QUEUED, actor="system", only_assignee=1, unanswered_only=True)
+    assert row(db, cid).status == "assigned"
+    fresh = make(db, Status.ASSIGNED, assignee=1)
+    with Session(db, future=True) as s, s.begin():
+        transition(s, fresh, Status.QUEUED, actor="system", only_assignee=1, unanswered_only=True)
+    assert (row(db, fresh).status, row(db, fresh).assignee_id) == ("queued", None)
+
+
+def test_queue_priority_is_set_when_queued_and_cleared_back_with_the_bot(db):
+    cid = make(db, Status.BOT)
+    with Session(db, future=True) as s, s.begin():
+        transition(s, cid, Status.QUEUED, actor="bot", reason="vip", priority=5)
+    assert row(db, cid).priority == 5
+    with Session(db, future=True) as s, s.begin():
+        transition(s, cid, Status.BOT, actor="agent:1")
+    assert row(db, cid).priority == 0
 
 
 def test_claim_needs_an_assignee(db):

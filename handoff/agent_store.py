@@ -1,0 +1,143 @@
+"""SQL persistence of agent accounts and of who holds what (synchronous SQLAlchemy)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff.errors import AgentExists, AgentNotFound
+from handoff.models import AgentRow, ConversationRow, utcnow
+from handoff.records import Agent
+from handoff.status import Status
+
+
+class AgentStore:
+    """Agent rows plus the workload queries assignment needs; one transaction per method."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _session(self) -> Session:
+        return Session(self._engine, future=True, expire_on_commit=False)
+
+    # -- accounts ------------------------------------------------------------------------
+
+    def add_agent(
+        self,
+        email: str,
+        password_hash: str,
+        role: str,
+        display_name: str,
+        capacity: int | None = None,
+    ) -> Agent:
+        try:
+            with self._session() as s, s.begin():
+                row = AgentRow(
+                    email=email,
+                    password_hash=password_hash,
+                    role=role,
+                    display_name=display_name,
+                    capacity=capacity,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                return _agent(row)
+        except IntegrityError as e:
+            raise AgentExists(
+                f"An agent with email {email!r} already exists; log in instead."
+            ) from e
+
+    def get_agent(self, agent_id: int) -> Agent | None:
+        with self._session() as s:
+            row = s.get(AgentRow, agent_id)
+            return None if row is None else _agent(row)
+
+    def list_agents(self) -> list[Agent]:
+        with self._session() as s:
+            rows = s.execute(select(AgentRow).order_by(AgentRow.display_name, AgentRow.id))
+            return [_agent(r) for r in rows.scalars()]
+
+    def update_agent(
+        self, agent_id: int, *, capacity: int | None = None, role: str | None = None,
+        display_name: str | None = None,
+    ) -> Agent:
+        """Change the given fields (None leaves a field alone)."""
+        with self._session() as s, s.begin():
+            row = s.get(AgentRow, agent_id)
+            if row is None:
+                raise AgentNotFound(f"No agent has id {agent_id}; list agents at GET /api/agents.")
+            if capacity is not None:
+                row.capacity = capacity
+            if role is not None:
+                row.role = role
+            if display_name is not None:
+                row.display_name = display_name
+            s.flush()
+            return _agent(row)
+
+    def agent_credentials(self, email: str) -> tuple[Agent, str] | None:
+        """The agent with ``email`` and its password hash, or None."""
+        with self._session() as s:
+            row = s.execute(select(AgentRow).where(AgentRow.email == email)).scalars().first()
+            return None if row is None else (_agent(row), row.password_hash)
+
+    def set_password_hash(self, agent_id: int, password_hash: str) -> None:
+        """Replace a hash (used to upgrade hashes made with outdated parameters)."""
+        with self._session() as s, s.begin():
+            row = s.get(AgentRow, agent_id)
+            if row is not None:
+                row.password_hash = password_hash
+
+    # -- workload ------------------------------------------------------------------------
+
+    def assigned_counts(self) -> dict[int, int]:
+        """How many conversations each agent holds (agents holding none are absent)."""
+        stmt = (
+            select(ConversationRow.assignee_id, func.count())
+            .where(ConversationRow.status == Status.ASSIGNED.value)
+            .group_by(ConversationRow.assignee_id)
+        )
+        with self._session() as s:
+            return {aid: n for aid, n in s.execute(stmt).all() if aid is not None}
+
+    def queued_ids(self, limit: int = 100) -> list[str]:
+        """Queued conversation ids in queue order (priority, then oldest queued)."""
+        stmt = (
+            select(ConversationRow.id)
+            .where(ConversationRow.status == Status.QUEUED.value)
+            .order_by(
+                ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
+            )
+            .limit(limit)
+        )
+        with self._session() as s:
+            return list(s.execute(stmt).scalars())
+
+    def unanswered_assignments(self, assigned_before: datetime) -> list[tuple[str, int]]:
+        """(conversation id, assignee id) assigned before the cutoff with no agent reply yet."""
+        stmt = select(ConversationRow.id, ConversationRow.assignee_id).where(
+            ConversationRow.status == Status.ASSIGNED.value,
+            ConversationRow.agent_replied_at.is_(None),
+            ConversationRow.assigned_at < assigned_before,
+        )
+        with self._session() as s:
+            return [(cid, aid) for cid, aid in s.execute(stmt).all()]
+
+
+def _agent(row: AgentRow) -> Agent:
+    return Agent(
+        id=row.id,
+        email=row.email,
+        role=row.role,
+        display_name=row.display_name,
+        created_at=row.created_at,
+        capacity=row.capacity,
+    )
+
+
+__all__ = ["AgentStore"]

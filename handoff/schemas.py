@@ -1,0 +1,255 @@
+"""Request and response schemas of the handoff HTTP API (pydantic 1), one per use."""
+
+# No `from __future__ import annotations`: pydantic 1 resolves these annotations eagerly.
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from handoff.records import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    ConversationSummary,
+    StoredMessage,
+)
+from handoff.status import Status
+
+
+class _Schema(BaseModel):
+    class Config:
+        extra = "forbid"
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class LoginJson(_Schema):
+    username: str
+    password: str
+
+
+class AgentMessageCreate(_Schema):
+    text: str = Field(..., description="The reply; delivered to the user's widget live.")
+    client_id: str | None = Field(
+        None, max_length=128, description="makes a resend idempotent (stored once)"
+    )
+
+
+class NoteCreate(_Schema):
+    text: str = Field(..., description="An internal note: agents see it, the user never does.")
+    client_id: str | None = Field(None, max_length=128)
+
+
+class TransferRequest(_Schema):
+    agent_id: int | None = Field(
+        ..., description="the agent to hand the conversation to; null puts it back in the queue"
+    )
+
+
+class HeartbeatRequest(_Schema):
+    state: str = Field("online", regex="^(online|away)$")
+
+
+class AgentUpdate(_Schema):
+    capacity: int | None = Field(None, ge=1, le=100, description="concurrent conversations")
+    role: str | None = Field(None, regex="^(agent|admin)$")
+    display_name: str | None = Field(None, min_length=1, max_length=120)
+
+
+class CannedResponseWrite(_Schema):
+    shortcut: str = Field(..., min_length=1, max_length=40)
+    text: str = Field(..., min_length=1, max_length=4000)
+
+
+class HandoffRequest(_Schema):
+    conversation_id: str
+    reason: str = Field(..., max_length=200, description="e.g. low_confidence, request_human")
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="the bot's KB hits, last question"
+    )
+    priority: int = Field(0, ge=0, le=10, description="higher is served first")
+
+
+class AgentCreate(_Schema):
+    email: str
+    password: str = Field(..., description="at least 8 characters")
+    role: str = Field("agent", description="agent | admin")
+    display_name: str | None = None
+    capacity: int | None = Field(None, ge=1, le=100, description="default: the configured one")
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class TokenPublic(_Schema):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class AgentPublic(_Schema):
+    id: int
+    email: str
+    role: str
+    display_name: str
+    capacity: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: Agent) -> "AgentPublic":
+        return cls(
+            id=a.id,
+            email=a.email,
+            role=a.role,
+            display_name=a.display_name,
+            capacity=a.capacity,
+            created_at=a.created_at,
+        )
+
+
+class AgentStatusPublic(_Schema):
+    id: int
+    display_name: str
+    role: str
+    presence: str = Field(..., description="online | away | offline")
+    active: int = Field(..., description="conversations the agent holds now")
+    capacity: int
+
+
+class PresencePublic(_Schema):
+    presence: str
+
+
+class AuditEntry(_Schema):
+    id: int
+    from_status: Status
+    to_status: Status
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
+class CannedResponsePublic(_Schema):
+    id: int
+    shortcut: str
+    text: str
+    updated_at: datetime
+
+
+class AssigneePublic(_Schema):
+    id: int
+    display_name: str | None
+
+
+class MessagePublic(_Schema):
+    id: int
+    sender: str
+    text: str
+    payload: dict[str, Any] | None
+    client_id: str | None
+    agent_id: int | None
+    agent_name: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: StoredMessage) -> "MessagePublic":
+        return cls(
+            id=m.id,
+            sender=m.sender,
+            text=m.text,
+            payload=m.payload,
+            client_id=m.client_id,
+            agent_id=m.agent_id,
+            agent_name=m.agent_name,
+            created_at=m.created_at,
+        )
+
+
+class ConversationListItem(_Schema):
+    id: str
+    status: Status
+    reason: str | None
+    queued_at: datetime | None
+    priority: int
+    wait_seconds: float | None = Field(
+        ..., description="seconds since queued (queued conversations), at response time"
+    )
+    assignee: AssigneePublic | None
+    created_at: datetime
+    updated_at: datetime
+    last_message: str | None
+    last_message_at: datetime | None
+
+    @classmethod
+    def of(cls, c: ConversationSummary) -> "ConversationListItem":
+        return cls(
+            id=c.id,
+            status=c.status,
+            reason=c.reason,
+            queued_at=c.queued_at,
+            priority=c.priority,
+            wait_seconds=_wait(c.status, c.queued_at),
+            assignee=_assignee(c.assignee_id, c.assignee_name),
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            last_message=c.last_message,
+            last_message_at=c.last_message_at,
+        )
+
+
+class ConversationPublic(_Schema):
+    id: str
+    status: Status
+    reason: str | None
+    queued_at: datetime | None
+    priority: int
+    wait_seconds: float | None
+    assignee: AssigneePublic | None
+    context: dict[str, Any]
+    user_metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def fields_of(cls, c: Conversation) -> dict[str, Any]:
+        return {
+            "id": c.id,
+            "status": c.status,
+            "reason": c.reason,
+            "queued_at": c.queued_at,
+            "priority": c.priority,
+            "wait_seconds": _wait(c.status, c.queued_at),
+            "assignee": _assignee(c.assignee_id, c.assignee_name),
+            "context": c.context,
+            "user_metadata": c.user_metadata,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
+
+    @classmethod
+    def of(cls, c: Conversation) -> "ConversationPublic":
+        return cls(**cls.fields_of(c))
+
+
+class ConversationWithMessages(ConversationPublic):
+    messages: list[MessagePublic]
+
+    @classmethod
+    def of(cls, c: ConversationDetail) -> "ConversationWithMessages":  # type: ignore[override]
+        return cls(**cls.fields_of(c), messages=[MessagePublic.of(m) for m in c.messages])
+
+
+class HandoffAccepted(_Schema):
+    status: Status
+
+
+def _wait(status: Status, queued_at: datetime | None) -> float | None:
+    if status is not Status.QUEUED or queued_at is None:
+        return None
+    return round((datetime.now(timezone.utc) - queued_at).total_seconds(), 1)
+
+
+def _assignee(agent_id: int | None, name: str | None) -> AssigneePublic | None:
+    return None if agent_id is None else AssigneePublic(id=agent_id, display_name=name)
+
+
