@@ -14,11 +14,12 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
 
+from bot.escalation import EscalationSettings
 from handoff.settings import HandoffSettings
 from knowledge_base.settings import KnowledgeBaseSettings
 
 RASA_KEYS = frozenset({"recipe", "language", "pipeline", "policies", "assistant_id"})
-TIER1_SECTIONS = ("server", "database", "knowledge_base", "handoff")
+TIER1_SECTIONS = ("server", "database", "knowledge_base", "handoff", "escalation")
 SECRET_ENV = {
     "jwt_secret": "TIER1_JWT_SECRET",
     "internal_token": "TIER1_INTERNAL_TOKEN",
@@ -95,6 +96,7 @@ class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: KnowledgeBaseSettings = KnowledgeBaseSettings()
     handoff: HandoffSettings = HandoffSettings()
+    escalation: EscalationSettings = EscalationSettings()
     secrets: Secrets
     root: Path = Field(Path("."), description="directory config.yml lives in; relative paths resolve here")
 

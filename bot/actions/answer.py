@@ -7,30 +7,44 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
 from bot.actions.app_client import AppClient, Article, KbHit
-from bot.actions.errors import AppUnavailable
-from bot.actions.handoff import (
-    ACTION_HANDOFF,
-    INTENT_REQUEST_HUMAN,
-    SLOT_HANDOFF_REASON,
+from bot.actions.dialogue import (
+    AWAITING_CLARIFY,
+    AWAITING_FEEDBACK,
+    PAYLOAD_NONE_OF_THESE,
     SLOT_KB_HITS,
-    HandoffReason,
+    ask_feedback,
+    escalate,
+    failures_of,
+    handoff_followup,
+    replied,
+    state_slots,
 )
-from bot.actions.tracker_view import latest_intent, latest_text
+from bot.actions.errors import AppUnavailable
+from bot.actions.tracker_view import earlier_user_texts, is_payload, latest_intent, latest_text
+from bot.escalation import HandoffReason
 
 logger = logging.getLogger(__name__)
 
 ACTION_ANSWER = "action_answer"
 INTENT_CHOOSE_ARTICLE = "choose_article"
+INTENT_COMPLAIN = "complain"
+INTENT_CHITCHAT = "chitchat"
+RESPONSE_CHITCHAT = "utter_chitchat"
 ENTITY_ARTICLE_ID = "article_id"
 
 CLARIFY_MESSAGE = "Did you mean one of these?"
 NONE_OF_THESE = "None of these"
 KB_DOWN_MESSAGE = "Sorry, I can't look that up right now."
+KB_DOWN_RETRY_MESSAGE = "Sorry, I can't look that up right now. Please try again in a minute."
+NO_ANSWER_MESSAGE = (
+    "Sorry, I don't have an answer to that. Could you ask it in other words? "
+    'You can also say "talk to a person" at any time.'
+)
 BAD_CHOICE_MESSAGE = "Sorry, I couldn't open that article. Could you ask your question again?"
 # POST /api/kb/search refuses longer texts (knowledge_base.service.MAX_QUERY_CHARS); the question
 # is at the start of a long message, so search with that rather than fail.
@@ -68,29 +82,28 @@ def choose_article_payload(article_id: int) -> str:
     return f"/{INTENT_CHOOSE_ARTICLE}{entities}"
 
 
-def _handoff(reason: HandoffReason, summary: list[dict[str, Any]]) -> list[EventType]:
-    return [
-        SlotSet(SLOT_HANDOFF_REASON, reason.value),
-        SlotSet(SLOT_KB_HITS, summary),
-        FollowupAction(ACTION_HANDOFF),
-    ]
-
-
-def _kb_unavailable(dispatcher: CollectingDispatcher, error: AppUnavailable) -> list[EventType]:
-    logger.warning("knowledge base unavailable, handing off: %s", error)
-    dispatcher.utter_message(text=KB_DOWN_MESSAGE)
+def _kb_unavailable(
+    dispatcher: CollectingDispatcher, error: AppUnavailable, failures: int
+) -> list[EventType]:
+    logger.warning("knowledge base unavailable: %s", error)
+    escalation = runtime.policy().on_kb_unavailable()
+    if escalation is None:
+        dispatcher.utter_message(text=KB_DOWN_RETRY_MESSAGE)
+        return [SlotSet(SLOT_KB_HITS, []), *state_slots(failures), replied()]
     # Stale hits from an earlier question would mislead the agent.
-    return _handoff(HandoffReason.KB_UNAVAILABLE, [])
+    return escalate(dispatcher, escalation, failures, kb_hits=[])
 
 
 class ActionAnswer(Action):
     """Answer the latest message from the KB, following the KB service's decision.
 
-    ``answer``: say the best article's answer with its source. ``clarify``: offer the closest
-    articles as buttons plus "None of these" (which asks for a person). ``handoff``: follow up
-    with action_handoff (reason ``low_confidence``). A button choice (intent choose_article)
-    answers that article directly. If the app is unreachable, slow or errs: apologise and follow
-    up with action_handoff (reason ``kb_unavailable``). Always sets ``kb_hits``.
+    First the message is screened (`EscalationPolicy.screen`): a sensitive topic or frustration
+    escalates before anything is searched. Then, by the KB's decision: ``answer``: say the best
+    article's answer with its source, then ask "Did this help?". ``clarify``: offer the closest
+    articles as buttons plus "None of these". ``handoff``: a failure, which escalates
+    (``low_confidence``, or ``consecutive_failures``) or asks the user to rephrase. A button
+    choice (intent choose_article) answers that article directly. If the app is unreachable,
+    slow or errs: apologise and offer a person (``kb_unavailable``). Always sets ``kb_hits``.
     """
 
     def name(self) -> str:
@@ -100,36 +113,61 @@ class ActionAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         app = runtime.app_client()
-        if latest_intent(tracker) == INTENT_CHOOSE_ARTICLE:
-            return await self._answer_choice(app, dispatcher, tracker)
+        failures = failures_of(tracker)
+        intent = latest_intent(tracker)
+        if intent == INTENT_CHOOSE_ARTICLE:
+            return await self._answer_choice(app, dispatcher, tracker, failures)
 
         text = latest_text(tracker)[:SEARCH_MAX_CHARS]
         if not text:
             # Nothing to search for (e.g. an attachment without text): a person can look at it.
-            return _handoff(HandoffReason.LOW_CONFIDENCE, [])
+            return [SlotSet(SLOT_KB_HITS, []), *handoff_followup(HandoffReason.LOW_CONFIDENCE)]
+        if not is_payload(text):
+            escalation = runtime.policy().screen(
+                text, earlier_user_texts(tracker), nlu_says_frustrated=intent == INTENT_COMPLAIN
+            )
+            if escalation is not None:
+                return escalate(dispatcher, escalation, failures, kb_hits=[])
         try:
             result = await app.search(text)
         except AppUnavailable as e:
-            return _kb_unavailable(dispatcher, e)
+            return _kb_unavailable(dispatcher, e, failures)
         summary = hits_summary(result.hits)
 
         if result.decision == "answer" and result.hits:
             utter_article(dispatcher, result.hits[0])
-            return [SlotSet(SLOT_KB_HITS, summary)]
+            ask_feedback(dispatcher)
+            return [
+                SlotSet(SLOT_KB_HITS, summary),
+                *state_slots(failures, AWAITING_FEEDBACK),
+                replied(),
+            ]
         if result.decision == "clarify" and result.hits:
             max_options = runtime.settings().knowledge_base.decision.clarify_max_options
             buttons = [
                 {"title": hit["title"], "payload": choose_article_payload(hit["article_id"])}
                 for hit in summary[:max_options]
             ]
-            buttons.append({"title": NONE_OF_THESE, "payload": f"/{INTENT_REQUEST_HUMAN}"})
+            buttons.append({"title": NONE_OF_THESE, "payload": PAYLOAD_NONE_OF_THESE})
             dispatcher.utter_message(text=CLARIFY_MESSAGE, buttons=buttons)
-            return [SlotSet(SLOT_KB_HITS, summary)]
-        # "handoff", or a decision without any hit to show.
-        return _handoff(HandoffReason.LOW_CONFIDENCE, summary)
+            return [
+                SlotSet(SLOT_KB_HITS, summary),
+                *state_slots(failures, AWAITING_CLARIFY),
+                replied(),
+            ]
+        if intent == INTENT_CHITCHAT:
+            # Small talk the KB knows nothing about: steer back to support, no failure.
+            dispatcher.utter_message(response=RESPONSE_CHITCHAT)
+            return [SlotSet(SLOT_KB_HITS, summary), *state_slots(failures), replied()]
+        # "handoff", or a decision without any hit to show: the bot has no answer.
+        outcome = runtime.policy().on_kb_handoff(failures)
+        if outcome.escalation is not None:
+            return escalate(dispatcher, outcome.escalation, outcome.failures, kb_hits=summary)
+        dispatcher.utter_message(text=NO_ANSWER_MESSAGE)
+        return [SlotSet(SLOT_KB_HITS, summary), *state_slots(outcome.failures), replied()]
 
     async def _answer_choice(
-        self, app: AppClient, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, app: AppClient, dispatcher: CollectingDispatcher, tracker: Tracker, failures: int
     ) -> list[EventType]:
         raw = next(tracker.get_latest_entity_values(ENTITY_ARTICLE_ID), None) or tracker.get_slot(
             ENTITY_ARTICLE_ID
@@ -138,12 +176,13 @@ class ActionAnswer(Action):
             article_id = int(str(raw))
         except ValueError:
             dispatcher.utter_message(text=BAD_CHOICE_MESSAGE)
-            return [SlotSet(SLOT_KB_HITS, [])]
+            return [SlotSet(SLOT_KB_HITS, []), *state_slots(failures), replied()]
         try:
             article = await app.article(article_id)
         except AppUnavailable as e:
-            return _kb_unavailable(dispatcher, e)
+            return _kb_unavailable(dispatcher, e, failures)
         utter_article(dispatcher, article)
+        ask_feedback(dispatcher)
         # Keep the score the search gave this article, so the agent sees how it was ranked.
         previous = {
             h.get("article_id"): h.get("score") for h in tracker.get_slot(SLOT_KB_HITS) or []
@@ -153,4 +192,8 @@ class ActionAnswer(Action):
             "title": article.title,
             "score": previous.get(article.article_id),
         }
-        return [SlotSet(SLOT_KB_HITS, [chosen])]
+        return [
+            SlotSet(SLOT_KB_HITS, [chosen]),
+            *state_slots(failures, AWAITING_FEEDBACK),
+            replied(),
+        ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from enum import Enum
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,14 +10,22 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
+from bot.actions.dialogue import (
+    ACTION_HANDOFF,
+    SLOT_HANDOFF_DETAIL,
+    SLOT_HANDOFF_REASON,
+    SLOT_KB_HITS,
+    escalate,
+    failures_of,
+    replied,
+    state_slots,
+)
 from bot.actions.errors import AppUnavailable
 from bot.actions.tracker_view import last_user_text, latest_intent
+from bot.escalation import HandoffReason
 
 logger = logging.getLogger(__name__)
 
-ACTION_HANDOFF = "action_handoff"
-SLOT_HANDOFF_REASON = "handoff_reason"
-SLOT_KB_HITS = "kb_hits"
 INTENT_REQUEST_HUMAN = "request_human"
 
 CONNECTING_MESSAGE = (
@@ -27,23 +34,25 @@ CONNECTING_MESSAGE = (
 )
 UNREACHABLE_MESSAGE = "I couldn't reach our support team just now — please try again in a minute."
 
-
-class HandoffReason(str, Enum):
-    """Why the bot hands a conversation to a person (sent to the app as `reason`)."""
-
-    USER_REQUEST = "user_request"
-    LOW_CONFIDENCE = "low_confidence"
-    KB_UNAVAILABLE = "kb_unavailable"
+__all__ = [
+    "ACTION_HANDOFF",
+    "CONNECTING_MESSAGE",
+    "INTENT_REQUEST_HUMAN",
+    "UNREACHABLE_MESSAGE",
+    "ActionHandoff",
+    "HandoffReason",
+]
 
 
 class ActionHandoff(Action):
     """Ask the app to queue this conversation for an agent; pause only if it was queued.
 
-    Reason: the ``handoff_reason`` slot when an earlier action set it, else ``user_request`` when
-    the user asked for a person, else ``low_confidence``. The context carries the ``kb_hits`` slot
-    and the user's last message. On success the bot says so and returns ``ConversationPaused``;
-    on failure it apologises honestly and keeps the bot in charge (nobody would answer a paused
-    chat that was never queued).
+    Reason: the ``handoff_reason`` slot when an earlier action set it; else the user asked for a
+    person (``user_request``, offered first if ``escalation.user_request.ask_first``); else
+    ``low_confidence``. The context carries the ``kb_hits`` slot, the user's last message, what
+    fired the trigger and the failure count. On success the bot says so, resets its
+    conversation state and returns ``ConversationPaused``; on failure it apologises honestly
+    and keeps the bot in charge (nobody would answer a paused chat that was never queued).
     """
 
     def name(self) -> str:
@@ -52,15 +61,23 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reason = tracker.get_slot(SLOT_HANDOFF_REASON) or (
-            HandoffReason.USER_REQUEST.value
-            if latest_intent(tracker) == INTENT_REQUEST_HUMAN
-            else HandoffReason.LOW_CONFIDENCE.value
-        )
+        failures = failures_of(tracker)
+        reason = tracker.get_slot(SLOT_HANDOFF_REASON)
+        if not reason:
+            if latest_intent(tracker) == INTENT_REQUEST_HUMAN:
+                escalation = runtime.policy().on_request()
+                if escalation.ask_first:
+                    return escalate(dispatcher, escalation, failures)
+                reason = escalation.reason.value
+            else:
+                reason = HandoffReason.LOW_CONFIDENCE.value
         context = {
             "kb_hits": tracker.get_slot(SLOT_KB_HITS) or [],
             "last_user_message": last_user_text(tracker),
+            "trigger": tracker.get_slot(SLOT_HANDOFF_DETAIL) or "",
+            "failures": failures,
         }
+        clear = [SlotSet(SLOT_HANDOFF_REASON, None), SlotSet(SLOT_HANDOFF_DETAIL, None), replied()]
         try:
             await runtime.app_client().request_handoff(tracker.sender_id, reason, context)
         except AppUnavailable as e:
@@ -68,6 +85,7 @@ class ActionHandoff(Action):
                 "handoff of conversation %s (%s) failed: %s", tracker.sender_id, reason, e
             )
             dispatcher.utter_message(text=UNREACHABLE_MESSAGE)
-            return [SlotSet(SLOT_HANDOFF_REASON, None)]
+            return [*clear, *state_slots(failures)]
         dispatcher.utter_message(text=CONNECTING_MESSAGE)
-        return [ConversationPaused(), SlotSet(SLOT_HANDOFF_REASON, None)]
+        # A person takes over: after the hand-back the bot starts with a clean slate.
+        return [ConversationPaused(), *clear, *state_slots(0)]

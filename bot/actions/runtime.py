@@ -13,6 +13,7 @@ import httpx
 
 from bot.actions.app_client import AppClient
 from bot.actions.errors import ActionConfigError
+from bot.escalation import EscalationPolicy
 from bot.settings import Settings, SettingsError, load_settings
 
 CONFIG_ENV = "TIER1_CONFIG"
@@ -42,6 +43,11 @@ def settings() -> Settings:
         return load_settings(path)
     except SettingsError as e:
         raise ActionConfigError(f"the action server cannot start its actions: {e}") from e
+
+
+def policy() -> EscalationPolicy:
+    """The escalation policy configured by the ``escalation:`` section."""
+    return EscalationPolicy(settings().escalation)
 
 
 def app_call_timeout(s: Settings) -> float:

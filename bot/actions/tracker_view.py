@@ -32,3 +32,30 @@ def last_user_text(tracker: Tracker) -> str:
             if text and not text.startswith("/"):
                 return text
     return latest_text(tracker)
+
+
+def is_payload(text: str) -> bool:
+    """True for a button payload such as ``/affirm`` (not the user's own words)."""
+    return text.startswith("/")
+
+
+def earlier_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
+    """The user's typed messages before the latest one, oldest first, in this bot episode.
+
+    An episode starts at the conversation's start, a new session or a hand-back (``resume``):
+    what the user asked a person is not held against the bot. At most ``limit`` messages.
+    """
+    texts: list[str] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind in ("resume", "session_started", "restart"):
+            break
+        if kind == "user":
+            users_seen += 1
+            text = (event.get("text") or "").strip()
+            if users_seen > 1 and text and not is_payload(text):
+                texts.insert(0, text)
+                if len(texts) >= limit:
+                    break
+    return texts

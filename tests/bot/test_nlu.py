@@ -76,6 +76,13 @@ def test_unseen_questions_really_are_unseen():
         ("thanks a lot", "thanks"),
         ("bye for now", "goodbye"),
         ("are you a bot?", "bot_challenge"),
+        ("yes please", "affirm"),
+        ("no thanks", "deny"),
+        ("that was really helpful", "feedback_helpful"),
+        ("that didn't help at all", "feedback_not_helpful"),
+        ("none of those", "none_of_these"),
+        ("tell me a joke", "chitchat"),
+        ("this bot is completely useless", "complain"),
     ],
 )
 def test_conversational_intents(agent, text, intent):
@@ -136,17 +143,29 @@ def say(agent, text: str, before: list | None = None):
     ("text", "action"),
     [
         ("hello", "utter_greet"),
-        ("thank you so much", "utter_you_are_welcome"),
         ("goodbye", "utter_goodbye"),
         ("are you a robot", "utter_iamabot"),
+        ("tell me a joke", "action_answer"),  # the KB may know; else small talk
+        ("thank you so much", "action_reply"),
+        ("yes", "action_reply"),
+        ("no", "action_reply"),
+        ("/feedback_helpful", "action_reply"),
+        ("/feedback_not_helpful", "action_reply"),
+        ("/none_of_these", "action_reply"),
         ("I want to talk to a human", "action_handoff"),
         ("/request_human", "action_handoff"),
         ("how do I change my delivery address", "action_answer"),
+        ("you are useless", "action_answer"),  # screened for frustration
         ("qwxz plomf", "action_answer"),  # whatever NLU makes of it, the KB gets a chance
     ],
 )
 def test_each_turn_is_routed(agent, text, action):
     assert best_action(agent, say(agent, text)) == action
+
+
+def test_every_user_message_marks_the_turn_unanswered(agent):
+    assert say(agent, "hello").get_slot("replied") is False
+    assert say(agent, "/feedback_helpful").get_slot("replied") is False
 
 
 def test_nlu_fallback_goes_to_action_answer(agent):
@@ -163,31 +182,62 @@ def test_choosing_an_article_sets_the_slot_and_answers(agent):
     assert best_action(agent, tracker) == "action_answer"
 
 
-def test_after_an_answer_the_bot_listens(agent):
-    from rasa.shared.core.events import ActionExecuted
+def test_a_request_for_a_person_mid_clarification_hands_off(agent):
+    from rasa.shared.core.events import ActionExecuted, SlotSet
 
-    tracker = say(agent, "my card was charged twice")
-    tracker.update(ActionExecuted("action_answer"))
-    assert best_action(agent, tracker) == "action_listen"
+    before = [
+        *user("money back", "ask_question"),
+        ActionExecuted("action_answer"),
+        SlotSet("awaiting", "clarify"),
+        SlotSet("replied", True),
+        ActionExecuted("action_listen"),
+    ]
+    assert best_action(agent, say(agent, "let me talk to a person", before)) == "action_handoff"
 
 
-def test_after_a_failed_followup_handoff_the_bot_listens_instead_of_looping(agent):
+def user(text: str, intent: str) -> list:
+    from rasa.shared.core.events import SlotSet, UserUttered
+
+    return [UserUttered(text, intent={"name": intent, "confidence": 0.9}), SlotSet("replied", False)]
+
+
+@pytest.mark.parametrize("action", ["action_answer", "action_reply", "action_handoff"])
+def test_after_a_custom_action_replied_the_bot_listens(agent, action):
     from rasa.shared.core.events import ActionExecuted, SlotSet
 
     tracker = say(agent, "my card was charged twice")
-    tracker.update(ActionExecuted("action_answer"))
-    tracker.update(SlotSet("handoff_reason", "kb_unavailable"))
-    tracker.update(ActionExecuted("action_handoff"))  # not paused: the app was unreachable
-    tracker.update(SlotSet("handoff_reason", None))
+    tracker.update(ActionExecuted(action))
+    tracker.update(SlotSet("replied", True))
     assert best_action(agent, tracker) == "action_listen"
 
 
-def test_after_a_requested_handoff_fails_the_bot_listens(agent):
+@pytest.mark.parametrize(
+    ("text", "action", "apology"),
+    [
+        ("my card was charged twice", "action_answer", "utter_technical_problem"),
+        ("/feedback_not_helpful", "action_reply", "utter_technical_problem"),
+        ("agent please", "action_handoff", "utter_cannot_connect"),
+    ],
+)
+def test_a_failed_custom_action_is_followed_by_an_apology(agent, text, action, apology):
+    """The action server is down: Rasa logs the action without events; never silence."""
     from rasa.shared.core.events import ActionExecuted
 
-    tracker = say(agent, "let me speak to a person")
-    tracker.update(ActionExecuted("action_handoff"))
+    tracker = say(agent, text)
+    tracker.update(ActionExecuted(action))  # no events: the slot `replied` is still False
+    assert best_action(agent, tracker) == apology
+    tracker.update(ActionExecuted(apology))
     assert best_action(agent, tracker) == "action_listen"
+
+
+def test_a_followup_handoff_that_failed_is_followed_by_an_apology(agent):
+    from rasa.shared.core.events import ActionExecuted, SlotSet
+
+    tracker = say(agent, "who won the 1966 world cup")
+    tracker.update(ActionExecuted("action_answer"))
+    tracker.update(SlotSet("handoff_reason", "low_confidence"))
+    tracker.update(ActionExecuted("action_handoff"))  # the action server died in between
+    assert best_action(agent, tracker) == "utter_cannot_connect"
 
 
 def test_after_hand_back_a_question_is_answered_again(agent):
@@ -195,14 +245,15 @@ def test_after_hand_back_a_question_is_answered_again(agent):
         ActionExecuted,
         ConversationPaused,
         ConversationResumed,
-        UserUttered,
+        SlotSet,
     )
 
     before = [
-        UserUttered("who won the world cup", intent={"name": "ask_question", "confidence": 0.9}),
+        *user("who won the world cup", "ask_question"),
         ActionExecuted("action_answer"),
         ActionExecuted("action_handoff"),
         ConversationPaused(),
+        SlotSet("replied", True),
         # the gateway's hand-back (handoff.rasa_client.RESUME_EVENTS)
         ConversationResumed(),
         ActionExecuted("action_listen"),
