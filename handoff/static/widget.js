@@ -19,6 +19,11 @@
   var statusLine = document.getElementById("status");
   var notice = document.getElementById("notice");
   var newChat = document.getElementById("new-chat");
+  var typingLine = document.getElementById("typing");
+  var TYPING_IDLE_MS = 3000;
+  var typingSent = false;
+  var typingTimer = null;
+  var agentTypingTimer = null;
 
   var sessionId = storageGet(STORAGE_KEY);
   var lastId = null; // highest message id shown: the replay cursor
@@ -229,7 +234,31 @@
     });
   });
 
-  socket.on("bot_uttered", render);
+  socket.on("bot_uttered", function (message) {
+    var meta = (message && message.metadata) || {};
+    if (meta.sender === "agent") showAgentTyping(false);
+    render(message);
+  });
+
+  // An agent's typing indicator (tier1's extension of the rasa-webchat events).
+  socket.on("agent_typing", function (data) {
+    showAgentTyping(!!(data && data.typing), data && data.agent_name);
+  });
+
+  function showAgentTyping(on, name) {
+    clearTimeout(agentTypingTimer);
+    typingLine.textContent = on ? (name || "An agent") + " is typing…" : "";
+    typingLine.hidden = !on;
+    if (on) agentTypingTimer = setTimeout(function () { showAgentTyping(false); }, 8000);
+  }
+
+  function userTyping(on) {
+    clearTimeout(typingTimer);
+    if (on) typingTimer = setTimeout(function () { userTyping(false); }, TYPING_IDLE_MS);
+    if (on === typingSent || !socket.connected || !sessionId) return;
+    typingSent = on;
+    socket.emit("user_typing", { session_id: sessionId, typing: on });
+  }
 
   socket.on("error", function (data) {
     showNotice((data && data.error) || "Something went wrong.");
@@ -249,6 +278,7 @@
     if (!text) return;
     input.value = "";
     input.style.height = "";
+    userTyping(false);
     send(text);
   });
 
@@ -260,6 +290,7 @@
   });
 
   input.addEventListener("input", function () {
+    userTyping(input.value.trim().length > 0);
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
   });
