@@ -154,6 +154,33 @@ def cmd_kb_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import secrets
+
+    from bot.scenarios import Timing, load_scenarios, login, report, run_scenarios
+
+    settings, _ = _settings(args.config)
+    url = (args.url or settings.server.url).rstrip("/")
+    scenarios = load_scenarios([Path(f) for f in args.file] or None)
+    if args.only:
+        scenarios = [s for s in scenarios if args.only.lower() in s.name.lower()]
+    if args.token:
+        token = args.token
+    elif args.email:
+        token = login(url, args.email, args.password or "")
+    else:
+        # An admin (who may also read KB articles) in the configured database, for this run.
+        email = f"scenarios-{secrets.token_hex(4)}@example.com"
+        password = secrets.token_urlsafe(18)
+        _handoff(settings).create_agent(email, password, role="admin", display_name="Scenario agent")
+        token = login(url, email, password)
+    results = asyncio.run(run_scenarios(scenarios, url, token, Timing(silence=args.silence),
+                                        concurrency=args.concurrency))
+    print(report(results, verbose=args.verbose))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
@@ -201,6 +228,29 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     add("status", cmd_kb_status, "articles, questions, index size and version",
         "example:\n  tier1 kb status", parent=kb)
+
+    scen = sub.add_parser("scenarios", help="dialogue evaluation against a running stack").add_subparsers(
+        dest="scenarios_command", required=True, metavar="SUBCOMMAND")
+    sr = add("run", cmd_scenarios_run,
+             "run the multi-turn scenarios of bot/scenarios/*.yml against a running tier1 "
+             "(widget socket + agent API) and report pass/fail per scenario",
+             "example:\n  tier1 run &    # in another terminal\n  tier1 scenarios run\n"
+             "  tier1 scenarios run --only clarify --verbose\n"
+             "  tier1 scenarios run --url https://support.example.com --email ana@example.com "
+             "--password '...'\n"
+             "Without --token/--email an admin agent is created in the configured database.",
+             parent=scen)
+    sr.add_argument("--url", default=None, help="the app server (default: server.public_url or host:port)")
+    sr.add_argument("--file", action="append", default=[], help="a scenario file (repeatable; "
+                    "default: every bot/scenarios/*.yml)")
+    sr.add_argument("--only", default=None, help="run the scenarios whose name contains this text")
+    sr.add_argument("--token", default=None, help="an agent (admin) access token")
+    sr.add_argument("--email", default=None, help="log in as this agent (admin) instead")
+    sr.add_argument("--password", default=None)
+    sr.add_argument("--concurrency", type=int, default=4, help="conversations at once (default 4)")
+    sr.add_argument("--silence", type=float, default=3.0,
+                    help="seconds without a reply that count as silence (default 3)")
+    sr.add_argument("--verbose", action="store_true", help="print every transcript")
     return p
 
 

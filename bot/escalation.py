@@ -7,8 +7,9 @@ events. Every trigger is configured in the ``escalation:`` section of config.yml
 
 Triggers, in the order they win when several fire on one turn:
 
+- ``sensitive_topic``: a configured phrase (cancel my account, lawyer, complaint, ...), also
+  when the user asks for a person in the same breath;
 - ``user_request``: the user asked for a person (at any point, also mid-clarification);
-- ``sensitive_topic``: a configured phrase (cancel my account, lawyer, complaint, ...);
 - ``frustration``: a lexicon word, an insult, a repeated question or a message in ALL CAPS;
 - ``consecutive_failures``: N failures in a row ("not helpful", "none of these", no answer);
 - ``negative_feedback``: the user said an answer did not help;
@@ -198,8 +199,15 @@ class EscalationPolicy:
         ask_first = getattr(self.settings, reason.value).ask_first
         return Escalation(reason, ask_first, detail)
 
-    def on_request(self) -> Escalation:
-        """The user asked for a person: always escalates (asking first only if configured)."""
+    def on_request(self, text: str = "") -> Escalation:
+        """The user asked for a person: always escalates (asking first only if configured).
+
+        A request that names a sensitive topic ("I want to make a complaint") is recorded as
+        ``sensitive_topic``: it tells the agent more.
+        """
+        phrase = self.sensitive_topic(text)
+        if phrase is not None:
+            return self._escalation(HandoffReason.SENSITIVE_TOPIC, f"mentioned {phrase!r}")
         return self._escalation(HandoffReason.USER_REQUEST)
 
     def sensitive_topic(self, text: str) -> str | None:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import runtime
 from bot.actions.dialogue import (
     ACTION_HANDOFF,
+    LEAD_IN,
     SLOT_HANDOFF_DETAIL,
     SLOT_HANDOFF_REASON,
     SLOT_KB_HITS,
@@ -21,7 +22,7 @@ from bot.actions.dialogue import (
     state_slots,
 )
 from bot.actions.errors import AppUnavailable
-from bot.actions.tracker_view import last_user_text, latest_intent
+from bot.actions.tracker_view import is_payload, last_user_text, latest_intent, latest_text
 from bot.escalation import HandoffReason
 
 logger = logging.getLogger(__name__)
@@ -63,18 +64,22 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         failures = failures_of(tracker)
         reason = tracker.get_slot(SLOT_HANDOFF_REASON)
+        detail = tracker.get_slot(SLOT_HANDOFF_DETAIL) or ""
         if not reason:
             if latest_intent(tracker) == INTENT_REQUEST_HUMAN:
-                escalation = runtime.policy().on_request()
+                text = latest_text(tracker)
+                escalation = runtime.policy().on_request("" if is_payload(text) else text)
                 if escalation.ask_first:
                     return escalate(dispatcher, escalation, failures)
-                reason = escalation.reason.value
+                if escalation.reason is not HandoffReason.USER_REQUEST:
+                    dispatcher.utter_message(text=LEAD_IN[escalation.reason])
+                reason, detail = escalation.reason.value, escalation.detail
             else:
                 reason = HandoffReason.LOW_CONFIDENCE.value
         context = {
             "kb_hits": tracker.get_slot(SLOT_KB_HITS) or [],
             "last_user_message": last_user_text(tracker),
-            "trigger": tracker.get_slot(SLOT_HANDOFF_DETAIL) or "",
+            "trigger": detail,
             "failures": failures,
         }
         clear = [SlotSet(SLOT_HANDOFF_REASON, None), SlotSet(SLOT_HANDOFF_DETAIL, None), replied()]

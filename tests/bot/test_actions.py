@@ -479,6 +479,16 @@ def test_handoff_on_user_request_queues_and_pauses(app):
     assert slot(events, "failures") == 0 and slot(events, "awaiting") is None
 
 
+def test_a_request_naming_a_sensitive_topic_is_queued_as_that_topic(app):
+    messages, _ = run(
+        ActionHandoff(), tracker("I want to make a complaint", intent="request_human")
+    )
+    body = app.bodies("/api/internal/handoff")[0]
+    assert body["reason"] == "sensitive_topic"
+    assert body["context"]["trigger"] == "mentioned 'complaint'"
+    assert texts(messages) == [LEAD_IN[HandoffReason.SENSITIVE_TOPIC], CONNECTING_MESSAGE]
+
+
 def test_user_request_can_be_offered_first(app, config_path):
     configure(config_path, {"user_request": {"ask_first": True}})
     messages, events = run(ActionHandoff(), tracker("agent please", intent="request_human"))

@@ -242,3 +242,9 @@ def test_bad_escalation_settings_name_the_key(section, key):
 
 def test_normalize():
     assert normalize("  Don’t   DO that!! ") == "don't do that"
+
+
+def test_a_request_naming_a_sensitive_topic_is_recorded_as_that_topic():
+    e = DEFAULT.on_request("I want to speak to someone about a complaint")
+    assert (e.reason, e.ask_first) == (HandoffReason.SENSITIVE_TOPIC, False)
+    assert DEFAULT.on_request("agent please").reason is HandoffReason.USER_REQUEST
