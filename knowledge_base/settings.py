@@ -24,8 +24,19 @@ class EmbedderSettings(_Strict):
 
 
 class IndexSettings(_Strict):
-    type: Literal["faiss", "memory"] = "faiss"
+    """Which vector index holds the question vectors, and how HNSW is tuned.
+
+    ``auto`` picks exact search (``faiss``, ``IndexFlatIP``) up to ``hnsw_above`` vectors and
+    an HNSW graph (``hnsw``, ``IndexHNSWFlat``) above; ``faiss``/``hnsw`` force one; ``memory``
+    is the numpy twin for tests.
+    """
+
+    type: Literal["auto", "faiss", "hnsw", "memory"] = "auto"
     path: Path = Path("kb.faiss")
+    hnsw_above: int = Field(50_000, ge=0, description="auto: HNSW above this many vectors")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (memory vs. recall)")
+    hnsw_ef_construction: int = Field(200, ge=8, le=2048)
+    hnsw_ef_search: int = Field(128, ge=8, le=4096, description="search breadth (speed vs. recall)")
 
 
 class DecisionSettings(_Strict):
@@ -34,11 +45,28 @@ class DecisionSettings(_Strict):
     clarify_max_options: int = Field(3, ge=2, le=10)
 
 
+class ScoringSettings(_Strict):
+    """How an article's score is computed from its questions (``knowledge_base/scoring.py``).
+
+    ``learned_head``: sqrt(p(article | query)) x best question cosine, p from a logistic
+    regression fitted on the question vectors; ``max_cosine``: the best question cosine.
+    Changing the type changes the score scale: recalibrate ``decision`` (tier1 kb calibrate).
+    """
+
+    type: Literal["max_cosine", "learned_head"] = "max_cosine"
+    C: float = Field(10.0, gt=0, description="learned_head: inverse regularisation strength")
+    max_iter: int = Field(300, ge=10, le=10_000, description="learned_head: optimiser iterations")
+
+
 class KnowledgeBaseSettings(_Strict):
     embedder: EmbedderSettings = EmbedderSettings()
     index: IndexSettings = IndexSettings()
     decision: DecisionSettings = DecisionSettings()
+    scoring: ScoringSettings = ScoringSettings()
     search_top_k: int = Field(5, ge=1, le=100)
+    passage_chars: int = Field(
+        500, ge=100, le=5000, description="longer answers are also indexed as ~this-size passages"
+    )
     seed_file: Path | None = Path("knowledge_base/demo/articles.yml")
 
     @root_validator(skip_on_failure=True)

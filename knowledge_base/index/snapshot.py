@@ -60,21 +60,44 @@ def read_snapshot(path: Path, expected_type: str) -> tuple[IndexManifest, bytes]
         raise VectorIndexError(f"{path} is not a tier1 index file; {_HINT}")
     start = len(MAGIC) + 4
     size = int.from_bytes(data[len(MAGIC) : start], "big")
-    try:
-        header = json.loads(data[start : start + size].decode("utf-8"))
-        fmt = header.pop("format")
-        manifest = IndexManifest(**header)
-    except (ValueError, TypeError, KeyError) as e:
-        raise VectorIndexError(f"{path} has a corrupt header ({e}); {_HINT}") from e
-    if fmt != FORMAT:
-        raise VectorIndexError(
-            f"{path} uses index format {fmt}, this tier1 reads {FORMAT}; {_HINT}"
-        )
+    manifest, _ = _parse_header(path, data[start : start + size])
     if manifest.type != expected_type:
         raise VectorIndexError(
             f"{path} was written by the {manifest.type!r} index, not {expected_type!r}; {_HINT}"
         )
     return manifest, data[start + size :]
+
+
+def read_manifest(path: Path) -> IndexManifest:
+    """Only the manifest of a snapshot (any backend), e.g. to pick the class that loads it.
+
+    Raises:
+        VectorIndexError: the file is missing or not a readable snapshot.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(MAGIC) + 4)
+            if not head.startswith(MAGIC) or len(head) < len(MAGIC) + 4:
+                raise VectorIndexError(f"{path} is not a tier1 index file; {_HINT}")
+            header = f.read(int.from_bytes(head[len(MAGIC) :], "big"))
+    except OSError as e:
+        raise VectorIndexError(f"cannot read the index file {path}: {e}") from e
+    return _parse_header(path, header)[0]
+
+
+def _parse_header(path: Path, raw: bytes) -> tuple[IndexManifest, int]:
+    try:
+        header = json.loads(raw.decode("utf-8"))
+        fmt = header.pop("format")
+        manifest = IndexManifest(**header)
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise VectorIndexError(f"{path} has a corrupt header ({e}); {_HINT}") from e
+    if fmt != FORMAT:
+        raise VectorIndexError(
+            f"{path} uses index format {fmt}, this tier1 reads {FORMAT}; {_HINT}"
+        )
+    return manifest, fmt
 
 
 def _fsync_directory(directory: Path) -> None:
