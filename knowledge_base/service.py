@@ -23,6 +23,7 @@ from knowledge_base.index import VectorIndex, create_index, load_index
 from knowledge_base.knowledge_file import read_knowledge_file
 from knowledge_base.records import Article, Hit, ImportReport, SearchResult
 from knowledge_base.rwlock import ReadWriteLock
+from knowledge_base.scoring import create_scorer, head_path
 from knowledge_base.settings import KnowledgeBaseSettings
 from knowledge_base.store import ArticleStore, UpsertResult
 
@@ -65,6 +66,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._index = index
         self._own_index = index is None
+        self._scorer = create_scorer(settings.scoring)
         self._index_version: int | None = None
         self._question_article: dict[int, int] = {}
         self._rw = ReadWriteLock()  # index + question map: concurrent searches, exclusive writes
@@ -201,7 +203,9 @@ class KnowledgeBase:
             if len(best) >= top_k or k >= size:
                 break
             k = min(size, k * 4)
-        return sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
+        scores = self._scorer.score(vector, {a: s for a, (s, _) in best.items()})
+        ranked = [(a, (scores[a], qid)) for a, (_, qid) in best.items()]
+        return sorted(ranked, key=lambda item: (-item[1][0], item[0]))[:top_k]
 
     def get_article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""
@@ -254,6 +258,9 @@ class KnowledgeBase:
                 expected,
             )
             return False
+        if not self._scorer.restore(head_path(self._index_path), version, self.embedder.name):
+            log.info("the article scorer does not match the index: rebuilding both")
+            return False
         with self._rw.write():
             self._index, self._question_article, self._index_version = (
                 index,
@@ -295,6 +302,7 @@ class KnowledgeBase:
                 self._index.remove(np.asarray(list(self._question_article), dtype=np.int64))
                 self._index.add(ids, vectors)
                 self._question_article, self._index_version = question_article, version
+        self._scorer.fit(article_ids, vectors, version, name)
         self._save()
 
     def _upsert(self, specs, progress: bool) -> tuple[UpsertResult, int]:
@@ -333,11 +341,15 @@ class KnowledgeBase:
                 self._question_article.pop(qid, None)
             self._question_article.update((q, a) for q, a, _ in result.added)
             self._index_version = result.version
+        if self._scorer.needs_fit:
+            stored = self._store.stored_vectors(self.embedder.dimensions, self.embedder.name)
+            self._scorer.fit(stored.article_ids, stored.vectors, result.version, self.embedder.name)
         self._save()
 
     def _save(self) -> None:
         with self._rw.read():  # concurrent searches are fine; writers wait
             self._index.save(self._index_path, self._index_version, self.embedder.name)
+        self._scorer.save(head_path(self._index_path))
 
 
 def _valid_query(text: object) -> str:

@@ -1,0 +1,168 @@
+"""How the nearest questions of each candidate article become ONE score per article.
+
+The service finds candidate articles by their best question cosine (the FAISS search); a
+scorer turns those into the article scores that ``decide`` thresholds. One factory, keyed
+by ``knowledge_base.scoring.type``:
+
+- ``max_cosine``: the best question cosine itself (no fitting; scores ~0.45-0.65 at the
+  useful thresholds).
+- ``learned_head``: ``sqrt(p(article | query)) * max_cosine`` where ``p`` comes from an
+  ``ArticleHead`` fitted on all question vectors. ``p`` says which article, the cosine says
+  whether the query is near the knowledge base at all; the product beats either alone at
+  every operating point measured (benchmarks/QUALITY.md). Scores are smaller (useful
+  thresholds ~0.2-0.4), so ``decision.answer_threshold`` must be calibrated for the type in
+  use (``tier1 kb calibrate``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from knowledge_base.errors import UnsupportedBackend, VectorIndexError
+from knowledge_base.head import ArticleHead
+from knowledge_base.settings import ScoringSettings
+
+log = logging.getLogger(__name__)
+
+
+class ArticleScorer(Protocol):
+    """Scores candidate articles for one query.
+
+    ``score`` may run concurrently with ``fit``/``restore``: implementations swap their state
+    in one assignment so a search sees either the old or the new model, never half of one.
+    """
+
+    @property
+    def needs_fit(self) -> bool:
+        """Whether ``fit`` must see every stored vector after each knowledge-base change."""
+        ...
+
+    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+        """Article scores for one query.
+
+        Args:
+            vector: the query vector, shape ``(1, dimensions)``.
+            best_cosine: candidate article id -> its best question cosine.
+
+        Returns:
+            candidate article id -> score (higher is better); the same keys.
+        """
+        ...
+
+    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
+        """Refit on every stored question vector (row i belongs to ``article_ids[i]``)."""
+        ...
+
+    def restore(self, path: Path, version: int, model: str) -> bool:
+        """Load the state saved at ``path`` if it reflects ``version`` and ``model``."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Persist the fitted state (beside the index) atomically; no-op when stateless."""
+        ...
+
+
+class MaxCosineScorer:
+    """An article scores its best question cosine. Stateless."""
+
+    needs_fit = False
+
+    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+        return dict(best_cosine)
+
+    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
+        return None
+
+    def restore(self, path: Path, version: int, model: str) -> bool:
+        return True
+
+    def save(self, path: Path) -> None:
+        return None
+
+
+class LearnedHeadScorer:
+    """``sqrt(p(article | query)) * best cosine`` with an ``ArticleHead``.
+
+    With fewer than two articles there is nothing to classify: the head is absent and the
+    score is the best cosine alone.
+    """
+
+    needs_fit = True
+
+    def __init__(self, C: float = 10.0, max_iter: int = 300) -> None:
+        self._C = C
+        self._max_iter = max_iter
+        self._head: ArticleHead | None = None
+
+    @property
+    def head(self) -> ArticleHead | None:
+        return self._head
+
+    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+        head = self._head  # one read: a concurrent fit swaps the whole head
+        if head is None:
+            return dict(best_cosine)
+        p = head.probabilities(vector)[0]
+        out = {}
+        for article, cosine in best_cosine.items():
+            col = head.column(article)
+            # An article the head has not seen yet (mid-refit) cannot be vouched for.
+            out[article] = float(np.sqrt(p[col]) * cosine) if col is not None else 0.0
+        return out
+
+    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
+        self._head = ArticleHead.fit(
+            article_ids,
+            vectors,
+            C=self._C,
+            max_iter=self._max_iter,
+            version=version,
+            model=model,
+            previous=self._head,
+        )
+
+    def restore(self, path: Path, version: int, model: str) -> bool:
+        path = Path(path)
+        if not path.exists():
+            return False
+        try:
+            head = ArticleHead.load(path)
+        except VectorIndexError as e:
+            log.warning("ignoring the article head: %s", e)
+            return False
+        if (head.version, head.model) != (version, model):
+            return False
+        self._head = head
+        return True
+
+    def save(self, path: Path) -> None:
+        head = self._head
+        if head is not None:
+            head.save(path)
+        else:
+            Path(path).unlink(missing_ok=True)
+
+
+def create_scorer(settings: ScoringSettings) -> ArticleScorer:
+    """The scorer for ``settings.type``.
+
+    Raises:
+        UnsupportedBackend: an unknown type.
+    """
+    if settings.type == "max_cosine":
+        return MaxCosineScorer()
+    if settings.type == "learned_head":
+        return LearnedHeadScorer(C=settings.C, max_iter=settings.max_iter)
+    raise UnsupportedBackend(
+        f"unknown knowledge_base.scoring.type {settings.type!r}; use max_cosine or learned_head"
+    )
+
+
+def head_path(index_path: Path) -> Path:
+    """Where the scorer's state lives: beside the index file."""
+    index_path = Path(index_path)
+    return index_path.with_name(index_path.name + ".head.npz")
