@@ -154,6 +154,24 @@ def cmd_kb_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_eval(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import run_eval
+
+    settings, _ = _settings(args.config)
+    out, code = run_eval(settings.knowledge_base, args, settings.state_dir)
+    print(out)
+    return code
+
+
+def cmd_kb_calibrate(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import run_calibrate
+
+    settings, _ = _settings(args.config)
+    out, code = run_calibrate(settings.knowledge_base, args, Path(args.config))
+    print(out)
+    return code
+
+
 def cmd_scenarios_run(args: argparse.Namespace) -> int:
     import asyncio
     import secrets
@@ -228,6 +246,42 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     add("status", cmd_kb_status, "articles, questions, index size and version",
         "example:\n  tier1 kb status", parent=kb)
+    from knowledge_base.evaluation.command import add_data_arguments
+
+    ev = add("eval", cmd_kb_eval,
+             "measure answer-or-handoff quality on labelled data: builds a throwaway KB from the "
+             "training split (one article per label) and runs the bot's search and decide() on the "
+             "test split",
+             "example:\n  tier1 kb eval --clinc ../shared/datasets/clinc150/data_full.json\n"
+             "  tier1 kb eval --train ../shared/datasets/banking77/train.csv "
+             "--test ../shared/datasets/banking77/test.csv --label-col category --json\n"
+             "  tier1 kb eval --clinc data_full.json --limit-per-label 10 --labels 30 "
+             "--predictions preds.csv", parent=kb)
+    add_data_arguments(ev)
+    ev.add_argument("--answer-threshold", type=float, default=None,
+                    help="decide at this threshold (default: knowledge_base.decision)")
+    ev.add_argument("--json", action="store_true", help="print JSON (metrics and the sweep)")
+    ev.add_argument("--plot", default=None, metavar="PNG",
+                    help="accuracy/coverage vs threshold plot (default: <state_dir>/eval/<dataset>-<scoring>.png)")
+    ev.add_argument("--predictions", default=None, metavar="CSV",
+                    help="write one row per test query: text,label,predicted,score,decision")
+    ca = add("calibrate", cmd_kb_calibrate,
+             "choose the answer threshold on validation data for a target and write it into "
+             "config.yml (knowledge_base.decision; other lines untouched) or print it",
+             "example:\n  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json "
+             "--max-wrong-rate 0.05\n"
+             "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print",
+             parent=kb)
+    add_data_arguments(ca)
+    target = ca.add_mutually_exclusive_group(required=True)
+    target.add_argument("--max-wrong-rate", type=float, default=None, metavar="RATE",
+                        help="at most this share of answers wrong, e.g. 0.05; answer as much as possible")
+    target.add_argument("--objective", choices=["mcc"], default=None,
+                        help="best Matthews correlation of handoff vs out-of-scope")
+    ca.add_argument("--oos-share", type=float, default=None, metavar="SHARE",
+                    help="expected share of out-of-scope questions in production, weights the "
+                         "wrong-answer rate (default: the validation data's own share)")
+    ca.add_argument("--print", action="store_true", help="print the config snippet; do not edit config.yml")
 
     scen = sub.add_parser("scenarios", help="dialogue evaluation against a running stack").add_subparsers(
         dest="scenarios_command", required=True, metavar="SUBCOMMAND")

@@ -1,22 +1,23 @@
-"""How the nearest questions of each candidate article become ONE score per article.
+"""How indexed-text hits become ranked articles: the one place search scoring lives.
 
-The service finds candidate articles by their best question cosine (the FAISS search); a
-scorer turns those into the article scores that ``decide`` thresholds. One factory, keyed
-by ``knowledge_base.scoring.type``:
+``rank_articles`` finds candidate articles by their best indexed-text cosine (title, question
+variants, passages: max over an article's texts) and hands them to an ``ArticleScorer``,
+which turns them into the ONE score per article that ``decide`` thresholds. One factory,
+keyed by ``knowledge_base.scoring.type``:
 
-- ``max_cosine``: the best question cosine itself (no fitting; scores ~0.45-0.65 at the
-  useful thresholds).
+- ``max_cosine``: the best cosine itself (no fitting; useful thresholds ~0.45-0.65).
 - ``learned_head``: ``sqrt(p(article | query)) * max_cosine`` where ``p`` comes from an
-  ``ArticleHead`` fitted on all question vectors. ``p`` says which article, the cosine says
+  ``ArticleHead`` fitted on all indexed vectors. ``p`` says which article, the cosine says
   whether the query is near the knowledge base at all; the product beats either alone at
   every operating point measured (benchmarks/QUALITY.md). Scores are smaller (useful
-  thresholds ~0.2-0.4), so ``decision.answer_threshold`` must be calibrated for the type in
+  thresholds ~0.15-0.4), so ``decision.answer_threshold`` must be calibrated for the type in
   use (``tier1 kb calibrate``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -24,9 +25,51 @@ import numpy as np
 
 from knowledge_base.errors import UnsupportedBackend, VectorIndexError
 from knowledge_base.head import ArticleHead
+from knowledge_base.index import VectorIndex
 from knowledge_base.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
+
+# Texts fetched per wanted article: articles have several texts each, and the per-article
+# max needs enough of them to fill top_k distinct articles.
+OVERFETCH = 8
+
+Ranked = list[tuple[int, tuple[float, int]]]  # (article id, (score, best text id))
+
+
+def rank_articles(
+    index: VectorIndex,
+    text_article: Mapping[int, int],
+    vector: np.ndarray,
+    top_k: int,
+    scorer: ArticleScorer | None = None,
+) -> Ranked:
+    """Top ``top_k`` articles for one query vector, best first (ties: lower article id).
+
+    Args:
+        index: the vector index (the caller holds its read lock).
+        text_article: indexed text id -> article id; ids missing here are ignored.
+        vector: the query, shape ``(1, dimensions)``.
+        scorer: turns the candidates' best cosines into article scores (default: the
+            best cosine is the score).
+    """
+    best: dict[int, tuple[float, int]] = {}
+    size = len(index)
+    k = min(size, top_k * OVERFETCH)
+    while k:
+        scores, ids = index.search(vector, k)
+        best.clear()
+        for score, qid in zip(scores[0].tolist(), ids[0].tolist()):
+            article = text_article.get(qid)
+            if article is not None and article not in best:
+                best[article] = (float(score), qid)  # rows are best-first: first is the max
+        if len(best) >= top_k or k >= size:
+            break
+        k = min(size, k * 4)
+    if scorer is not None:
+        scores = scorer.score(vector, {a: s for a, (s, _) in best.items()})
+        best = {a: (scores[a], qid) for a, (_, qid) in best.items()}
+    return sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
 
 
 class ArticleScorer(Protocol):

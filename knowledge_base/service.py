@@ -23,7 +23,7 @@ from knowledge_base.index import VectorIndex, create_index, load_index
 from knowledge_base.knowledge_file import read_knowledge_file
 from knowledge_base.records import Article, Hit, ImportReport, SearchResult
 from knowledge_base.rwlock import ReadWriteLock
-from knowledge_base.scoring import create_scorer, head_path
+from knowledge_base.scoring import create_scorer, head_path, rank_articles
 from knowledge_base.settings import KnowledgeBaseSettings
 from knowledge_base.store import ArticleStore, UpsertResult
 
@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 100
-# Question hits fetched per wanted article: articles have several questions each, and the
-# per-article max needs enough of them to fill top_k distinct articles.
-_OVERFETCH = 8
 
 
 class KnowledgeBase:
@@ -190,22 +187,7 @@ class KnowledgeBase:
 
     def _rank(self, vector: np.ndarray, top_k: int) -> list[tuple[int, tuple[float, int]]]:
         """Top (article id, (score, question id)) pairs for one query; hold the read lock."""
-        best: dict[int, tuple[float, int]] = {}
-        size = len(self._index)
-        k = min(size, top_k * _OVERFETCH)
-        while k:
-            scores, ids = self._index.search(vector, k)
-            best.clear()
-            for score, qid in zip(scores[0].tolist(), ids[0].tolist()):
-                article = self._question_article.get(qid)
-                if article is not None and article not in best:
-                    best[article] = (float(score), qid)  # rows are best-first: first is the max
-            if len(best) >= top_k or k >= size:
-                break
-            k = min(size, k * 4)
-        scores = self._scorer.score(vector, {a: s for a, (s, _) in best.items()})
-        ranked = [(a, (scores[a], qid)) for a, (_, qid) in best.items()]
-        return sorted(ranked, key=lambda item: (-item[1][0], item[0]))[:top_k]
+        return rank_articles(self._index, self._question_article, vector, top_k, self._scorer)
 
     def get_article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""

@@ -1,0 +1,142 @@
+"""What ``tier1 kb eval`` and ``tier1 kb calibrate`` do, minus argument parsing (bot/cli.py).
+
+Kept here so the knowledge base owns its evaluation and the CLI stays a thin adapter.
+"""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+from pathlib import Path
+
+from knowledge_base.evaluation.calibrate import CalibrationError, calibrate, write_decision
+from knowledge_base.evaluation.datasets import DatasetError, EvalData, load_clinc, load_csv, sample
+from knowledge_base.evaluation.evaluator import EvalRun, run_evaluation
+from knowledge_base.evaluation.metrics import compute_metrics, decisions, sweep
+from knowledge_base.evaluation.report import plot, table, write_predictions
+from knowledge_base.settings import KnowledgeBaseSettings
+
+
+def add_data_arguments(parser) -> None:
+    """The data options both commands share."""
+    g = parser.add_argument_group("data (CSV files, or --clinc)")
+    g.add_argument("--clinc", metavar="JSON", help="CLINC150 layout (e.g. data_full.json): "
+                   "train = KB, val+oos_val = validation, test+oos_test = test")
+    g.add_argument("--train", metavar="CSV", help="training split: each label becomes an article")
+    g.add_argument("--test", metavar="CSV", help="test split")
+    g.add_argument("--val", metavar="CSV", help="validation split (calibrate needs it)")
+    g.add_argument("--text-col", default="text", help="CSV text column (default: %(default)s)")
+    g.add_argument("--label-col", default="label", help="CSV label column (default: %(default)s)")
+    g.add_argument("--oos-label", default="oos",
+                   help="label of out-of-scope queries, which should be handed off (default: %(default)s)")
+    g.add_argument("--limit-per-label", type=int, default=None, metavar="N",
+                   help="a fast sample: at most N texts per label in every split")
+    g.add_argument("--labels", type=int, default=None, metavar="N",
+                   help="a fast sample: only N labels (chosen with --seed)")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    parser.add_argument("--scoring", choices=["max_cosine", "learned_head"], default=None,
+                        help="article scoring to evaluate (default: knowledge_base.scoring.type)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def load_data(args: Namespace) -> EvalData:
+    """Raises DatasetError: neither --clinc nor --train/--test, or a file is unusable."""
+    if args.clinc:
+        data = load_clinc(args.clinc)
+    elif args.train and args.test:
+        data = load_csv(args.train, args.test, args.val, text_col=args.text_col,
+                        label_col=args.label_col, oos_label=args.oos_label)
+    else:
+        raise DatasetError("give --clinc FILE, or --train CSV and --test CSV (optionally --val CSV)")
+    if args.limit_per_label or args.labels:
+        data = sample(data, args.limit_per_label, labels=args.labels, seed=args.seed)
+    return data
+
+
+def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBaseSettings:
+    if args.scoring:
+        settings = settings.copy(update={"scoring": settings.scoring.copy(update={"type": args.scoring})})
+    return settings
+
+
+def _run(settings: KnowledgeBaseSettings, args: Namespace, data: EvalData, include_val: bool) -> EvalRun:
+    return run_evaluation(data, settings, progress=not args.no_progress, include_val=include_val)
+
+
+def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) -> tuple[str, int]:
+    """``tier1 kb eval``: returns (output, exit code)."""
+    settings = _settings(settings, args)
+    data = load_data(args)
+    decision = settings.decision
+    if args.answer_threshold is not None:
+        decision = decision.copy(update={"answer_threshold": args.answer_threshold})
+    run = _run(settings, args, data, include_val=False)
+    metrics = compute_metrics(run.test, decision, data.oos_label)
+    swept = sweep(run.test, decision, data.oos_label)
+    plot_path = Path(args.plot) if args.plot else state_dir / "eval" / f"{data.name}-{settings.scoring.type}.png"
+    plot(swept, plot_path, decision.answer_threshold, f"{data.name}: {settings.scoring.type}")
+    if args.predictions:
+        write_predictions(run.test, decisions(run.test, decision), args.predictions)
+    info = {
+        "dataset": data.name,
+        "scoring": settings.scoring.type,
+        "model": settings.embedder.model,
+        "articles": run.articles,
+        "indexed_texts": run.variants,
+        "build_seconds": round(run.build_seconds, 2),
+        "ms_per_query": round(run.ms_per_query, 2),
+        "plot": str(plot_path),
+    }
+    if args.json:
+        doc = {**info, "metrics": metrics.to_dict(), "sweep": [m.to_dict() for m in swept]}
+        return json.dumps(doc, indent=2), 0
+    lines = [table(metrics, swept, f"{data.name} — scoring {settings.scoring.type}, "
+                                   f"{run.articles} articles / {run.variants} indexed texts"),
+             "",
+             f"build {run.build_seconds:.1f} s, search {run.ms_per_query:.1f} ms/query (batched); "
+             f"plot: {plot_path}"]
+    if args.predictions:
+        lines.append(f"predictions: {args.predictions}")
+    return "\n".join(lines), 0
+
+
+def run_calibrate(
+    settings: KnowledgeBaseSettings, args: Namespace, config: Path
+) -> tuple[str, int]:
+    """``tier1 kb calibrate``: choose thresholds on validation data; write or print them."""
+    settings = _settings(settings, args)
+    data = load_data(args)
+    if data.val is None:
+        raise DatasetError("calibrate chooses thresholds on validation data: give --val CSV or --clinc")
+    run = _run(settings, args, data, include_val=True)
+    result = calibrate(run.val, settings.decision, data.oos_label, max_wrong_rate=args.max_wrong_rate,
+                       objective=args.objective, oos_share=args.oos_share)
+    test = compute_metrics(run.test, result.decision, data.oos_label)
+    out = [
+        f"target: {result.target} (scoring {settings.scoring.type}"
+        + (f", out-of-scope share {args.oos_share:.0%}" if args.oos_share is not None else "") + ")",
+        table(result.validation, title="validation (thresholds chosen here)"),
+        "",
+        table(test, title="test (held out: what to expect)"),
+        "",
+    ]
+    if settings.scoring.type != _configured_scoring(config):
+        out.append(f"note: config.yml uses scoring {_configured_scoring(config)!r}; set "
+                   f"knowledge_base.scoring.type: {settings.scoring.type} with these thresholds")
+    if args.print:
+        out += ["paste under knowledge_base: in config.yml:", result.snippet()]
+    else:
+        try:
+            write_decision(config, result.decision, result.target)
+        except OSError as e:
+            raise CalibrationError(f"{config}: cannot write it ({e.strerror}); use --print") from e
+        out.append(f"wrote answer_threshold {result.decision.answer_threshold:.4f} and clarify_margin "
+                   f"{result.decision.clarify_margin:g} to {config} (knowledge_base.decision)")
+    return "\n".join(out), 0
+
+
+def _configured_scoring(config: Path) -> str:
+    import yaml
+
+    raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    return ((raw.get("knowledge_base") or {}).get("scoring") or {}).get("type", "max_cosine")
