@@ -1,0 +1,177 @@
+"""Never silent: stop or freeze each process of the live stack and check what the user gets.
+
+Each test stops (or SIGSTOPs) one supervised process through supervisord's XML-RPC socket,
+checks that the user still hears something within a bounded time, then restarts the process and
+waits until it is healthy, so that later tests still have the full stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import xmlrpc.client
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e.test_chat import Widget, demo_article, texts
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# What the user sees when a piece is missing (bot/domain.yml, handoff settings).
+TECHNICAL_PROBLEM = "something went wrong on my side"
+CANNOT_CONNECT = "can't reach our support team"
+
+
+class Processes:
+    """The stack's supervisord, through its XML-RPC socket."""
+
+    def __init__(self, config: Path) -> None:
+        server = yaml.safe_load(config.read_text())["server"]
+        self.socket = Path(server["state_dir"]) / "supervisor.sock"
+        self.health = {
+            "actions": f"http://127.0.0.1:{server['action_port']}/health",
+            "rasa": f"http://127.0.0.1:{server['rasa_port']}/",
+        }
+        self.rasa_timeout = yaml.safe_load(config.read_text())["handoff"]["rasa_timeout_seconds"]
+
+    def rpc(self):
+        from supervisor.xmlrpc import SupervisorTransport
+
+        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
+
+    def healthy(self, name: str) -> bool:
+        try:
+            return httpx.get(self.health[name], timeout=3).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def wait_healthy(self, name: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.healthy(name):
+            assert time.monotonic() < deadline, f"{name} did not come back within {timeout} s"
+            time.sleep(0.5)
+
+    @contextlib.contextmanager
+    def stopped(self, name: str) -> Iterator[None]:
+        self.rpc().stopProcess(name, True)
+        assert not self.healthy(name)
+        try:
+            yield
+        finally:
+            self.rpc().startProcess(name, True)
+            self.wait_healthy(name)
+
+    @contextlib.contextmanager
+    def frozen(self, name: str) -> Iterator[None]:
+        """SIGSTOP: the process keeps its port but answers nothing (a hung or very slow server)."""
+        self.rpc().signalProcess(name, "STOP")
+        try:
+            yield
+        finally:
+            self.rpc().signalProcess(name, "CONT")
+            self.wait_healthy(name)
+
+
+@pytest.fixture(scope="module")
+def processes(stack) -> Processes:
+    return Processes(stack.config)
+
+
+@pytest.fixture(scope="module")
+def agent_api(stack):
+    token = stack.agent_token("outage-agent@example.com")
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        yield api
+
+
+def conversation(api: httpx.Client, conversation_id: str) -> dict:
+    r = api.get(f"/api/conversations/{conversation_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def ask(w: Widget, text: str, until, timeout: float) -> tuple[list[dict], float]:
+    started = time.monotonic()
+    await w.say(text, f"c{started}")
+    got = await w.replies(until, timeout=timeout)
+    return got, time.monotonic() - started
+
+
+def test_action_server_down_the_bot_apologises_and_offers_a_person(stack, processes, agent_api):
+    question = demo_article("reset-password")
+
+    async def scenario():
+        w = Widget(stack.url)
+        conv = await w.connect()
+        try:
+            with processes.stopped("actions"):
+                got, seconds = await ask(w, "my card was charged twice",
+                                         lambda m: TECHNICAL_PROBLEM in texts(m).lower(), 20)
+                assert seconds < 10, seconds
+                offer = got[-1]
+                assert [q["payload"] for q in offer["quick_replies"]] == ["/request_human"]
+                assert conversation(agent_api, conv)["status"] == "bot"
+                # the offer's button cannot queue without the action server: the bot says so
+                await ask(w, "/request_human", lambda m: CANNOT_CONNECT in texts(m).lower(), 20)
+            # back up: the same conversation is answered again
+            await ask(w, question["questions"][0],
+                      lambda m: question["answer"][:40] in texts(m), 30)
+        finally:
+            await w.sio.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_action_server_hung_the_gateway_apologises_and_queues(stack, processes, agent_api):
+    """A frozen action server holds Rasa's turn; the gateway's timeout bounds the wait."""
+
+    async def scenario():
+        w = Widget(stack.url)
+        conv = await w.connect()
+        try:
+            with processes.frozen("actions"):
+                _, seconds = await ask(w, "how do I top up", lambda m: "connecting you" in
+                                       texts(m).lower(), processes.rasa_timeout + 20)
+                assert seconds < processes.rasa_timeout + 10, seconds
+                c = conversation(agent_api, conv)
+                assert (c["status"], c["reason"]) == ("queued", "bot_unavailable"), c
+        finally:
+            await w.sio.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_rasa_down_the_gateway_apologises_and_queues(stack, processes, agent_api):
+    async def scenario():
+        w = Widget(stack.url)
+        conv = await w.connect()
+        try:
+            with processes.stopped("rasa"):
+                _, seconds = await ask(w, "where is my order",
+                                       lambda m: "connecting you" in texts(m).lower(), 30)
+                assert seconds < 10, seconds
+                c = conversation(agent_api, conv)
+                assert (c["status"], c["reason"]) == ("queued", "bot_unavailable"), c
+                assert c["context"]["last_question"] == "where is my order"
+        finally:
+            await w.sio.disconnect()
+
+    asyncio.run(scenario())
+    # Rasa is back: a new conversation is answered by the bot again.
+    article = demo_article("order-tracking")
+
+    async def again():
+        w = Widget(stack.url)
+        await w.connect()
+        try:
+            await ask(w, "where is my order", lambda m: article["answer"][:40] in texts(m), 60)
+        finally:
+            await w.sio.disconnect()
+
+    asyncio.run(again())
