@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -23,6 +24,7 @@ from handoff.api import build_router
 from handoff.assignment import Assigner
 from handoff.auth import Auth, Passwords, Principal, Tokens
 from handoff.canned import CannedResponses
+from handoff.client_api import build_client_router
 from handoff.csat import Csat
 from handoff.desk import AgentDesk
 from handoff.errors import (
@@ -42,6 +44,7 @@ from handoff.events import Event, EventBus
 from handoff.gateway import Gateway
 from handoff.models import Base
 from handoff.presence import InMemoryPresence, Presence, PresenceState
+from handoff.queue_positions import QueuePositions
 from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
 from handoff.records import (
     Agent,
@@ -51,6 +54,7 @@ from handoff.records import (
     StoredMessage,
 )
 from handoff.service import HandoffService
+from handoff.sessions import InvalidSession, NotYourConversation, SessionTokens, WidgetSessions
 from handoff.settings import HandoffSettings
 from handoff.status import TRANSITIONS, Status, transition
 from handoff.store import ConversationStore
@@ -69,12 +73,15 @@ class Handoff:
         assigner: presence, capacity, auto-assignment and the assignment timeout.
         auth: FastAPI dependencies ``require_agent``, ``require_admin``, ``require_internal``,
             ``require_internal_or_admin``, ``require_internal_or_agent``.
-        router: the ``/api`` router (auth, conversations, agents, canned responses, internal).
+        router: the ``/api`` router (auth, conversations, agents, canned responses, internal),
+            plus the end users' ``/widget.js``, ``/api/widget/config`` and ``/api/chat``.
         sio: the socket.io server: the widget on ``/``, agents on ``/agent``; wrap with
             ``socketio.ASGIApp(sio, app)``.
         static_dir: the chat page (index.html, widget.*), the agent console (console/) and
             vendor/.
         bus: the event bus, for more subscribers (notifications, metrics).
+        sessions: end users' session tokens (widget and REST/SSE clients).
+        queue: queue positions as waiting users see them.
     """
 
     service: HandoffService
@@ -87,6 +94,8 @@ class Handoff:
     sio: AsyncServer
     bus: EventBus
     rasa: RasaClient
+    sessions: WidgetSessions | None = None
+    queue: QueuePositions | None = None
     static_dir: Path = STATIC_DIR
     _background: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -150,7 +159,8 @@ def build_handoff(
         settings: the ``handoff:`` section of config.yml.
         engine: a SQLAlchemy engine (``create_engine(url, future=True)``); tables are
             created by `Handoff.start`.
-        jwt_secret: signs agent access tokens.
+        jwt_secret: signs agent access tokens and (with a derived key) end users' session
+            tokens.
         internal_token: what internal callers send as ``Authorization: Bearer``.
         rasa_url: Rasa's base URL (REST channel and HTTP API), e.g. http://127.0.0.1:5005.
         rasa_token: Rasa's ``--auth-token`` for its HTTP API.
@@ -183,8 +193,21 @@ def build_handoff(
     )
     canned = CannedResponses(engine)
     auth = Auth(tokens, agents.get_agent, internal_token)
-    gateway = Gateway(service, bus, cors_origins, client_manager=client_manager)
+    sessions = WidgetSessions(
+        service,
+        SessionTokens(jwt_secret, timedelta(days=settings.widget.session_ttl_days)),
+        settings.widget.allow_session_id_resume,
+    )
+    queue = QueuePositions(service, bus, settings.widget.seconds_per_queue_position)
+    gateway = Gateway(
+        service, bus, cors_origins, sessions=sessions, queue=queue, client_manager=client_manager
+    )
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
+    router = APIRouter()
+    router.include_router(build_router(service, desk, assigner, canned, auth))
+    router.include_router(
+        build_client_router(service, sessions, queue, bus, settings.widget, STATIC_DIR)
+    )
     return Handoff(
         service=service,
         desk=desk,
@@ -192,10 +215,12 @@ def build_handoff(
         canned=canned,
         webhooks=WebhookNotifier(settings.webhooks, webhook_secret, bus),
         auth=auth,
-        router=build_router(service, desk, assigner, canned, auth),
+        router=router,
         sio=gateway.sio,
         bus=bus,
         rasa=rasa,
+        sessions=sessions,
+        queue=queue,
     )
 
 
@@ -230,15 +255,19 @@ __all__ = [
     "InMemoryRasa",
     "InvalidAgent",
     "InvalidMessage",
+    "InvalidSession",
     "NotAssignee",
+    "NotYourConversation",
     "Presence",
     "PresenceState",
+    "QueuePositions",
     "Principal",
     "RasaClient",
     "RasaUnavailable",
     "Status",
     "StoredMessage",
     "WebhookNotifier",
+    "WidgetSessions",
     "build_handoff",
     "transition",
 ]

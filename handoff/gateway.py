@@ -1,10 +1,16 @@
 """The end user's socket: a python-socketio server speaking rasa-webchat's events.
 
-Existing Rasa widgets work unchanged: ``session_request`` -> ``session_confirm`` (the
-conversation id), ``user_uttered`` -> stored, acknowledged, routed, and every bot, agent and
-system message arrives as ``bot_uttered`` (agents' internal notes never do). Typing: the
-widget may emit ``user_typing {typing}``; an agent's typing arrives as ``agent_typing``. The conversation id is chosen by the server and
-is the only key to a room, so a client cannot join a conversation it was not given.
+Existing Rasa widgets work unchanged: ``session_request {session_id}`` -> ``session_confirm``
+(the conversation id, a string as Rasa's channel sends it), ``user_uttered`` -> stored,
+acknowledged, routed, and every bot, agent and system message arrives as ``bot_uttered``
+(agents' internal notes never do).
+
+tier1's additions (see docs/widget.md): ``session_request`` may carry ``session_token`` and,
+if the client asks for an acknowledgement, is acknowledged with ``{session_id,
+session_token, status, queue}``; ``history {after_id}`` replays messages; ``user_typing
+{typing}``; the server emits ``agent_typing`` and ``queue_position``. The conversation id is
+chosen by the server and is the only key to a room, so a client cannot join a conversation
+it was not given (a token, or - for rasa-webchat clients - the unguessable id itself).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from handoff import events
 from handoff.errors import HandoffError
 from handoff.events import Event, EventBus
 from handoff.records import StoredMessage
+from handoff.queue_positions import QueuePositions
 from handoff.service import HandoffService
+from handoff.sessions import OpenedSession, WidgetSessions
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +96,13 @@ class Gateway:
         bus: EventBus,
         cors_origins: list[str] | str | None,
         *,
+        sessions: WidgetSessions,
+        queue: QueuePositions,
         client_manager: socketio.AsyncManager | None = None,
     ) -> None:
         self.service = service
+        self.sessions = sessions
+        self.queue = queue
         # async_handlers=False: one socket's events are handled in arrival order, so two
         # quick messages are stored (and routed) in the order the user sent them. Routing to
         # the bot runs in background tasks, so a slow bot never blocks the socket.
@@ -107,20 +119,29 @@ class Gateway:
         self.bus = bus
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
         bus.subscribe(events.TYPING, self.deliver_typing)
+        queue.listen(self.deliver_queue_position)
 
-    async def on_session_request(self, sid: str, data: Any = None) -> None:
-        """Join the socket to its conversation (new for an unknown id); emit session_confirm."""
+    async def on_session_request(self, sid: str, data: Any = None) -> dict[str, Any] | None:
+        """Join the socket to its conversation; emit ``session_confirm`` (the id).
+
+        The conversation is the one ``session_token`` names; else (rasa-webchat clients, if
+        allowed) the existing one with id ``session_id``; else a new one. Acknowledged with
+        ``{session_id, session_token, status, queue}`` for clients that ask.
+        """
         data = data if isinstance(data, dict) else {}
         requested = data.get("session_id") if isinstance(data.get("session_id"), str) else None
+        token = data.get("session_token") if isinstance(data.get("session_token"), str) else None
         custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
         try:
-            conversation = await anyio.to_thread.run_sync(
-                self.service.open_conversation, requested, custom
+            opened: OpenedSession = await anyio.to_thread.run_sync(
+                self.sessions.open, token, requested, custom
             )
+            queue = await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
         except Exception:
             log.exception("session_request failed")
             await self._error(sid, "The server could not open a session; retry in a moment.")
-            return
+            return None
+        conversation = opened.conversation
         session = await self.sio.get_session(sid)
         previous = session.get(SESSION_KEY)
         if previous and previous != conversation.id:
@@ -133,6 +154,13 @@ class Gateway:
         session[SESSION_KEY] = conversation.id
         await self.sio.save_session(sid, session)
         await self.sio.emit("session_confirm", conversation.id, room=sid)
+        return {
+            "session_id": conversation.id,
+            "session_token": opened.token,
+            "resumed": opened.resumed,
+            "status": conversation.status.value,
+            "queue": queue,
+        }
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Store the message, acknowledge it, then route it in the background.
@@ -222,6 +250,10 @@ class Gateway:
             {"typing": bool(event.data.get("typing")), "agent_name": event.data.get("agent_name")},
             room=event.conversation_id,
         )
+
+    async def deliver_queue_position(self, conversation_id: str, info: dict[str, Any]) -> None:
+        """``queue_position {status, position, queue_length, estimated_wait_seconds}``."""
+        await self.sio.emit("queue_position", info, room=conversation_id)
 
     async def _reject(self, sid: str, error: str) -> dict[str, Any]:
         await self._error(sid, error)

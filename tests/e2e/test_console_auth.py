@@ -11,13 +11,17 @@ import pytest
 
 pytestmark = [pytest.mark.e2e]
 
-PUBLIC = {("GET", "/health"), ("POST", "/api/auth/token")}
+PUBLIC = {("GET", "/health"), ("POST", "/api/auth/token"), ("GET", "/api/widget/config"),
+          ("POST", "/api/chat/sessions")}
 
 
 def required_role(method: str, path: str, summary: str) -> str:
     """Who may call an endpoint, by the app's policy."""
     if path.startswith("/api/internal/"):
         return "internal"
+    if path.startswith("/api/chat/sessions/"):
+        # An end user's session token; its right use is walked in tests/handoff/test_auth_matrix.
+        return "session"
     if path.startswith("/api/kb/"):
         # Agents read and search the KB (the console inserts answers); writes need an admin.
         reader = method == "GET" or (method == "POST" and path == "/api/kb/search")
@@ -53,9 +57,11 @@ def test_every_endpoint_checks_auth_and_role(stack):
             continue
         role = required_role(method, path, summary)
         wrong = {"agent": [internal], "admin": [agent, internal], "internal": [agent, admin],
-                 "kb_reader": [], "internal_or_admin": [agent]}[role]
+                 "kb_reader": [], "internal_or_admin": [agent],
+                 "session": [agent, admin, internal]}[role]
         right = {"agent": [agent, admin], "admin": [admin], "internal": [internal],
-                 "kb_reader": [agent, admin, internal], "internal_or_admin": [admin, internal]}[role]
+                 "kb_reader": [agent, admin, internal], "internal_or_admin": [admin, internal],
+                 "session": []}[role]
         got = {
             "no token": call(stack.url, method, path).status_code,
             "bad token": call(stack.url, method, path, {"Authorization": "Bearer x"}).status_code,

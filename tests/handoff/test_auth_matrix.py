@@ -14,9 +14,18 @@ pytestmark = pytest.mark.unit
 
 INTERNAL = {"Authorization": "Bearer test-internal-token-0123456789"}
 
-# (method, path) -> who may call it: public | agent (agents and admins) | admin | internal
+# (method, path) -> who may call it: public | agent (agents and admins) | admin | internal |
+# session (an end user's session token for that conversation) | stream (the same, but the
+# right token opens an endless event stream, so only refusals are walked here)
 REQUIRED = {
     ("POST", "/api/auth/token"): "public",
+    ("GET", "/api/widget/config"): "public",
+    ("POST", "/api/chat/sessions"): "public",
+    ("GET", "/api/chat/sessions/{session_id}"): "session",
+    ("POST", "/api/chat/sessions/{session_id}/messages"): "session",
+    ("GET", "/api/chat/sessions/{session_id}/messages"): "session",
+    ("POST", "/api/chat/sessions/{session_id}/typing"): "session",
+    ("GET", "/api/chat/sessions/{session_id}/events"): "stream",
     ("GET", "/api/agents/me"): "agent",
     ("POST", "/api/agents/me/heartbeat"): "agent",
     ("GET", "/api/agents"): "agent",
@@ -49,8 +58,8 @@ def routes(app) -> list[tuple[str, str]]:
     )
 
 
-def call(client, method: str, path: str, headers: dict[str, str] | None = None):
-    url = re.sub(r"\{[^}]+\}", "999999", path)
+def call(client, method: str, path: str, headers: dict[str, str] | None = None, ident="999999"):
+    url = re.sub(r"\{[^}]+\}", ident, path)
     body = {} if method in ("POST", "PUT", "PATCH") else None
     return client.request(method, url, json=body, headers=headers or {})
 
@@ -61,7 +70,14 @@ def test_every_route_has_an_expected_role(app):
 
 @pytest.fixture
 def tokens(client, agent, admin, auth_headers):
-    return {"agent": auth_headers("ana@example.com"), "admin": auth_headers("root@example.com")}
+    session = client.post("/api/chat/sessions").json()
+    other = client.post("/api/chat/sessions").json()
+    return {
+        "agent": auth_headers("ana@example.com"),
+        "admin": auth_headers("root@example.com"),
+        "session": ({"Authorization": f"Bearer {session['session_token']}"}, session["session_id"]),
+        "other_session": {"Authorization": f"Bearer {other['session_token']}"},
+    }
 
 
 def check(client, tokens, method: str, path: str) -> None:
@@ -74,6 +90,17 @@ def check(client, tokens, method: str, path: str) -> None:
         r = call(client, method, path, headers)
         assert r.status_code == 401, (headers, r.status_code, r.text)
         assert r.headers["www-authenticate"] == "Bearer"
+    if required in ("session", "stream"):
+        # Agents' and internal tokens are not session tokens; another user's session is refused.
+        for who in (tokens["agent"], tokens["admin"], INTERNAL):
+            assert call(client, method, path, who).status_code == 401
+        headers, session_id = tokens["session"]
+        r = call(client, method, path, tokens["other_session"], ident=session_id)
+        assert r.status_code == 403, (r.status_code, r.text)
+        if required == "session":
+            r = call(client, method, path, headers, ident=session_id)
+            assert r.status_code not in (401, 403), (r.status_code, r.text)
+        return
     if required == "agent":
         # The internal token is not an agent.
         assert call(client, method, path, INTERNAL).status_code == 401
