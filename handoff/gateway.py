@@ -74,6 +74,9 @@ def webchat_message(message: dict[str, Any]) -> dict[str, Any]:
     }
     if message["sender"] == "user" and message.get("client_id"):
         metadata["client_id"] = message["client_id"]
+    user_meta = payload.get("metadata") if message["sender"] == "user" else None
+    if isinstance(user_meta, dict) and isinstance(user_meta.get("display_text"), str):
+        metadata["display_text"] = user_meta["display_text"]  # a button's title, not its payload
     if message["sender"] in ("agent", "system") and message.get("agent_name"):
         metadata["agent_name"] = message["agent_name"]
     source = payload.get("source") or (custom.get("source") if isinstance(custom, dict) else None)

@@ -1,308 +1,116 @@
 /*
- * tier1 demo chat widget. Speaks rasa-webchat's socket.io events with the tier1 gateway:
- * session_request -> session_confirm, user_uttered (acknowledged once stored), bot_uttered,
- * and history (replay after a reconnect). Message content is only ever set with textContent.
+ * tier1 chat widget: the one script a site embeds.
+ *
+ *   <script src="https://support.example.com/widget.js" async></script>
+ *
+ * Optional attributes: data-open="true" (open at once), data-title, data-subtitle,
+ * data-welcome-message, data-position="left|right", data-custom-data='{"plan":"pro"}'
+ * (passed to the bot as metadata). Everything else (colours, texts, avatar) comes from the
+ * server's config.yml through GET /api/widget/config.
+ *
+ * The widget lives in a shadow root, so the host page's CSS cannot break it and its CSS
+ * cannot leak into the page. It loads its parts from the same server as this script (no
+ * CDN, no build step): static/widget.css, static/vendor/socket.io.min.js,
+ * static/widget-markdown.js, static/widget-view.js and static/widget-chat.js.
  */
 (function () {
   "use strict";
+  var NS = (window.Tier1Widget = window.Tier1Widget || {});
+  if (NS.loading) return; // embedded twice
+  NS.loading = true;
 
-  var STORAGE_KEY = "tier1.session_id";
-  var ACK_TIMEOUT_MS = 10000;
+  var script = document.currentScript;
+  if (!script) {
+    var candidates = document.querySelectorAll('script[src*="widget.js"]');
+    script = candidates[candidates.length - 1];
+  }
+  var src = new URL(script.getAttribute("src"), window.location.href);
+  // Served at <root>/widget.js (and <root>/static/widget.js): <root> may carry a proxy prefix.
+  var rootPath = src.pathname.replace(/[^/]*$/, "").replace(/static\/$/, "");
+  var root = src.origin + rootPath;
+  var data = script.dataset || {};
 
-  // The page's own directory (the app's root, or a proxy's prefix): socket.io lives there.
-  var base = window.location.pathname.replace(/[^/]*$/, "");
-  var socket = window.io({ path: base + "socket.io", autoConnect: false });
-
-  var log = document.getElementById("log");
-  var form = document.getElementById("form");
-  var input = document.getElementById("input");
-  var statusLine = document.getElementById("status");
-  var notice = document.getElementById("notice");
-  var newChat = document.getElementById("new-chat");
-  var typingLine = document.getElementById("typing");
-  var TYPING_IDLE_MS = 3000;
-  var typingSent = false;
-  var typingTimer = null;
-  var agentTypingTimer = null;
-
-  var sessionId = storageGet(STORAGE_KEY);
-  var lastId = null; // highest message id shown: the replay cursor
-  var shown = {}; // message ids already on screen
-  var pending = {}; // client_id -> {text, item}, in send order
-  var pendingOrder = [];
-
-  function storageGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  function load(url) {
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.src = url;
+      tag.async = false;
+      tag.onload = resolve;
+      tag.onerror = function () { reject(new Error("could not load " + url)); };
+      document.head.appendChild(tag);
+    });
   }
 
-  function storageSet(key, value) {
+  function fetchConfig() {
+    return fetch(root + "api/widget/config", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .catch(function () { return {}; });
+  }
+
+  function customData() {
+    if (!data.customData) return {};
     try {
-      if (value === null) window.localStorage.removeItem(key);
-      else window.localStorage.setItem(key, value);
-    } catch (e) { /* private mode: the session lasts as long as the page */ }
-  }
-
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function setStatus(text, online) {
-    statusLine.textContent = text;
-    statusLine.classList.toggle("chat__status--online", !!online);
-  }
-
-  function showNotice(text) {
-    notice.textContent = text;
-    notice.hidden = !text;
-  }
-
-  function scrollDown() {
-    log.scrollTop = log.scrollHeight;
-  }
-
-  function markShown(id) {
-    if (typeof id !== "number") return false;
-    if (shown[id]) return true;
-    shown[id] = true;
-    if (lastId === null || id > lastId) lastId = id;
-    return false;
-  }
-
-  function safeUrl(value) {
-    try {
-      var url = new URL(String(value), window.location.href);
-      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+      var parsed = JSON.parse(data.customData);
+      return parsed && typeof parsed === "object" ? parsed : {};
     } catch (e) {
-      return null;
+      return {};
     }
   }
 
-  // -- rendering ---------------------------------------------------------------------
+  function start() {
+    var hostsIo = window.io; // the page may use its own socket.io client: keep it
+    var ioLib = null;
+    var ready = load(root + "static/vendor/socket.io.min.js").then(function () {
+      ioLib = window.io;
+      if (hostsIo) window.io = hostsIo;
+    });
+    Promise.all([
+      ready,
+      load(root + "static/widget-markdown.js"),
+      load(root + "static/widget-view.js"),
+      load(root + "static/widget-chat.js"),
+      fetchConfig(),
+    ])
+      .then(function (results) {
+        var config = results[4] || {};
+        config.strings = config.strings || {};
+        if (data.title) config.title = data.title;
+        if (data.subtitle) config.subtitle = data.subtitle;
+        if (data.welcomeMessage) config.welcome_message = data.welcomeMessage;
+        if (data.position) config.position = data.position;
 
-  function renderUser(text, state) {
-    var item = el("li", "msg msg--user msg--" + state);
-    item.appendChild(el("div", "msg__bubble", text));
-    item.appendChild(el("div", "msg__meta", state === "sending" ? "Sending…" : ""));
-    log.appendChild(item);
-    scrollDown();
-    return item;
-  }
+        var host = document.createElement("div");
+        host.id = "tier1-widget";
+        host.className = "tier1-widget position-" + (config.position === "left" ? "left" : "right");
+        var theme = config.theme || {};
+        [["primary", "--t1-primary"], ["on_primary", "--t1-on-primary"],
+         ["background", "--t1-background"], ["text", "--t1-text"]].forEach(function (pair) {
+          if (theme[pair[0]]) host.style.setProperty(pair[1], theme[pair[0]]);
+        });
+        host.style.visibility = "hidden"; // until the stylesheet has loaded
+        var shadow = host.attachShadow({ mode: "open" });
+        var css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = root + "static/widget.css";
+        css.onload = css.onerror = function () { host.style.visibility = ""; };
+        shadow.appendChild(css);
+        document.body.appendChild(host);
 
-  function setUserState(item, state, detail) {
-    item.classList.remove("msg--sending", "msg--sent", "msg--failed");
-    item.classList.add("msg--" + state);
-    var meta = item.querySelector(".msg__meta");
-    meta.textContent = state === "sent" ? "Sent" : state === "sending" ? "Sending…" : detail || "Not sent";
-  }
-
-  function renderQuickReplies(container, replies) {
-    var group = el("div", "replies");
-    replies.forEach(function (reply) {
-      if (!reply || typeof reply.payload !== "string") return;
-      var button = el("button", "replies__button", reply.title || reply.payload);
-      button.type = "button";
-      button.addEventListener("click", function () {
-        group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-        send(reply.payload, reply.title || reply.payload);
+        NS.mount({
+          root: shadow,
+          config: config,
+          io: ioLib,
+          origin: src.origin,
+          socketPath: rootPath + "socket.io",
+          open: data.open === "true",
+          customData: customData(),
+        });
+      })
+      .catch(function (e) {
+        if (window.console) window.console.error("tier1 widget:", e);
       });
-      group.appendChild(button);
-    });
-    if (group.childNodes.length) container.appendChild(group);
   }
 
-  // A bot_uttered message (or a history item, which has the same shape).
-  function render(message) {
-    if (!message || typeof message !== "object") return;
-    var meta = message.metadata || {};
-    if (markShown(meta.message_id)) return;
-    var sender = meta.sender || "bot";
-    if (sender === "user") {
-      if (message.text) setUserState(renderUser(message.text, "sent"), "sent");
-      return;
-    }
-    var item = el("li", "msg msg--" + (sender === "agent" || sender === "system" ? sender : "bot"));
-    if (sender === "agent") item.appendChild(el("div", "msg__name", meta.agent_name || "Agent"));
-    if (message.text) item.appendChild(el("div", "msg__bubble", message.text));
-    var attachment = message.attachment;
-    if (attachment && attachment.type === "image" && attachment.payload) {
-      var src = safeUrl(attachment.payload.src);
-      if (src) {
-        var img = el("img", "msg__image");
-        img.src = src;
-        img.alt = "";
-        item.appendChild(img);
-      }
-    }
-    var source = meta.source;
-    if (source && safeUrl(source.url)) {
-      var line = el("div", "msg__source", "Source: ");
-      var link = el("a", null, source.title || source.url);
-      link.href = safeUrl(source.url);
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      line.appendChild(link);
-      item.appendChild(line);
-    }
-    if (Array.isArray(message.quick_replies)) renderQuickReplies(item, message.quick_replies);
-    if (!item.childNodes.length) return;
-    log.appendChild(item);
-    scrollDown();
-  }
-
-  // -- sending -----------------------------------------------------------------------
-
-  function send(text, shownText) {
-    var clientId = newClientId();
-    var item = renderUser(shownText || text, "sending");
-    pending[clientId] = { text: text, item: item };
-    pendingOrder.push(clientId);
-    transmit(clientId);
-  }
-
-  function transmit(clientId) {
-    var entry = pending[clientId];
-    if (!entry || !socket.connected || !sessionId) return; // flushed after session_confirm
-    setUserState(entry.item, "sending");
-    var payload = { message: entry.text, session_id: sessionId, customData: {}, client_id: clientId };
-    socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", payload, function (err, ack) {
-      if (err) {
-        // No acknowledgement: resending with the same client_id is safe (idempotent).
-        failed(clientId, "Not sent.");
-        return;
-      }
-      if (ack && ack.ok) {
-        markShown(ack.message_id);
-        setUserState(entry.item, "sent");
-        forget(clientId);
-      } else {
-        setUserState(entry.item, "failed", (ack && ack.error) || "Not sent.");
-        forget(clientId);
-      }
-    });
-  }
-
-  function failed(clientId, text) {
-    var entry = pending[clientId];
-    if (!entry) return;
-    setUserState(entry.item, "failed", text);
-    var retry = el("button", "retry", "Retry");
-    retry.type = "button";
-    retry.addEventListener("click", function () { transmit(clientId); });
-    entry.item.querySelector(".msg__meta").appendChild(retry);
-  }
-
-  function forget(clientId) {
-    delete pending[clientId];
-    pendingOrder = pendingOrder.filter(function (id) { return id !== clientId; });
-  }
-
-  function flushPending() {
-    pendingOrder.slice().forEach(transmit);
-  }
-
-  // -- session -----------------------------------------------------------------------
-
-  function resetView() {
-    while (log.firstChild) log.removeChild(log.firstChild);
-    shown = {};
-    lastId = null;
-  }
-
-  socket.on("connect", function () {
-    setStatus("Connected", true);
-    socket.emit("session_request", { session_id: sessionId });
-  });
-
-  socket.on("session_confirm", function (data) {
-    var confirmed = typeof data === "string" ? data : data && data.session_id;
-    if (!confirmed) return;
-    if (confirmed !== sessionId) resetView(); // a new conversation: nothing to keep on screen
-    sessionId = confirmed;
-    storageSet(STORAGE_KEY, sessionId);
-    showNotice("");
-    socket.emit("history", { session_id: sessionId, after_id: lastId }, function (messages) {
-      if (Array.isArray(messages)) messages.forEach(render);
-      flushPending();
-    });
-  });
-
-  socket.on("bot_uttered", function (message) {
-    var meta = (message && message.metadata) || {};
-    if (meta.sender === "agent") showAgentTyping(false);
-    render(message);
-  });
-
-  // An agent's typing indicator (tier1's extension of the rasa-webchat events).
-  socket.on("agent_typing", function (data) {
-    showAgentTyping(!!(data && data.typing), data && data.agent_name);
-  });
-
-  function showAgentTyping(on, name) {
-    clearTimeout(agentTypingTimer);
-    typingLine.textContent = on ? (name || "An agent") + " is typing…" : "";
-    typingLine.hidden = !on;
-    if (on) agentTypingTimer = setTimeout(function () { showAgentTyping(false); }, 8000);
-  }
-
-  function userTyping(on) {
-    clearTimeout(typingTimer);
-    if (on) typingTimer = setTimeout(function () { userTyping(false); }, TYPING_IDLE_MS);
-    if (on === typingSent || !socket.connected || !sessionId) return;
-    typingSent = on;
-    socket.emit("user_typing", { session_id: sessionId, typing: on });
-  }
-
-  socket.on("error", function (data) {
-    showNotice((data && data.error) || "Something went wrong.");
-  });
-
-  socket.on("disconnect", function () {
-    setStatus("Reconnecting…", false);
-  });
-
-  socket.on("connect_error", function () {
-    setStatus("Cannot reach the server; retrying…", false);
-  });
-
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    input.style.height = "";
-    userTyping(false);
-    send(text);
-  });
-
-  input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey) {
-      event.preventDefault();
-      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
-    }
-  });
-
-  input.addEventListener("input", function () {
-    userTyping(input.value.trim().length > 0);
-    input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight, 120) + "px";
-  });
-
-  newChat.addEventListener("click", function () {
-    sessionId = null;
-    storageSet(STORAGE_KEY, null);
-    pending = {};
-    pendingOrder = [];
-    resetView();
-    if (socket.connected) socket.emit("session_request", { session_id: null });
-  });
-
-  socket.connect();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
