@@ -100,7 +100,10 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     api.add_exception_handler(HandoffError, lambda _r, e: _error_response(e))
 
     api.include_router(handoff.router)
-    api.include_router(knowledge_base.create_router(kb, _kb_access(handoff)))
+    # Reads and search: agents and the internal token; writes, import, export, reindex: admins.
+    api.include_router(
+        knowledge_base.create_router(kb, _kb_access(handoff), handoff.auth.require_admin)
+    )
 
     @api.get("/health", summary="State of each component", tags=["ops"])
     async def health() -> dict[str, Any]:

@@ -4,15 +4,15 @@ Importing this package is cheap: FAISS, sentence-transformers and torch load on 
 """
 
 from knowledge_base import errors
-from knowledge_base.decision import Decision, clarify_options, decide
+from knowledge_base.decision import Decision, clarify_options, decide, decide_explained
 from knowledge_base.embedder import (
     Embedder,
     HashingEmbedder,
     SentenceTransformerEmbedder,
     create_embedder,
 )
-from knowledge_base.index import FaissIndex, InMemoryIndex, VectorIndex, create_index
-from knowledge_base.records import Article, Hit, ImportReport, SearchResult
+from knowledge_base.index import FaissIndex, HnswIndex, InMemoryIndex, VectorIndex, create_index
+from knowledge_base.records import Article, ArticleStatus, Hit, ImportReport, Revision, SearchResult
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.settings import KnowledgeBaseSettings
 
@@ -28,15 +28,18 @@ def __getattr__(name: str):
 
 __all__ = [
     "Article",
+    "ArticleStatus",
     "Decision",
     "Embedder",
     "FaissIndex",
     "HashingEmbedder",
     "Hit",
+    "HnswIndex",
     "ImportReport",
     "InMemoryIndex",
     "KnowledgeBase",
     "KnowledgeBaseSettings",
+    "Revision",
     "SearchResult",
     "SentenceTransformerEmbedder",
     "VectorIndex",
@@ -45,5 +48,6 @@ __all__ = [
     "create_index",
     "create_router",
     "decide",
+    "decide_explained",
     "errors",
 ]

@@ -2,96 +2,199 @@
 
 Endpoints are sync functions so FastAPI runs them in its threadpool (encoding and FAISS
 search block). Errors propagate as ``KnowledgeBaseError`` subclasses; the app maps their
-``http_status`` to responses in one place.
+``http_status`` to responses in one place. Writes go to SQL and then into the live index,
+so a change is searchable as soon as its request returns.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field, constr
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from knowledge_base.service import MAX_QUERY_CHARS, KnowledgeBase
+from knowledge_base.ingest import IMPORT_EXTENSIONS
+from knowledge_base.schemas import (
+    ArticleCreate,
+    ArticlePage,
+    ArticlePublic,
+    ArticleUpdate,
+    ExportFormat,
+    ImportReportPublic,
+    RevisionPublic,
+    SearchRequest,
+    SearchResponse,
+    Status,
+    StatusPublic,
+)
+from knowledge_base.service import KnowledgeBase
 
 # No `from __future__ import annotations` here: FastAPI resolves endpoint annotations at
 # runtime and pydantic 1 models must be real classes, not strings.
 
-
-class _Schema(BaseModel):
-    class Config:
-        extra = "forbid"
+_MEDIA = {"csv": "text/csv", "json": "application/json", "yaml": "application/yaml"}
+MAX_UPLOAD_BYTES = 50 * 2**20
 
 
-class SearchRequest(_Schema):
-    text: constr(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS) = Field(  # type: ignore[valid-type]
-        ..., description="the user's question, as typed", example="I forgot my password"
-    )
-    top_k: int | None = Field(
-        None, ge=1, le=20, description="articles to return (default from config)"
-    )
+def _actor(principal: Any) -> str:
+    """How the caller appears in revisions (``agent:7``, ``internal``, ...)."""
+    for name in ("actor", "email"):
+        value = getattr(principal, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return "admin" if principal is None else str(principal)
 
 
-class HitPublic(_Schema):
-    article_id: int
-    slug: str
-    title: str
-    answer: str
-    url: str | None
-    score: float = Field(..., description="cosine similarity of the best-matching question")
-    matched_question: str
+def create_router(
+    kb: KnowledgeBase,
+    authorize: Callable[..., Any],
+    authorize_admin: Callable[..., Any] | None = None,
+) -> APIRouter:
+    """Build the ``/api/kb`` router.
 
-
-class SearchResponse(_Schema):
-    decision: str = Field(..., description="answer | clarify | handoff")
-    hits: list[HitPublic]
-
-
-class ArticlePublic(_Schema):
-    id: int
-    slug: str
-    title: str
-    answer: str
-    url: str | None
-    tags: list[str]
-    questions: list[str]
-    created_at: str
-    updated_at: str
-
-
-class StatusPublic(_Schema):
-    articles: int
-    questions: int
-    index_size: int
-    version: int
-    index_version: int | None
-    stale: bool
-    model: str
-    dimensions: int
-    index_type: str
-
-
-def create_router(kb: KnowledgeBase, authorize: Callable[..., Any]) -> APIRouter:
-    """Build the ``/api/kb`` router; every route depends on ``authorize`` (the app's auth check)."""
+    Args:
+        authorize: every route depends on it (the app's auth check).
+        authorize_admin: writes (create, update, delete, import, reindex) and export also
+            depend on it; its value names the actor in revisions. Default: ``authorize``.
+    """
     router = APIRouter(prefix="/api/kb", tags=["knowledge base"], dependencies=[Depends(authorize)])
+    Admin = Annotated[Any, Depends(authorize_admin or authorize)]
 
     @router.post(
         "/search",
         response_model=SearchResponse,
         summary="Rank articles for a question and decide: answer, clarify or hand off",
+        description="Also the admin's 'test a question': `decided_by` names the rule and the "
+        "threshold that decided.",
     )
     def search(body: SearchRequest) -> dict:
         return kb.search(body.text, body.top_k).to_dict()
 
+    @router.get(
+        "/articles", response_model=ArticlePage, summary="List articles, filtered and paged"
+    )
+    def list_articles(
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        status_: Annotated[Status | None, Query(alias="status")] = None,
+        tag: str | None = None,
+        locale: str | None = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="text in the title or slug")
+        ] = None,
+    ) -> dict:
+        items, total = kb.list_articles(
+            offset=offset, limit=limit, status=status_, tag=tag, locale=locale, text=q
+        )
+        return {
+            "items": [a.to_dict() for a in items],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+    @router.post(
+        "/articles",
+        response_model=ArticlePublic,
+        status_code=status.HTTP_201_CREATED,
+        summary="Create an article (searchable when this returns, if published)",
+    )
+    def create_article(body: ArticleCreate, who: Admin) -> dict:
+        return kb.create_article(_fields(body.dict()), actor=_actor(who)).to_dict()
+
     @router.get("/articles/{article_id}", response_model=ArticlePublic, summary="One article by id")
     def get_article(article_id: int) -> dict:
         return kb.get_article(article_id).to_dict()
+
+    @router.put(
+        "/articles/{article_id}",
+        response_model=ArticlePublic,
+        summary="Replace an article (the previous version is kept as a revision)",
+    )
+    def replace_article(article_id: int, body: ArticleCreate, who: Admin) -> dict:
+        return kb.update_article(article_id, _fields(body.dict()), actor=_actor(who)).to_dict()
+
+    @router.patch(
+        "/articles/{article_id}",
+        response_model=ArticlePublic,
+        summary="Change some fields of an article, e.g. its status",
+    )
+    def update_article(article_id: int, body: ArticleUpdate, who: Admin) -> dict:
+        changes = _fields(body.dict(exclude_unset=True))
+        return kb.update_article(article_id, changes, actor=_actor(who), partial=True).to_dict()
+
+    @router.delete(
+        "/articles/{article_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        summary="Delete an article (it leaves search results when this returns)",
+    )
+    def delete_article(article_id: int, who: Admin) -> Response:
+        kb.delete_article(article_id, actor=_actor(who))
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.get(
+        "/articles/{article_id}/revisions",
+        response_model=list[RevisionPublic],
+        summary="An article's change history, newest first",
+    )
+    def revisions(article_id: int) -> list:
+        return [r.to_dict() for r in kb.article_revisions(article_id)]
+
+    @router.post(
+        "/import",
+        response_model=ImportReportPublic,
+        summary="Import articles from an uploaded file (upsert by slug; all or nothing)",
+        description=f"Formats by extension: {', '.join(IMPORT_EXTENSIONS)}. A file with any "
+        "problem imports nothing; the error names the file, line and field.",
+    )
+    def import_file(file: Annotated[UploadFile, File()], who: Admin) -> dict:
+        data = file.file.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            from knowledge_base.errors import FileProblem, KnowledgeFileError
+
+            raise KnowledgeFileError(
+                file.filename or "upload",
+                [FileProblem(None, None, f"larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it")],
+            )
+        return kb.import_bytes(file.filename or "upload", data, actor=_actor(who)).to_dict()
+
+    @router.get(
+        "/export",
+        summary="Download every article as CSV, JSON or YAML (re-importable unchanged)",
+        response_class=Response,
+        responses={200: {"content": {m: {} for m in _MEDIA.values()}}},
+        dependencies=[Depends(authorize_admin or authorize)],
+    )
+    def export(
+        format_: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.json,
+        status_: Annotated[Status | None, Query(alias="status")] = None,
+    ) -> Response:
+        body = kb.export(format_.value, status_)
+        return Response(
+            body,
+            media_type=_MEDIA[format_.value],
+            headers={"Content-Disposition": f'attachment; filename="articles.{format_.value}"'},
+        )
+
+    @router.post(
+        "/reindex",
+        response_model=StatusPublic,
+        summary="Rebuild the vector index from the stored vectors now",
+        dependencies=[Depends(authorize_admin or authorize)],
+    )
+    def reindex() -> dict:
+        return kb.reindex()
 
     @router.get(
         "/status",
         response_model=StatusPublic,
         summary="Article and question counts, index size, versions and model",
     )
-    def status() -> dict:
+    def status_() -> dict:
         return kb.status()
 
     return router
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema fields -> knowledge-file fields (enums to values; None url stays None)."""
+    return {k: (v.value if isinstance(v, Status) else v) for k, v in data.items()}

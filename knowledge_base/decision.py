@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from knowledge_base.settings import DecisionSettings
 
@@ -42,11 +42,47 @@ def decide(hits: Sequence[Scored], settings: DecisionSettings) -> Decision:
       ``clarify_margin`` below the best -> CLARIFY;
     - else ANSWER.
     """
-    if not _confident(hits, settings):
-        return Decision.HANDOFF
-    if len(clarify_options(hits, settings)) >= 2:
-        return Decision.CLARIFY
-    return Decision.ANSWER
+    return decide_explained(hits, settings)[0]
+
+
+def decide_explained(
+    hits: Sequence[Scored], settings: DecisionSettings
+) -> tuple[Decision, dict[str, Any]]:
+    """``decide``, plus which rule and threshold decided it (for the admin's preview).
+
+    Returns:
+        ``(decision, explanation)``; the explanation's ``rule`` is one of ``no_hits``,
+        ``below_answer_threshold`` (with ``threshold`` and the best ``score``),
+        ``within_clarify_margin`` (with ``threshold`` = the margin, the best ``score``, the
+        runner-up's ``second_score`` and ``candidates``) or ``confident_answer`` (with
+        ``threshold``, ``score`` and the runner-up's ``second_score`` or None).
+    """
+    if not hits:
+        return Decision.HANDOFF, {"rule": "no_hits", "threshold": settings.answer_threshold}
+    ranked = _best_per_article(hits)
+    best = ranked[0].score
+    second = ranked[1].score if len(ranked) > 1 else None
+    if best < settings.answer_threshold:
+        return Decision.HANDOFF, {
+            "rule": "below_answer_threshold",
+            "threshold": settings.answer_threshold,
+            "score": best,
+        }
+    options = clarify_options(hits, settings)
+    if len(options) >= 2:
+        return Decision.CLARIFY, {
+            "rule": "within_clarify_margin",
+            "threshold": settings.clarify_margin,
+            "score": best,
+            "second_score": second,
+            "candidates": len(options),
+        }
+    return Decision.ANSWER, {
+        "rule": "confident_answer",
+        "threshold": settings.answer_threshold,
+        "score": best,
+        "second_score": second,
+    }
 
 
 def clarify_options(hits: Sequence[_H], settings: DecisionSettings) -> list[_H]:

@@ -44,14 +44,16 @@ class FileProblem:
             None for problems with the file as a whole.
         field: the offending field (``title``, ``questions[2]``, ...), or None.
         message: what is wrong and what a valid value looks like.
+        line: the 1-based line in the file where the article or field is, when known.
     """
 
     article: str | None
     field: str | None
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
-        where = []
+        where = [] if self.line is None else [f"line {self.line}"]
         if self.article is not None:
             where.append(f"article {self.article}")
         if self.field is not None:
@@ -67,6 +69,7 @@ class KnowledgeFileError(KnowledgeBaseError):
         problems: every problem found (the message lists the first few).
         article: the first problem's article (slug or ``#<n>``), or None.
         field: the first problem's field, or None.
+        line: the first problem's line, or None.
     """
 
     http_status = 400
@@ -79,11 +82,34 @@ class KnowledgeFileError(KnowledgeBaseError):
         self.problems = list(problems)
         self.article = problems[0].article
         self.field = problems[0].field
+        self.line = problems[0].line
         lines = [f"{self.file}: {len(problems)} problem(s); fix them and import again:"]
         lines += [f"  - {p}" for p in problems[: self._SHOWN]]
         if len(problems) > self._SHOWN:
             lines.append(f"  ... and {len(problems) - self._SHOWN} more")
         super().__init__("\n".join(lines))
+
+
+class InvalidArticle(KnowledgeBaseError):
+    """An article sent to the admin API is invalid; ``problems`` lists what and where."""
+
+    http_status = 422
+
+    def __init__(self, problems: list[FileProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("the article is invalid: " + "; ".join(str(p) for p in problems))
+
+
+class ArticleConflict(KnowledgeBaseError):
+    """A write would give two articles the same slug (external id)."""
+
+    http_status = 409
+
+
+class UnsupportedFormat(KnowledgeBaseError):
+    """An import or export format tier1 does not read or write."""
+
+    http_status = 415
 
 
 class EmbedderError(KnowledgeBaseError):

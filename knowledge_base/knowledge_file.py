@@ -9,11 +9,14 @@ Format (YAML; see ``knowledge_base/demo/articles.yml`` for a full example)::
         answer: Open the app and ...  # required
         url: https://help.example/... # optional
         tags: [account]               # optional
+        locale: en                    # optional (default en)
+        status: published             # optional: draft | published (default) | archived
         questions:                    # optional list of user phrasings
           - I forgot my password
 
-Every problem is collected and reported at once, naming the file, the article (slug, or
-``#n`` when the slug itself is unusable) and the field.
+Every problem is collected and reported at once, naming the file, the line, the article
+(slug, or ``#n`` when the slug itself is unusable) and the field. ``validate_article`` is
+the one validation every import format (``knowledge_base.ingest``) and the admin API share.
 """
 
 from __future__ import annotations
@@ -26,16 +29,22 @@ from typing import Any
 import yaml
 
 from knowledge_base.errors import FileProblem, KnowledgeFileError
+from knowledge_base.passages import split_passages
+from knowledge_base.records import ArticleStatus
 
 FORMAT_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 MAX_SLUG, MAX_TITLE, MAX_URL, MAX_QUESTION, MAX_TAG = 200, 500, 2000, 1000, 50
-ARTICLE_KEYS = ("slug", "title", "answer", "url", "tags", "questions")
+ARTICLE_KEYS = ("slug", "title", "answer", "url", "tags", "locale", "status", "questions")
 
 
 @dataclass(frozen=True)
 class ArticleSpec:
-    """One validated article as the file states it (text fields are whitespace-normalised)."""
+    """One validated article as a source states it (text fields are whitespace-normalised).
+
+    ``slug`` is the external id: imports upsert by it.
+    """
 
     slug: str
     title: str
@@ -43,14 +52,43 @@ class ArticleSpec:
     url: str | None
     tags: tuple[str, ...]
     questions: tuple[str, ...]
+    locale: str = "en"
+    status: ArticleStatus = ArticleStatus.PUBLISHED
 
     def indexed_texts(self) -> list[str]:
-        """The texts to index: the title first, then each distinct question."""
+        """The title first, then each distinct question (passages not included)."""
         texts = [self.title]
         for q in self.questions:
             if q not in texts:
                 texts.append(q)
         return texts
+
+    def indexed(self, passage_chars: int) -> list[tuple[str, str]]:
+        """Every (kind, text) to index: the title, each distinct question, then passages of
+        the answer when it is longer than ``passage_chars`` (a text is indexed once)."""
+        out = [("title", self.title)] + [("question", q) for q in self.indexed_texts()[1:]]
+        if len(self.answer) > passage_chars:
+            seen = {t for _, t in out}
+            for passage in split_passages(self.answer, passage_chars):
+                if passage not in seen:
+                    seen.add(passage)
+                    out.append(("passage", passage))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The article as a knowledge-file mapping (optional fields only when set)."""
+        out: dict[str, Any] = {"slug": self.slug, "title": self.title, "answer": self.answer}
+        if self.url is not None:
+            out["url"] = self.url
+        if self.tags:
+            out["tags"] = list(self.tags)
+        if self.locale != "en":
+            out["locale"] = self.locale
+        if self.status is not ArticleStatus.PUBLISHED:
+            out["status"] = self.status.value
+        if self.questions:
+            out["questions"] = list(self.questions)
+        return out
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -93,14 +131,42 @@ def parse_knowledge_file(text: str, source: Path | str = "<knowledge file>") -> 
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e)
         raise KnowledgeFileError(
-            source, [FileProblem(None, None, f"not valid YAML{where}: {problem}")]
+            source,
+            [
+                FileProblem(
+                    None, None, f"not valid YAML{where}: {problem}", mark.line + 1 if mark else None
+                )
+            ],
         ) from e
     problems: list[FileProblem] = []
     articles = _top_level(data, problems)
+    lines = _yaml_lines(text)
+    return validate_articles(
+        [(raw, lines[n] if n < len(lines) else None) for n, raw in enumerate(articles)],
+        source,
+        problems,
+    )
+
+
+def validate_articles(
+    rows: list[tuple[Any, Any]], source: Path | str, problems: list[FileProblem] | None = None
+) -> list[ArticleSpec]:
+    """Validate parsed articles of one source; every format's parser ends here.
+
+    Args:
+        rows: (article mapping, where) pairs; ``where`` is the article's line number, or a
+            ``{field: line}`` mapping with the article's own line under ``None``, or None.
+        source: names the file in errors.
+        problems: problems already found in the source as a whole.
+
+    Raises:
+        KnowledgeFileError: any problem at all (so a bad source imports nothing).
+    """
+    problems = list(problems or [])
     specs: list[ArticleSpec] = []
     first_seen: dict[str, int] = {}
-    for n, raw in enumerate(articles, start=1):
-        spec = _article(raw, n, problems)
+    for n, (raw, where) in enumerate(rows, start=1):
+        spec = validate_article(raw, n, problems, where)
         if spec is None:
             continue
         if spec.slug in first_seen:
@@ -110,6 +176,7 @@ def parse_knowledge_file(text: str, source: Path | str = "<knowledge file>") -> 
                     "slug",
                     f"duplicate slug (article #{n} repeats article #{first_seen[spec.slug]}); "
                     "slugs must be unique: rename one or merge the two",
+                    _line(where, "slug"),
                 )
             )
             continue
@@ -118,6 +185,33 @@ def parse_knowledge_file(text: str, source: Path | str = "<knowledge file>") -> 
     if problems:
         raise KnowledgeFileError(source, problems)
     return specs
+
+
+def _yaml_lines(text: str) -> list[dict[Any, int]]:
+    """Per article of ``articles:``: {field: 1-based line}, the article's own line under None."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "articles" and isinstance(value, yaml.SequenceNode):
+            out = []
+            for item in value.value:
+                lines: dict[Any, int] = {None: item.start_mark.line + 1}
+                if isinstance(item, yaml.MappingNode):
+                    lines.update((k.value, k.start_mark.line + 1) for k, _ in item.value)
+                out.append(lines)
+            return out
+    return []
+
+
+def _line(where: Any, field: str | None) -> int | None:
+    if isinstance(where, dict):
+        key = field.split("[", 1)[0] if field else None
+        return where.get(key, where.get(None))
+    return where
 
 
 def _top_level(data: Any, problems: list[FileProblem]) -> list[Any]:
@@ -143,10 +237,19 @@ def _top_level(data: Any, problems: list[FileProblem]) -> list[Any]:
     return articles
 
 
-def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | None:
+def validate_article(
+    raw: Any, n: int, problems: list[FileProblem], where: Any = None
+) -> ArticleSpec | None:
+    """Validate one article mapping (the ``n``-th of its source); append its problems.
+
+    Returns:
+        The spec, or None when anything is wrong (the problems say what).
+    """
     if not isinstance(raw, dict):
         problems.append(
-            FileProblem(f"#{n}", None, "must be a mapping with slug, title, answer, ...")
+            FileProblem(
+                f"#{n}", None, "must be a mapping with slug, title, answer, ...", _line(where, None)
+            )
         )
         return None
     found: list[FileProblem] = []
@@ -154,7 +257,7 @@ def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | Non
     name = slug if isinstance(slug, str) and SLUG.match(slug) else f"#{n}"
 
     def bad(field: str, message: str) -> None:
-        found.append(FileProblem(name, field, message))
+        found.append(FileProblem(name, field, message, _line(where, field)))
 
     for key in raw:
         if key not in ARTICLE_KEYS:
@@ -174,10 +277,25 @@ def _article(raw: Any, n: int, problems: list[FileProblem]) -> ArticleSpec | Non
         bad("url", "must be an http(s) URL without spaces, or left out")
     tags = _text_list(raw.get("tags"), "tags", MAX_TAG, bad)
     questions = _text_list(raw.get("questions"), "questions", MAX_QUESTION, bad)
+    locale = raw.get("locale", "en")
+    if not isinstance(locale, str) or not LOCALE.match(locale):
+        bad("locale", "must be a language tag such as en, de or pt-BR")
+    status = raw.get("status", ArticleStatus.PUBLISHED.value)
+    if status not in {s.value for s in ArticleStatus}:
+        bad("status", f"must be one of {', '.join(s.value for s in ArticleStatus)}")
     problems.extend(found)
     if found:
         return None
-    return ArticleSpec(slug, title, answer, url, tuple(dict.fromkeys(tags)), tuple(questions))
+    return ArticleSpec(
+        slug,
+        title,
+        answer,
+        url,
+        tuple(dict.fromkeys(tags)),
+        tuple(questions),
+        locale,
+        ArticleStatus(status),
+    )
 
 
 def _text(

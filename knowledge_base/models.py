@@ -2,6 +2,8 @@
 
 Tables live on the package's own ``Base`` so the app can create them alongside, but
 independently of, other packages' tables. Types are portable between SQLite and PostgreSQL.
+The schema evolves through the Alembic migrations in ``knowledge_base/migrations`` (see
+``knowledge_base.schema``); a change here needs a migration there.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ def _now() -> datetime:
 
 
 class ArticleRow(Base):
-    """One help-center article; ``slug`` is the stable key knowledge files upsert by."""
+    """One help-center article; ``slug`` is its external id, the key imports upsert by.
+
+    Only ``published`` articles are indexed (and so searchable); drafts and archived ones
+    keep their stored vectors so publishing them again encodes nothing.
+    """
 
     __tablename__ = "kb_articles"
 
@@ -43,6 +49,10 @@ class ArticleRow(Base):
     answer = Column(Text, nullable=False)
     url = Column(String(2000), nullable=True)
     tags = Column(JSON, nullable=False, default=list)
+    locale = Column(String(35), nullable=False, default="en", server_default="en")
+    status = Column(
+        String(16), nullable=False, default="published", server_default="published", index=True
+    )
     created_at = Column(DateTime(timezone=True), nullable=False, default=_now)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=_now, onupdate=_now)
 
@@ -57,7 +67,7 @@ class ArticleRow(Base):
 
 
 class QuestionRow(Base):
-    """One indexed phrasing of an article; position 0 is the article's title.
+    """One indexed text of an article: its title (position 0), a question, or a passage.
 
     ``embedding`` holds the float32 vector's raw bytes and ``embedding_model`` the name of the
     embedder that produced it, so the index can be rebuilt without re-encoding and a model
@@ -71,6 +81,7 @@ class QuestionRow(Base):
         Integer, ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False, index=True
     )
     position = Column(Integer, nullable=False, default=0)
+    kind = Column(String(16), nullable=False, default="question", server_default="question")
     text = Column(Text, nullable=False)
     embedding = Column(LargeBinary, nullable=True)
     embedding_model = Column(String(500), nullable=True)
@@ -84,6 +95,25 @@ class QuestionRow(Base):
     def set_vector(self, vector: np.ndarray, model: str) -> None:
         self.embedding = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
         self.embedding_model = model
+
+
+class RevisionRow(Base):
+    """One change to an article: who made it, when, which fields, and the version before it.
+
+    ``previous`` is the article as it was (None when the change created it), so any revision
+    can be restored. Rows outlive their article (no foreign key): a deletion stays on record.
+    """
+
+    __tablename__ = "kb_article_revisions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    article_id = Column(Integer, nullable=False, index=True)
+    slug = Column(String(200), nullable=False)
+    action = Column(String(16), nullable=False)  # created | updated | deleted
+    actor = Column(String(200), nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False, default=_now)
+    changed = Column(JSON, nullable=False, default=list)  # field names
+    previous = Column(JSON, nullable=True)
 
 
 class MetaRow(Base):

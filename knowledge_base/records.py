@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from knowledge_base.decision import Decision
+
+
+class ArticleStatus(str, Enum):
+    """An article's lifecycle; only published articles are searchable."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,28 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Hits ranked by descending score, and the decision ``decide`` took on them."""
+    """Hits ranked by descending score, and the decision ``decide`` took on them.
+
+    ``decided_by`` says which rule and threshold decided (see ``decide_explained``).
+    """
 
     decision: Decision
     hits: list[Hit]
+    decided_by: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"decision": "answer", "hits": [{...}, ...]}``."""
-        return {"decision": self.decision.value, "hits": [h.to_dict() for h in self.hits]}
+        """JSON-ready: ``{"decision": "answer", "decided_by": {...}, "hits": [{...}, ...]}``."""
+        return {
+            "decision": self.decision.value,
+            "decided_by": self.decided_by,
+            "hits": [h.to_dict() for h in self.hits],
+        }
 
 
 @dataclass(frozen=True)
 class Article:
-    """An article as stored; ``questions`` excludes the title (indexed too, implicitly)."""
+    """An article as stored; ``questions`` excludes the title and the answer's passages
+    (both indexed too, implicitly). ``slug`` is the external id."""
 
     id: int
     slug: str
@@ -64,6 +82,8 @@ class Article:
     questions: list[str]
     created_at: datetime
     updated_at: datetime
+    locale: str = "en"
+    status: ArticleStatus = ArticleStatus.PUBLISHED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,9 +93,37 @@ class Article:
             "answer": self.answer,
             "url": self.url,
             "tags": list(self.tags),
+            "locale": self.locale,
+            "status": self.status.value,
             "questions": list(self.questions),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One recorded change: ``previous`` is the article before it (None for a creation)."""
+
+    id: int
+    article_id: int
+    slug: str
+    action: str
+    actor: str
+    at: datetime
+    changed: list[str]
+    previous: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "article_id": self.article_id,
+            "slug": self.slug,
+            "action": self.action,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "changed": list(self.changed),
+            "previous": self.previous,
         }
 
 

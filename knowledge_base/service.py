@@ -1,8 +1,10 @@
 """``KnowledgeBase``: the service that keeps SQL and the vector index in step and searches.
 
-Policy lives here, above the primitives: what gets indexed (every question, the title
-included), when the index file is trusted or rebuilt, how question hits become ranked
-articles, and the decision taken on them.
+Policy lives here, above the primitives: what gets indexed (title, questions and the
+passages of long answers of published articles), every write's path (SQL commit, then the
+index updated in place, so a change is searchable as soon as the call returns), and the
+decision taken on search hits. Scoring lives in ``scoring``, the index's life in
+``live_index``, SQL in ``store``, file formats in ``ingest``.
 """
 
 from __future__ import annotations
@@ -11,19 +13,28 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from knowledge_base.decision import decide
+from knowledge_base import ingest
+from knowledge_base.decision import decide_explained
 from knowledge_base.embedder import Embedder, create_embedder
-from knowledge_base.errors import InvalidQuery, NotReady, StorageError, VectorIndexError
-from knowledge_base.index import VectorIndex, create_index, load_index
-from knowledge_base.knowledge_file import read_knowledge_file
-from knowledge_base.records import Article, Hit, ImportReport, SearchResult
-from knowledge_base.rwlock import ReadWriteLock
-from knowledge_base.scoring import create_scorer, head_path, rank_articles
+from knowledge_base.errors import InvalidArticle, InvalidQuery, NotReady, StorageError
+from knowledge_base.index import VectorIndex
+from knowledge_base.knowledge_file import ArticleSpec, validate_article
+from knowledge_base.live_index import LiveIndex
+from knowledge_base.records import (
+    Article,
+    ArticleStatus,
+    Hit,
+    ImportReport,
+    Revision,
+    SearchResult,
+)
+from knowledge_base.scoring import create_scorer
 from knowledge_base.settings import KnowledgeBaseSettings
 from knowledge_base.store import ArticleStore, UpsertResult
 
@@ -58,16 +69,12 @@ class KnowledgeBase:
         index: VectorIndex | None = None,
     ) -> None:
         self._settings = settings
-        self._store = ArticleStore(engine)
-        self._index_path = Path(index_path)
+        self._store = ArticleStore(engine, passage_chars=settings.passage_chars)
         self._embedder = embedder
-        self._index = index
-        self._own_index = index is None
-        self._scorer = create_scorer(settings.scoring)
-        self._index_version: int | None = None
-        self._question_article: dict[int, int] = {}
-        self._rw = ReadWriteLock()  # index + question map: concurrent searches, exclusive writes
-        self._writer = threading.RLock()  # one import or rebuild at a time
+        self._live = LiveIndex(
+            settings.index, Path(index_path), index, create_scorer(settings.scoring)
+        )
+        self._writer = threading.RLock()  # one write or rebuild at a time
 
     @property
     def settings(self) -> KnowledgeBaseSettings:
@@ -93,39 +100,68 @@ class KnowledgeBase:
         if self._embedder is None:
             self._embedder = create_embedder(self._settings.embedder)
         with self._writer:
-            if not (self._own_index and self._load_saved_index()):
-                self._rebuild(progress=progress)
+            if not self._live.load(self._store, self._embedder):
+                self._live.rebuild(self._store, self._embedder, progress=progress)
 
     def refresh(self) -> bool:
         """Rebuild the index if another process changed the database; return whether it did."""
         self._require_started()
         with self._writer:
-            if self._store.version() == self._index_version:
+            if self._store.version() == self._live.version:
                 return False
-            self._rebuild()
+            self._live.rebuild(self._store, self.embedder)
             return True
 
-    def import_file(self, path: Path | str, *, progress: bool = False) -> ImportReport:
-        """Upsert the articles of a knowledge file by slug, in one transaction.
+    def reindex(self, *, progress: bool = False) -> dict:
+        """Rebuild the index from the stored vectors now (encoding only missing ones) and save
+        it; returns ``status()``. For an admin who suspects the index, or after a model change."""
+        self._require_started()
+        with self._writer:
+            self._live.rebuild(self._store, self.embedder, progress=progress)
+        return self.status()
 
-        Only new or changed questions are encoded; the index is updated in place and saved.
+    def import_file(
+        self, path: Path | str, *, progress: bool = False, actor: str = "import"
+    ) -> ImportReport:
+        """Upsert the articles of a file (YAML, CSV, JSON, Markdown, HTML or a ZIP of them)
+        by slug, in one transaction.
+
+        Only new or changed texts are encoded; the index is updated in place and saved.
         Articles absent from the file are left alone.
 
         Raises:
             KnowledgeFileError: the file is invalid (nothing is written).
+            UnsupportedFormat: the file's extension is not a known format.
         """
         self._require_started()
-        specs = read_knowledge_file(path)
+        return self._import(ingest.read_source(path), progress, actor)
+
+    def import_bytes(self, filename: str, data: bytes, *, actor: str = "import") -> ImportReport:
+        """``import_file`` for an upload: ``filename``'s extension picks the format."""
+        self._require_started()
+        return self._import(ingest.parse_source(filename, data), False, actor)
+
+    def export(self, fmt: str, status: ArticleStatus | None = None) -> bytes:
+        """Every article (optionally of one status) in ``fmt`` (csv, json or yaml), in a form
+        ``import_bytes`` reads back to the same articles.
+
+        Raises:
+            UnsupportedFormat: an unknown format.
+        """
+        self._require_started()
+        return ingest.export(self._store.specs(status), fmt)
+
+    def _import(self, specs: list[ArticleSpec], progress: bool, actor: str) -> ImportReport:
         with self._writer:
             try:
-                result, encoded = self._upsert(specs, progress)
+                result, encoded = self._upsert(specs, progress, actor=actor)
             except StorageError as e:
                 if not isinstance(e.__cause__, IntegrityError):
                     raise
                 # Another replica inserted one of these slugs concurrently: now they exist.
-                result, encoded = self._upsert(specs, progress)
+                result, encoded = self._upsert(specs, progress, actor=actor)
             if result.version is not None:
-                self._apply(result)
+                self._live.apply(result, self._store, self.embedder)
         return ImportReport(
             created=len(result.created),
             updated=len(result.updated),
@@ -136,13 +172,72 @@ class KnowledgeBase:
             slugs_updated=result.updated,
         )
 
+    # -- articles one at a time (the admin API) ---------------------------------------------
+
+    def create_article(self, data: dict[str, Any], *, actor: str) -> Article:
+        """Create one article from knowledge-file fields; searchable when this returns
+        (if published).
+
+        Raises:
+            InvalidArticle: a field is invalid. ArticleConflict: the slug exists.
+        """
+        self._require_started()
+        spec = _valid_article(data)
+        with self._writer:
+            result, _ = self._upsert([spec], False, actor=actor, create_only=True)
+            self._live.apply(result, self._store, self.embedder)
+        return self._store.article(result.articles[0])
+
+    def update_article(
+        self, article_id: int, data: dict[str, Any], *, actor: str, partial: bool = False
+    ) -> Article:
+        """Replace an article's fields (``partial``: only those given); the change is
+        searchable when this returns and its previous version is kept as a revision.
+
+        Raises:
+            ArticleNotFound, InvalidArticle, ArticleConflict (the new slug is taken).
+        """
+        self._require_started()
+        with self._writer:
+            if partial:
+                current = self._store.article(article_id).to_dict()
+                fields = ("slug", "title", "answer", "url", "tags", "locale", "status", "questions")
+                data = {k: current[k] for k in fields if current[k] is not None} | data
+            spec = _valid_article(data)
+            result, _ = self._upsert([spec], False, actor=actor, article_id=article_id)
+            if result.version is not None:
+                self._live.apply(result, self._store, self.embedder)
+        return self._store.article(article_id)
+
+    def delete_article(self, article_id: int, *, actor: str) -> None:
+        """Delete an article; it leaves search results when this returns.
+
+        Raises:
+            ArticleNotFound.
+        """
+        self._require_started()
+        with self._writer:
+            self._live.apply(
+                self._store.delete(article_id, actor=actor), self._store, self.embedder
+            )
+
+    def list_articles(self, **filters: Any) -> tuple[list[Article], int]:
+        """A page of articles and the total matching; see ``ArticleStore.list_articles``."""
+        self._require_started()
+        return self._store.list_articles(**filters)
+
+    def article_revisions(self, article_id: int) -> list[Revision]:
+        """Recorded changes of an article, newest first (kept after deletion)."""
+        self._require_started()
+        return self._store.revisions(article_id)
+
     def seed_if_empty(self, path: Path | str) -> int:
         """Import ``path`` if the knowledge base has no articles; return articles created."""
         self._require_started()
         with self._writer:
             if self._store.counts()[0]:
                 return 0
-            return self.import_file(path).created
+            return self.import_file(path, actor="seed").created
 
     def search(self, text: str, top_k: int | None = None) -> SearchResult:
         """Rank articles for a question and decide what to do with it.
@@ -168,9 +263,7 @@ class KnowledgeBase:
             raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
         if not queries:
             return []
-        vectors = self.embedder.encode(queries)
-        with self._rw.read():
-            rankings = [self._rank(vectors[i : i + 1], top_k) for i in range(len(queries))]
+        rankings = self._live.rank(self.embedder.encode(queries), top_k)
         articles, questions = self._store.describe(
             list({a for ranked in rankings for a, _ in ranked}),
             list({qid for ranked in rankings for _, (_, qid) in ranked}),
@@ -182,12 +275,9 @@ class KnowledgeBase:
                 for article_id, (score, qid) in ranked
                 if article_id in articles and qid in questions  # deleted since the index was built
             ]
-            results.append(SearchResult(decide(hits, self._settings.decision), hits))
+            decision, explanation = decide_explained(hits, self._settings.decision)
+            results.append(SearchResult(decision, hits, explanation))
         return results
-
-    def _rank(self, vector: np.ndarray, top_k: int) -> list[tuple[int, tuple[float, int]]]:
-        """Top (article id, (score, question id)) pairs for one query; hold the read lock."""
-        return rank_articles(self._index, self._question_article, vector, top_k, self._scorer)
 
     def get_article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""
@@ -198,8 +288,7 @@ class KnowledgeBase:
         """Counts and versions for health checks and the admin console."""
         self._require_started()
         articles, questions = self._store.counts()
-        with self._rw.read():
-            index_size, index_version = len(self._index), self._index_version
+        index_size, index_version, index_type = self._live.state()
         version = self._store.version()
         return {
             "articles": articles,
@@ -210,89 +299,24 @@ class KnowledgeBase:
             "stale": index_version != version,
             "model": self.embedder.name,
             "dimensions": self.embedder.dimensions,
-            "index_type": self._settings.index.type,
+            "index_type": index_type,
         }
 
     # -- index maintenance (callers hold self._writer) --------------------------------------
 
     def _require_started(self) -> None:
-        if self._embedder is None or self._index_version is None:
+        if self._embedder is None or not self._live.started:
             raise NotReady("the knowledge base is not started yet; call start() first")
 
-    def _load_saved_index(self) -> bool:
-        if not self._index_path.exists():
-            log.info("no index file at %s: building it from the database", self._index_path)
-            return False
-        try:
-            index, manifest = load_index(self._settings.index, self._index_path)
-        except VectorIndexError as e:
-            log.warning("ignoring the index file: %s", e)
-            return False
-        version, question_article = self._store.question_articles()
-        expected = (version, self.embedder.name, self.embedder.dimensions, len(question_article))
-        found = (manifest.version, manifest.model, manifest.dimensions, manifest.count)
-        if found != expected:
-            log.info(
-                "index file %s is stale (version, model, dimensions, count = %s; database: %s): "
-                "rebuilding it",
-                self._index_path,
-                found,
-                expected,
-            )
-            return False
-        if not self._scorer.restore(head_path(self._index_path), version, self.embedder.name):
-            log.info("the article scorer does not match the index: rebuilding both")
-            return False
-        with self._rw.write():
-            self._index, self._question_article, self._index_version = (
-                index,
-                question_article,
-                version,
-            )
-        return True
-
-    def _rebuild(self, *, progress: bool = False) -> None:
-        """Fill a fresh index from the stored vectors, encoding only unusable ones, and save."""
-        name, dims = self.embedder.name, self.embedder.dimensions
-        stored = self._store.stored_vectors(dims, name)
-        ids, article_ids, vectors, version = (
-            stored.ids,
-            stored.article_ids,
-            stored.vectors,
-            stored.version,
-        )
-        if stored.stale:
-            log.info("encoding %d question(s) without a %s vector", len(stored.stale), name)
-            fresh = self.embedder.encode([t for _, _, t in stored.stale], progress=progress)
-            version = self._store.save_vectors([q for q, _, _ in stored.stale], fresh, name)
-            ids = np.concatenate([ids, [q for q, _, _ in stored.stale]]).astype(np.int64)
-            article_ids = np.concatenate([article_ids, [a for _, a, _ in stored.stale]]).astype(
-                np.int64
-            )
-            vectors = np.vstack([vectors, fresh])
-            if version != stored.version + 1:
-                version = -1  # someone else wrote meanwhile: stamp stale so refresh() rebuilds
-        question_article = dict(zip(ids.tolist(), article_ids.tolist()))
-        if self._own_index:
-            index = create_index(self._settings.index, dims)
-            index.add(ids, vectors)
-            with self._rw.write():
-                self._index = index
-                self._question_article, self._index_version = question_article, version
-        else:
-            with self._rw.write():
-                self._index.remove(np.asarray(list(self._question_article), dtype=np.int64))
-                self._index.add(ids, vectors)
-                self._question_article, self._index_version = question_article, version
-        self._scorer.fit(article_ids, vectors, version, name)
-        self._save()
-
-    def _upsert(self, specs, progress: bool) -> tuple[UpsertResult, int]:
+    def _upsert(self, specs, progress: bool, **options: Any) -> tuple[UpsertResult, int]:
         name, dims = self.embedder.name, self.embedder.dimensions
         usable = self._store.usable_texts([s.slug for s in specs], dims, name)
         # Encode before the write transaction so the database is locked only briefly.
+        chars = self._settings.passage_chars
         todo = list(
-            dict.fromkeys(t for s in specs for t in s.indexed_texts() if (s.slug, t) not in usable)
+            dict.fromkeys(
+                t for s in specs for _, t in s.indexed(chars) if (s.slug, t) not in usable
+            )
         )
         cache = dict(zip(todo, self.embedder.encode(todo, progress=progress))) if todo else {}
         encoded = len(todo)
@@ -304,34 +328,15 @@ class KnowledgeBase:
                 encoded += 1
             return cache[text]
 
-        return self._store.upsert(specs, vector_for, dims, name), encoded
+        return self._store.upsert(specs, vector_for, dims, name, **options), encoded
 
-    def _apply(self, result: UpsertResult) -> None:
-        if result.version != (self._index_version or 0) + 1:
-            self._rebuild()  # the index missed another process's write: in-place is not enough
-            return
-        ids = np.asarray([q for q, _, _ in result.added], dtype=np.int64)
-        vectors = (
-            np.vstack([v for _, _, v in result.added])
-            if result.added
-            else np.zeros((0, self.embedder.dimensions), np.float32)
-        )
-        with self._rw.write():
-            self._index.remove(np.asarray(result.removed_ids, dtype=np.int64))
-            self._index.add(ids, vectors)
-            for qid in result.removed_ids:
-                self._question_article.pop(qid, None)
-            self._question_article.update((q, a) for q, a, _ in result.added)
-            self._index_version = result.version
-        if self._scorer.needs_fit:
-            stored = self._store.stored_vectors(self.embedder.dimensions, self.embedder.name)
-            self._scorer.fit(stored.article_ids, stored.vectors, result.version, self.embedder.name)
-        self._save()
 
-    def _save(self) -> None:
-        with self._rw.read():  # concurrent searches are fine; writers wait
-            self._index.save(self._index_path, self._index_version, self.embedder.name)
-        self._scorer.save(head_path(self._index_path))
+def _valid_article(data: dict[str, Any]) -> ArticleSpec:
+    problems = []
+    spec = validate_article(data, 1, problems)
+    if spec is None:
+        raise InvalidArticle(problems)
+    return spec
 
 
 def _valid_query(text: object) -> str:

@@ -6,30 +6,43 @@ models beyond "which stored vectors are usable for this embedder name and size".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from knowledge_base.errors import ArticleNotFound, StorageError
+from knowledge_base.article_rows import (
+    apply_spec,
+    changed_fields,
+    now,
+    same,
+    snapshot,
+    spec_snapshot,
+    sync_texts,
+    to_article,
+    to_revision,
+    to_spec,
+)
+from knowledge_base.errors import ArticleConflict, ArticleNotFound, StorageError
 from knowledge_base.knowledge_file import ArticleSpec
 from knowledge_base.models import (
     ArticleRow,
-    Base,
     QuestionRow,
+    RevisionRow,
     bump_version,
     decode_vector,
     ensure_version_row,
     read_version,
 )
-from knowledge_base.records import Article
+from knowledge_base.records import Article, ArticleStatus, Revision
+from knowledge_base.schema import migrate
 
 _CHUNK = 500  # stays far below SQLite's bound-parameter limit
 _T = TypeVar("_T")
@@ -59,14 +72,21 @@ class UpsertResult:
     unchanged: list[str] = field(default_factory=list)
     removed_ids: list[int] = field(default_factory=list)
     added: list[tuple[int, int, np.ndarray]] = field(default_factory=list)  # (qid, article, vec)
+    articles: list[int] = field(default_factory=list)  # ids of created or updated articles
     version: int | None = None
 
 
 class ArticleStore:
-    """SQL access for articles, questions, stored vectors and the version counter."""
+    """SQL access for articles, indexed texts, stored vectors, revisions and the version.
 
-    def __init__(self, engine: Engine) -> None:
+    Args:
+        engine: the caller's engine.
+        passage_chars: answers longer than this are also indexed as passages.
+    """
+
+    def __init__(self, engine: Engine, passage_chars: int = 500) -> None:
         self._engine = engine
+        self._passage_chars = passage_chars
 
     @contextmanager
     def _session(self, action: str, *, write: bool = False) -> Iterator[Session]:
@@ -84,11 +104,11 @@ class ArticleStore:
             ) from e
 
     def create_schema(self) -> None:
-        """Create the kb_* tables and the version counter if missing."""
+        """Create or migrate the kb_* tables (``knowledge_base.schema``) and the version counter."""
         try:
-            Base.metadata.create_all(self._engine)
+            migrate(self._engine)
         except SQLAlchemyError as e:
-            raise StorageError(f"cannot create the knowledge base tables: {e}") from e
+            raise StorageError(f"cannot create or migrate the knowledge base tables: {e}") from e
         with self._session("creating the version counter", write=True) as s:
             ensure_version_row(s)
 
@@ -97,29 +117,33 @@ class ArticleStore:
             return read_version(s)
 
     def counts(self) -> tuple[int, int]:
-        """(articles, indexed questions)."""
+        """(articles of any status, texts to index: those of published articles)."""
         with self._session("counting articles") as s:
             articles = s.execute(select(func.count()).select_from(ArticleRow)).scalar_one()
-            questions = s.execute(select(func.count()).select_from(QuestionRow)).scalar_one()
+            questions = s.execute(
+                select(func.count()).select_from(_live_texts(select(QuestionRow.id)).subquery())
+            ).scalar_one()
             return int(articles), int(questions)
 
     def question_articles(self) -> tuple[int, dict[int, int]]:
-        """(version, question id -> article id) for every indexed question."""
+        """(version, text id -> article id) for every text to index."""
         with self._session("listing questions") as s:
             version = read_version(s)
-            rows = s.execute(select(QuestionRow.id, QuestionRow.article_id)).all()
+            rows = s.execute(_live_texts(select(QuestionRow.id, QuestionRow.article_id))).all()
             return version, {int(q): int(a) for q, a in rows}
 
     def stored_vectors(self, dimensions: int, model: str) -> StoredVectors:
         with self._session("reading stored vectors") as s:
             version = read_version(s)
             rows = s.execute(
-                select(
-                    QuestionRow.id,
-                    QuestionRow.article_id,
-                    QuestionRow.text,
-                    QuestionRow.embedding,
-                    QuestionRow.embedding_model,
+                _live_texts(
+                    select(
+                        QuestionRow.id,
+                        QuestionRow.article_id,
+                        QuestionRow.text,
+                        QuestionRow.embedding,
+                        QuestionRow.embedding_model,
+                    )
                 ).order_by(QuestionRow.id)
             ).all()
         ids, article_ids, vectors, stale = [], [], [], []
@@ -183,59 +207,181 @@ class ArticleStore:
         vector_for: Callable[[str], np.ndarray],
         dimensions: int,
         model: str,
+        *,
+        actor: str = "import",
+        article_id: int | None = None,
+        create_only: bool = False,
     ) -> UpsertResult:
         """Create or update articles by slug in ONE transaction, bumping the version once.
 
-        Question rows are matched by text, so an unchanged question keeps its id and vector;
+        Indexed texts are matched by text, so an unchanged one keeps its id and vector;
         ``vector_for`` supplies vectors for new texts and for stored vectors of another model.
+        Every created or changed article gets a revision row naming ``actor``.
+
+        Args:
+            article_id: update this article (one spec; its slug may change) instead of
+                matching by slug.
+            create_only: refuse specs whose slug exists instead of updating them.
+
+        Raises:
+            ArticleNotFound: ``article_id`` does not exist.
+            ArticleConflict: a slug belongs to another article (or exists, with create_only).
         """
         result = UpsertResult()
-        with self._session("importing articles", write=True) as s:
-            existing: dict[str, ArticleRow] = {}
-            for chunk in _chunks([spec.slug for spec in specs]):
-                existing.update(
-                    (a.slug, a)
-                    for a in s.execute(
-                        select(ArticleRow)
-                        .where(ArticleRow.slug.in_(chunk))
-                        .options(selectinload(ArticleRow.questions))
-                    ).scalars()
-                )
-            touched: list[tuple[ArticleRow, list[QuestionRow]]] = []
+        with self._session("writing articles", write=True) as s:
+            existing = self._rows_by_slug(s, [spec.slug for spec in specs])
+            touched = []
             for spec in specs:
                 row = existing.get(spec.slug)
-                if row is None:
-                    row = ArticleRow(
-                        slug=spec.slug,
-                        title=spec.title,
-                        answer=spec.answer,
-                        url=spec.url,
-                        tags=list(spec.tags),
+                if article_id is not None:
+                    if row is not None and row.id != article_id:
+                        raise ArticleConflict(
+                            f"the slug {spec.slug!r} belongs to article {row.id}; "
+                            "choose another slug"
+                        )
+                    row = s.get(
+                        ArticleRow, article_id, options=[selectinload(ArticleRow.questions)]
                     )
+                    if row is None:
+                        raise ArticleNotFound(article_id)
+                elif create_only and row is not None:
+                    raise ArticleConflict(
+                        f"an article with the slug {spec.slug!r} exists (id {row.id}); "
+                        f"update it with PUT /api/kb/articles/{row.id} or choose another slug"
+                    )
+                wanted = spec.indexed(self._passage_chars)
+                if row is None:
+                    row, before, was_live, old_ids = ArticleRow(), None, False, []
+                    apply_spec(row, spec)
                     s.add(row)
                     result.created.append(spec.slug)
-                elif _same(row, spec, dimensions, model):
+                elif same(row, spec, wanted, dimensions, model):
                     result.unchanged.append(spec.slug)
                     continue
                 else:
-                    row.title, row.answer, row.url, row.tags = (
-                        spec.title,
-                        spec.answer,
-                        spec.url,
-                        list(spec.tags),
-                    )
-                    row.updated_at = datetime.now(timezone.utc)
+                    before, was_live = snapshot(row), row.status == ArticleStatus.PUBLISHED.value
+                    old_ids = [q.id for q in row.questions]
+                    apply_spec(row, spec)
+                    row.updated_at = now()
                     result.updated.append(spec.slug)
-                touched.append(
-                    (row, _sync_questions(row, spec, vector_for, dimensions, model, result))
-                )
+                fresh = sync_texts(row, wanted, vector_for, dimensions, model, result.removed_ids)
+                touched.append((row, fresh, was_live, old_ids, before, spec))
             if not touched:
                 return result
-            s.flush()  # assigns ids to new articles and questions
-            for row, changed in touched:
-                result.added += [(q.id, row.id, q.vector(dimensions, model)) for q in changed]
+            s.flush()  # assigns ids to new articles and texts
+            for row, fresh, was_live, old_ids, before, spec in touched:
+                if row.status == ArticleStatus.PUBLISHED.value:
+                    indexed = fresh if was_live else row.questions
+                    result.added += [(q.id, row.id, q.vector(dimensions, model)) for q in indexed]
+                else:  # drafts and archived articles leave the index (their vectors stay stored)
+                    result.removed_ids += old_ids
+                s.add(
+                    RevisionRow(
+                        article_id=row.id,
+                        slug=row.slug,
+                        action="created" if before is None else "updated",
+                        actor=actor,
+                        changed=changed_fields(before, spec_snapshot(spec)),
+                        previous=before,
+                    )
+                )
+                result.articles.append(row.id)
             result.version = bump_version(s)
         return result
+
+    def delete(self, article_id: int, *, actor: str) -> UpsertResult:
+        """Delete an article and its indexed texts, recording a revision with its last state.
+
+        Raises:
+            ArticleNotFound: no such article.
+        """
+        with self._session("deleting an article", write=True) as s:
+            row = s.get(ArticleRow, article_id, options=[selectinload(ArticleRow.questions)])
+            if row is None:
+                raise ArticleNotFound(article_id)
+            before = snapshot(row)
+            removed = [q.id for q in row.questions]
+            s.add(
+                RevisionRow(
+                    article_id=row.id,
+                    slug=row.slug,
+                    action="deleted",
+                    actor=actor,
+                    changed=[],
+                    previous=before,
+                )
+            )
+            s.delete(row)
+            return UpsertResult(removed_ids=removed, version=bump_version(s))
+
+    def list_articles(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        status: ArticleStatus | None = None,
+        tag: str | None = None,
+        locale: str | None = None,
+        text: str | None = None,
+    ) -> tuple[list[Article], int]:
+        """A page of articles by ascending id, and how many match the filters in total.
+
+        ``text`` matches title or slug case-insensitively; ``tag`` is an exact tag.
+        """
+        query = select(ArticleRow)
+        if status is not None:
+            query = query.where(ArticleRow.status == ArticleStatus(status).value)
+        if locale is not None:
+            query = query.where(ArticleRow.locale == locale)
+        if tag is not None:
+            # JSON containment differs by dialect; the serialised list contains '"tag"' in both.
+            query = query.where(cast(ArticleRow.tags, String).like(f"%{json.dumps(tag)}%"))
+        if text:
+            pattern = f"%{text.lower()}%"
+            query = query.where(
+                func.lower(ArticleRow.title).like(pattern) | ArticleRow.slug.like(pattern)
+            )
+        with self._session("listing articles") as s:
+            total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = s.execute(
+                query.order_by(ArticleRow.id)
+                .offset(offset)
+                .limit(limit)
+                .options(selectinload(ArticleRow.questions))
+            ).scalars()
+            return [to_article(r) for r in rows], int(total)
+
+    def specs(self, status: ArticleStatus | None = None) -> list[ArticleSpec]:
+        """Every article (optionally of one status) as a spec, by slug: what export writes."""
+        query = select(ArticleRow).options(selectinload(ArticleRow.questions))
+        if status is not None:
+            query = query.where(ArticleRow.status == ArticleStatus(status).value)
+        with self._session("exporting articles") as s:
+            return [to_spec(r) for r in s.execute(query.order_by(ArticleRow.slug)).scalars()]
+
+    def revisions(self, article_id: int) -> list[Revision]:
+        """The article's recorded changes, newest first (also after it was deleted)."""
+        with self._session("reading revisions") as s:
+            rows = s.execute(
+                select(RevisionRow)
+                .where(RevisionRow.article_id == article_id)
+                .order_by(RevisionRow.id.desc())
+            ).scalars()
+            return [to_revision(r) for r in rows]
+
+    @staticmethod
+    def _rows_by_slug(s: Session, slugs: list[str]) -> dict[str, ArticleRow]:
+        found: dict[str, ArticleRow] = {}
+        for chunk in _chunks(slugs):
+            found.update(
+                (a.slug, a)
+                for a in s.execute(
+                    select(ArticleRow)
+                    .where(ArticleRow.slug.in_(chunk))
+                    .options(selectinload(ArticleRow.questions))
+                ).scalars()
+            )
+        return found
 
     def describe(
         self, article_ids: Sequence[int], question_ids: Sequence[int]
@@ -270,61 +416,14 @@ class ArticleStore:
             row = s.get(ArticleRow, article_id, options=[selectinload(ArticleRow.questions)])
             if row is None:
                 raise ArticleNotFound(article_id)
-            return Article(
-                id=row.id,
-                slug=row.slug,
-                title=row.title,
-                answer=row.answer,
-                url=row.url,
-                tags=list(row.tags or []),
-                questions=[q.text for q in row.questions if q.position > 0],
-                created_at=_utc(row.created_at),
-                updated_at=_utc(row.updated_at),
-            )
+            return to_article(row)
 
 
-def _same(row: ArticleRow, spec: ArticleSpec, dimensions: int, model: str) -> bool:
-    return (
-        (row.title, row.answer, row.url, list(row.tags or []))
-        == (spec.title, spec.answer, spec.url, list(spec.tags))
-        and [q.text for q in row.questions] == spec.indexed_texts()
-        and all(q.vector(dimensions, model) is not None for q in row.questions)
+def _live_texts(query):
+    """Restrict a query over kb_questions to texts of published articles (the indexed ones)."""
+    return query.join(ArticleRow, ArticleRow.id == QuestionRow.article_id).where(
+        ArticleRow.status == ArticleStatus.PUBLISHED.value
     )
-
-
-def _sync_questions(
-    row: ArticleRow,
-    spec: ArticleSpec,
-    vector_for: Callable[[str], np.ndarray],
-    dimensions: int,
-    model: str,
-    result: UpsertResult,
-) -> list[QuestionRow]:
-    """Make ``row.questions`` match the spec; return the rows whose vector must be (re)indexed."""
-    by_text = {q.text: q for q in row.questions}
-    wanted = spec.indexed_texts()
-    for q in list(row.questions):
-        if q.text not in wanted:
-            if q.id is not None:
-                result.removed_ids.append(q.id)
-            row.questions.remove(q)  # delete-orphan cascade deletes the row
-    changed = []
-    for position, text in enumerate(wanted):
-        q = by_text.get(text)
-        if q is None:
-            q = QuestionRow(text=text)
-            row.questions.append(q)
-        q.position = position
-        if q.vector(dimensions, model) is None:
-            q.set_vector(vector_for(text), model)
-            changed.append(q)
-    row.questions.sort(key=lambda q: q.position)
-    return changed
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite drops the zone of timezone-aware columns; every stored time is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _chunks(items: list[_T]) -> Iterator[list[_T]]:

@@ -13,6 +13,7 @@ from knowledge_base.errors import (
     NotReady,
 )
 from knowledge_base.index import load_index
+from knowledge_base.live_index import LiveIndex
 
 pytestmark = pytest.mark.unit
 
@@ -149,10 +150,10 @@ def test_a_stale_index_file_is_rebuilt_without_re_encoding(
 def test_a_matching_index_file_is_loaded_not_rebuilt(n_indexed, make_kb, kb_file, monkeypatch):
     make_kb().import_file(kb_file)
 
-    def no_rebuild(self, **kwargs):
+    def no_rebuild(self, *args, **kwargs):
         raise AssertionError("the index file matched the database and should have been loaded")
 
-    monkeypatch.setattr(KnowledgeBase, "_rebuild", no_rebuild)
+    monkeypatch.setattr(LiveIndex, "rebuild", no_rebuild)
     kb = make_kb()
     assert kb.status()["index_size"] == n_indexed
     assert kb.search("shipment status").hits[0].slug == "track-order"

@@ -1,0 +1,153 @@
+"""HTTP schemas of the knowledge base's API, one per use (pydantic 1).
+
+No ``from __future__ import annotations``: FastAPI resolves these at runtime.
+"""
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field, constr
+
+from knowledge_base.knowledge_file import MAX_QUESTION, MAX_SLUG, MAX_TITLE, MAX_URL
+from knowledge_base.service import MAX_QUERY_CHARS
+
+
+class _Schema(BaseModel):
+    class Config:
+        extra = "forbid"
+
+
+class Status(str, Enum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    yaml = "yaml"
+
+
+class SearchRequest(_Schema):
+    text: constr(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS) = Field(  # type: ignore[valid-type]
+        ..., description="the user's question, as typed", example="I forgot my password"
+    )
+    top_k: int | None = Field(
+        None, ge=1, le=20, description="articles to return (default from config)"
+    )
+
+
+class HitPublic(_Schema):
+    article_id: int
+    slug: str
+    title: str
+    answer: str
+    url: str | None
+    score: float = Field(..., description="the article's score (see knowledge_base.scoring)")
+    matched_question: str = Field(
+        ..., description="the indexed text (title, question or passage) that matched best"
+    )
+
+
+class DecidedBy(_Schema):
+    rule: str = Field(
+        ...,
+        description="no_hits | below_answer_threshold | within_clarify_margin | confident_answer",
+    )
+    threshold: float = Field(..., description="the setting the rule compared against")
+    score: float | None = Field(None, description="the best article's score")
+    second_score: float | None = Field(None, description="the runner-up's score")
+    candidates: int | None = Field(None, description="clarify: how many options are offered")
+
+
+class SearchResponse(_Schema):
+    decision: str = Field(..., description="answer | clarify | handoff")
+    decided_by: DecidedBy | None = Field(None, description="which rule and threshold decided")
+    hits: list[HitPublic]
+
+
+class ArticleCreate(_Schema):
+    slug: str = Field(
+        ...,
+        max_length=MAX_SLUG,
+        description="external id: lowercase-words-with-dashes, unique",
+        example="reset-password",
+    )
+    title: str = Field(..., max_length=MAX_TITLE, example="How do I reset my password?")
+    answer: str = Field(..., description="what the assistant replies (Markdown)")
+    questions: list[constr(max_length=MAX_QUESTION)] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="how users ask it", example=["I forgot my password"]
+    )
+    url: str | None = Field(None, max_length=MAX_URL)
+    tags: list[str] = Field(default_factory=list)
+    locale: str = Field("en", example="en")
+    status: Status = Status.published
+
+
+class ArticleUpdate(_Schema):
+    """Only the fields sent change (PATCH)."""
+
+    slug: str | None = Field(None, max_length=MAX_SLUG)
+    title: str | None = Field(None, max_length=MAX_TITLE)
+    answer: str | None = None
+    questions: list[constr(max_length=MAX_QUESTION)] | None = None  # type: ignore[valid-type]
+    url: str | None = Field(None, max_length=MAX_URL)
+    tags: list[str] | None = None
+    locale: str | None = None
+    status: Status | None = None
+
+
+class ArticlePublic(_Schema):
+    id: int
+    slug: str
+    title: str
+    answer: str
+    url: str | None
+    tags: list[str]
+    locale: str
+    status: Status
+    questions: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ArticlePage(_Schema):
+    items: list[ArticlePublic]
+    total: int = Field(..., description="articles matching the filters")
+    offset: int
+    limit: int
+
+
+class RevisionPublic(_Schema):
+    id: int
+    article_id: int
+    slug: str
+    action: str = Field(..., description="created | updated | deleted")
+    actor: str
+    at: datetime
+    changed: list[str] = Field(..., description="fields this change touched")
+    previous: dict[str, Any] | None = Field(None, description="the article before the change")
+
+
+class ImportReportPublic(_Schema):
+    created: int
+    updated: int
+    unchanged: int
+    questions_encoded: int
+    version: int
+    slugs_created: list[str]
+    slugs_updated: list[str]
+
+
+class StatusPublic(_Schema):
+    articles: int
+    questions: int
+    index_size: int
+    version: int
+    index_version: int | None
+    stale: bool
+    model: str
+    dimensions: int
+    index_type: str
