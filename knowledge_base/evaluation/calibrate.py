@@ -104,12 +104,14 @@ def calibrate(
 
 
 def _grid(predictions: Sequence[Prediction]) -> list[float]:
-    # Quantiles of the top scores: resolution where the queries are, not on empty ranges.
-    scores = np.array([p.score for p in predictions if p.hits], dtype=np.float64)
+    # Thresholds AT observed top scores (decide answers at score >= threshold), thinned to
+    # quantiles when there are many: resolution where the queries are.
+    scores = np.unique([p.score for p in predictions if p.hits])
     if not len(scores):
         return [0.0]
-    qs = np.quantile(scores, np.linspace(0, 1, _GRID_STEPS))
-    return sorted({round(float(q), 4) for q in qs} | {round(float(scores.max()) + 1e-4, 4)})
+    if len(scores) > _GRID_STEPS:
+        scores = np.unique(np.quantile(scores, np.linspace(0, 1, _GRID_STEPS), method="lower"))
+    return sorted({float(s) for s in scores} | {float(scores.max()) + 1e-4})
 
 
 def _weighted_wrong_rate(

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 from sqlalchemy import create_engine, event
 
@@ -79,6 +80,7 @@ def run_evaluation(
     progress: bool = True,
     include_val: bool = True,
     top_k: int | None = None,
+    single_queries: int = 0,
 ) -> EvalRun:
     """Build a throwaway KB from ``data.train`` and rank ``data.test`` (and ``data.val``).
 
@@ -86,6 +88,8 @@ def run_evaluation(
         settings: the knowledge-base settings under test (embedder, index, scoring); the
             index path and seed file are replaced by temporary ones.
         embedder: overrides the configured embedder (e.g. a ``CachedEmbedder``).
+        single_queries: also time ``KnowledgeBase.search`` one query at a time on this many
+            test texts (``extra["single_query_ms"]``: p50 and p95).
     """
     from tqdm import tqdm
 
@@ -136,6 +140,18 @@ def run_evaluation(
                 val, val_seconds = rank(data.val, "validation queries")
                 seconds += val_seconds
                 searched += len(data.val)
+            extra = {}
+            if single_queries:
+                timings = []
+                for text in data.test.texts[:single_queries]:
+                    t0 = time.perf_counter()
+                    kb.search(text, top_k)
+                    timings.append(1000 * (time.perf_counter() - t0))
+                extra["single_query_ms"] = {
+                    "p50": float(np.percentile(timings, 50)),
+                    "p95": float(np.percentile(timings, 95)),
+                    "n": len(timings),
+                }
             return EvalRun(
                 test=test,
                 val=val,
@@ -144,6 +160,7 @@ def run_evaluation(
                 build_seconds=build_seconds,
                 search_seconds=seconds,
                 searched=searched,
+                extra=extra,
             )
         finally:
             engine.dispose()
