@@ -98,10 +98,10 @@ def export(specs: Sequence[ArticleSpec], fmt: str) -> bytes:
     Raises:
         UnsupportedFormat: another format.
     """
-    from knowledge_base.ingest import export as exporters
+    from knowledge_base.ingest import writers
 
     try:
-        writer = exporters.WRITERS[fmt.lower()]
+        writer = writers.WRITERS[fmt.lower()]
     except KeyError:
         raise UnsupportedFormat(
             f"cannot export as {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"

@@ -24,8 +24,9 @@ _QUESTIONS = re.compile(r"^(questions|question variants|also asked as)$", re.IGN
 
 
 def slug_from_name(name: str) -> str:
-    """A slug from a file name: lowercase words joined by dashes."""
-    return "-".join(re.findall(r"[a-z0-9]+", PurePosixPath(name).stem.lower()))
+    """A slug from a file name (an archive member's own name): lowercase words and dashes."""
+    member = name.rsplit("!", 1)[-1]
+    return "-".join(re.findall(r"[a-z0-9]+", PurePosixPath(member).stem.lower()))
 
 
 def parse(text: str, source: str) -> list[ArticleSpec]:
