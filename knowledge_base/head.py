@@ -75,7 +75,8 @@ class ArticleHead:
         if len(classes) < 2:
             return None
         lr = LogisticRegression(C=C, max_iter=max_iter, multi_class="multinomial", warm_start=True)
-        if previous is not None and previous.model == model and previous.coef.shape[1] == vectors.shape[1]:
+        compatible = previous is not None and previous.model == model
+        if compatible and len(classes) > 2 and previous.coef.shape[1] == vectors.shape[1]:
             # sklearn warm-starts from coef_/intercept_ when their shape matches the classes:
             # carry over known articles, start new ones at zero.
             coef = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
@@ -89,7 +90,12 @@ class ArticleHead:
             # An unconverged fit after max_iter is still a good classifier; do not alarm admins.
             warnings.simplefilter("ignore", ConvergenceWarning)
             lr.fit(np.asarray(vectors, dtype=np.float64), article_ids)
-        return cls(lr.classes_, lr.coef_, lr.intercept_, version=version, model=model)
+        coef, intercept = lr.coef_, lr.intercept_
+        if coef.shape[0] == 1:
+            # sklearn stores a binary multinomial model as one row for class 1; class 0 is
+            # its negation (predict_proba takes the softmax of [-z, z]).
+            coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+        return cls(lr.classes_, coef, intercept, version=version, model=model)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         """p(article | query) for each query row; columns follow ``article_ids``."""
