@@ -306,3 +306,114 @@ def test_rasa_down_the_user_hears_an_apology(live):
         assert time.monotonic() < deadline, "the conversation was not queued"
         time.sleep(0.02)
     assert live.handoff.service.get_conversation(sid).reason == "bot_unavailable"
+
+
+# -- rasa-webchat compatibility, session tokens, queue positions (issue 6) --------------------
+
+
+def test_an_unmodified_rasa_webchat_client_chats(live):
+    """Exactly rasa-webchat's events and payloads: no acks, no client ids, no tokens."""
+    live.rasa.responder = lambda cid, text, md: [
+        {"text": f"echo: {text}"},
+        {"text": "Pick one", "buttons": [{"title": "Billing", "payload": "/billing"}]},
+    ]
+
+    async def go():
+        sio = socketio.AsyncClient(reconnection=False)
+        confirmed, bot = asyncio.Queue(), asyncio.Queue()
+        sio.on("session_confirm", confirmed.put)
+        sio.on("bot_uttered", bot.put)
+        await sio.connect(live.url, transports=["websocket"])
+        await sio.emit("session_request", {"session_id": None})
+        session_id = await asyncio.wait_for(confirmed.get(), 5)
+        await sio.emit("user_uttered", {"message": "hi", "session_id": session_id,
+                                        "customData": {"language": "en"}})
+        replies = [await asyncio.wait_for(bot.get(), 5) for _ in range(2)]
+        await sio.disconnect()
+        return session_id, replies
+
+    session_id, replies = run(go())
+    assert isinstance(session_id, str) and len(session_id) >= 22
+    assert replies[0]["text"] == "echo: hi"
+    assert replies[1]["quick_replies"] == [
+        {"content_type": "text", "title": "Billing", "payload": "/billing"}]
+    assert live.rasa.sent[-1][2]["language"] == "en"  # customData reaches the bot as metadata
+
+
+def test_a_session_token_restores_the_conversation_and_guards_other_ones(live):
+    async def go():
+        async with Widget(live.url) as a:
+            opened = await a.sio.call("session_request", {"session_id": None}, timeout=5)
+            a.session_id = opened["session_id"]
+            ack = await a.say("secret of A", client_id="a-1")
+            await a.next_bot()
+        async with Widget(live.url) as again:  # a reload: the token alone brings it back
+            restored = await again.sio.call(
+                "session_request", {"session_id": None, "session_token": opened["session_token"]},
+                timeout=5)
+            history = await again.sio.call("history", {"after_id": None}, timeout=5)
+        async with Widget(live.url) as b:
+            other = await b.sio.call("session_request", {"session_id": None}, timeout=5)
+            b.session_id = other["session_id"]
+            peek = await b.sio.call("history", {"session_id": opened["session_id"]}, timeout=5)
+            post = await b.sio.call("user_uttered", {"message": "into A", "client_id": "b-1",
+                                                     "session_id": opened["session_id"]}, timeout=5)
+            # A forged token does not open A; with id-only resume off, neither does A's id.
+            live.handoff.sessions.allow_session_id_resume = False
+            try:
+                forged = await b.sio.call("session_request", {
+                    "session_id": opened["session_id"], "session_token": "forged"}, timeout=5)
+            finally:
+                live.handoff.sessions.allow_session_id_resume = True
+        return opened, ack, restored, history, other, peek, post, forged
+
+    opened, ack, restored, history, other, peek, post, forged = run(go())
+    assert opened["status"] == "bot" and opened["queue"]["position"] is None
+    assert ack["ok"] and restored["session_id"] == opened["session_id"] and restored["resumed"]
+    assert [m["text"] for m in history] == ["secret of A", "echo: secret of A"]
+    assert history[0]["metadata"]["client_id"] == "a-1"
+    assert other["session_id"] != opened["session_id"]
+    assert isinstance(peek, dict) and not peek["ok"]
+    assert not post["ok"] and "session_id does not match" in post["error"]
+    assert forged["session_id"] not in (opened["session_id"], other["session_id"])
+    texts = [m.text for m in live.handoff.service.history(opened["session_id"])]
+    assert texts == ["secret of A", "echo: secret of A"]
+
+
+def test_queued_users_get_their_position_live(live):
+    async def go():
+        async with Widget(live.url) as first, Widget(live.url) as second:
+            pushed: dict[str, list[dict]] = {"first": [], "second": []}
+            first.sio.on("queue_position", pushed["first"].append)
+            second.sio.on("queue_position", pushed["second"].append)
+            await first.start(None)
+            await second.start(None)
+            async with httpx.AsyncClient(base_url=live.url) as http:
+                for w in (first, second):
+                    r = await http.post("/api/internal/handoff", headers=INTERNAL, json={
+                        "conversation_id": w.session_id, "reason": "request_human"})
+                    assert r.status_code == 200, r.text
+                await asyncio.sleep(0.3)
+                before = [dict(p) for p in pushed["second"]]
+                login = await http.post("/api/auth/token",
+                                        data={"username": "ana@example.com", "password": PASSWORD})
+                ana = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                r = await http.post(f"/api/conversations/{first.session_id}/claim", headers=ana)
+                assert r.status_code == 200, r.text
+                deadline = time.monotonic() + 5
+                while not any(p["status"] == "assigned" for p in pushed["first"]):
+                    assert time.monotonic() < deadline, pushed
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
+                await http.post(f"/api/conversations/{first.session_id}/resolve", headers=ana)
+            return before, pushed
+
+    before, pushed = run(go())
+    n = before[-1]["queue_length"]  # earlier tests in this module may have left chats queued
+    assert n >= 2 and before[-1]["position"] == n  # the last one in
+    assert before[-1]["estimated_wait_seconds"] == n * 120
+    assert pushed["first"][0]["position"] == n - 1
+    # The first one was claimed: everyone behind it moved up one.
+    assert pushed["second"][-1]["position"] == n - 1 and pushed["second"][-1]["status"] == "queued"
+    assert {"status": "assigned", "position": None, "queue_length": None,
+            "estimated_wait_seconds": None} in pushed["first"]
