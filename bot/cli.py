@@ -136,6 +136,30 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    data = _kb(settings).export(args.format, args.status)
+    if args.output in (None, "-"):
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_kb_delete(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    _kb(settings).delete_article(args.id, actor="cli")
+    print(f"deleted article {args.id}")
+    return 0
+
+
+def cmd_kb_reindex(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(json.dumps(_kb(settings).reindex(progress=True), indent=2, default=str))
+    return 0
+
+
 def cmd_kb_search(args: argparse.Namespace) -> int:
     settings, _ = _settings(args.config)
     result = _kb(settings).search(args.text, top_k=args.top_k)
@@ -236,9 +260,21 @@ def _parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
         dest="kb_command", required=True, metavar="SUBCOMMAND")
-    i = add("import", cmd_kb_import, "import or update articles from a YAML knowledge file",
-            "example:\n  tier1 kb import knowledge_base/demo/articles.yml", parent=kb)
+    i = add("import", cmd_kb_import,
+            "import or update articles (upsert by slug) from .yml, .csv, .json, .md, .html or .zip",
+            "example:\n  tier1 kb import knowledge_base/demo/articles.yml\n  tier1 kb import help-center.zip",
+            parent=kb)
     i.add_argument("file")
+    x = add("export", cmd_kb_export, "export every article as CSV, JSON or YAML (re-importable)",
+            "example:\n  tier1 kb export --format csv -o articles.csv", parent=kb)
+    x.add_argument("--format", choices=["csv", "json", "yaml"], default="yaml")
+    x.add_argument("--status", choices=["draft", "published", "archived"], default=None)
+    x.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    d = add("delete", cmd_kb_delete, "delete an article by id (its history is kept)",
+            "example:\n  tier1 kb delete 12", parent=kb)
+    d.add_argument("id", type=int)
+    add("reindex", cmd_kb_reindex, "rebuild the vector index from the stored vectors",
+        "example:\n  tier1 kb reindex", parent=kb)
     s = add("search", cmd_kb_search, "search the knowledge base and show the bot's decision",
             'example:\n  tier1 kb search "I forgot my password"', parent=kb)
     s.add_argument("text")
