@@ -107,7 +107,7 @@ def config_settings() -> KnowledgeBaseSettings:
 def demo(tmp_path_factory, real_embedder, counting):
     directory = tmp_path_factory.mktemp("demo")
     settings = config_settings()
-    assert settings.embedder.type == "sentence-transformers" and settings.index.type == "faiss"
+    assert settings.embedder.type == "sentence-transformers" and settings.index.type == "auto"
     engine = create_engine(f"sqlite:///{directory / 'tier1.db'}", future=True)
     index_path = directory / "kb.faiss"
     kb = KnowledgeBase(settings, engine, index_path, embedder=counting(real_embedder))

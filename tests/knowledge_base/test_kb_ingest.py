@@ -108,8 +108,10 @@ def test_a_slug_in_two_zip_members_is_refused():
         ("kb.csv", "slug,title\n", 1, "answer", None),
         (
             "kb.json",
-            '{"version": 1, "articles": [\n {"slug": "a", "title": "A", "answer": "x"},\n'
-            ' {"slug": "b", "title": "B", "answer": "y", "status": "gone"}\n]}',
+            (
+                '{"version": 1, "articles": [\n {"slug": "a", "title": "A", "answer": "x"},\n'
+                ' {"slug": "b", "title": "B", "answer": "y", "status": "gone"}\n]}'
+            ),
             3,
             "status",
             "b",
@@ -117,8 +119,10 @@ def test_a_slug_in_two_zip_members_is_refused():
         ("kb.json", '{"version": 1,\n "articles": [}', 2, None, None),
         (
             "kb.yml",
-            "version: 1\narticles:\n  - slug: a\n    title: A\n    answer: x\n"
-            "  - slug: b\n    title: B\n    answer: y\n    url: not-a-url\n",
+            (
+                "version: 1\narticles:\n  - slug: a\n    title: A\n    answer: x\n"
+                "  - slug: b\n    title: B\n    answer: y\n    url: not-a-url\n"
+            ),
             9,
             "url",
             "b",
