@@ -184,4 +184,5 @@ async def _http_state(url: str) -> dict[str, Any]:
 def app_from_env() -> socketio.ASGIApp:
     """uvicorn factory for the supervised app process (config path from TIER1_CONFIG)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
     return create_app(load_settings_from_env())

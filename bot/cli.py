@@ -52,6 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    # Explicit, because a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _stop)
     try:
         sup.start()
         sup.wait_healthy(settings.server.startup_timeout_seconds)
@@ -60,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "\n"
             f"tier1 is up.\n"
             f"  chat demo page : {url}/\n"
+            f"  agent console  : {url}/console\n"
             f"  agent API      : {url}/api/conversations  (token: POST {url}/api/auth/token)\n"
             f"  API docs       : {url}/docs\n"
             f"  health         : {url}/health\n"
