@@ -98,7 +98,10 @@
         }
         if (clientId && inOutbox(clientId)) drop(clientId); // stored before a reload
         var text = meta.display_text || message.text;
-        if (text) view.setUserState(view.addUser(text, "sent"), "sent");
+        if (text) {
+          var item = view.addUser(text, "sent");
+          if (typeof meta.message_id === "number") item.dataset.id = String(meta.message_id);
+        }
         return;
       }
       if (meta.sender === "agent") showAgentTyping(false);

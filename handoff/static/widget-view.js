@@ -243,10 +243,36 @@
       item.appendChild(group);
     }
 
+    function sourceOf(meta) {
+      var source = meta.source;
+      var sourceUrl = source && md.safeHref(source.url);
+      if (!sourceUrl || !/^https?:/.test(sourceUrl)) return null;
+      var line = el("div", "msg__source", (s.source || "Source:") + " ");
+      var a = el("a", null, source.title || source.url);
+      a.href = sourceUrl;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      line.appendChild(a);
+      return line;
+    }
+
     /* A bot, agent or system message in rasa-webchat's bot_uttered shape. */
     function addMessage(message, isLive) {
       var meta = message.metadata || {};
       var sender = meta.sender === "agent" || meta.sender === "system" ? meta.sender : "bot";
+      if (sender === "bot" && !message.text && meta.source && !message.quick_replies) {
+        // Rasa sends an answer's source as a separate text-less message: attach it to the answer.
+        var previous = log.lastElementChild;
+        if (previous && previous.classList.contains("msg--bot") && !previous.querySelector(".msg__source")) {
+          var sourceLine = sourceOf(meta);
+          if (sourceLine) {
+            if (typeof meta.message_id === "number") sourceLine.dataset.id = String(meta.message_id);
+            previous.appendChild(sourceLine);
+            if (previous.querySelector(".msg__bubble")) feedback(previous);
+            return previous;
+          }
+        }
+      }
       var item = el("li", "msg msg--" + sender);
       if (typeof meta.message_id === "number") item.dataset.id = String(meta.message_id);
       var name = null;
@@ -271,16 +297,8 @@
         }
       }
       var source = meta.source;
-      var sourceUrl = source && md.safeHref(source.url);
-      if (sourceUrl && /^https?:/.test(sourceUrl)) {
-        var line = el("div", "msg__source", (s.source || "Source:") + " ");
-        var a = el("a", null, source.title || source.url);
-        a.href = sourceUrl;
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        line.appendChild(a);
-        item.appendChild(line);
-      }
+      var line = sourceOf(meta);
+      if (line) item.appendChild(line);
       var custom = message.custom;
       var csat = !!(custom && typeof custom === "object" && custom.csat);
       if (Array.isArray(message.quick_replies)) quickReplies(item, message.quick_replies, csat);
