@@ -25,6 +25,7 @@ you?), ``handoff: <reason>`` (queued with that reason), ``status: <status>``, ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ class Expect(_Strict):
     silent: bool = False
 
     @root_validator(skip_on_failure=True)
-    def _silent_alone(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+    def _silent_alone(cls, values: dict[str, Any]) -> dict[str, Any]:
         talkative = ("answer", "clarify", "offer", "says")
         if values.get("silent") and any(values.get(k) for k in talkative):
             raise ValueError("silent: true cannot be combined with answer/clarify/offer/says")
@@ -82,14 +83,14 @@ class Step(_Strict):
     expect: Expect = Expect()
 
     @validator("user", "choose", pre=True)
-    def _text(cls, v: Any) -> Any:  # noqa: N805
+    def _text(cls, v: Any) -> Any:
         # YAML reads a bare yes/no/on/off as a boolean: the user typed text, so insist on it.
         if v is not None and not isinstance(v, str):
             raise ValueError(f"must be text; quote it (e.g. 'no') — YAML read it as {v!r}")
         return v
 
     @root_validator(skip_on_failure=True)
-    def _one_action(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+    def _one_action(cls, values: dict[str, Any]) -> dict[str, Any]:
         given = [k for k in ("user", "choose", "agent") if values.get(k) is not None]
         if len(given) != 1:
             raise ValueError("each step needs exactly one of user, choose, agent")
@@ -106,7 +107,7 @@ class ScenarioFile(_Strict):
     scenarios: list[Scenario]
 
     @validator("scenarios")
-    def _unique_names(cls, v: list[Scenario]) -> list[Scenario]:  # noqa: N805
+    def _unique_names(cls, v: list[Scenario]) -> list[Scenario]:
         names = [s.name for s in v]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -335,10 +336,9 @@ async def _run_one(
     except (OSError, httpx.HTTPError, asyncio.TimeoutError) as e:
         result.failures.append(f"{type(e).__name__}: {e}")
     finally:
-        try:
+        # Closing a broken socket must not hide the scenario's result.
+        with contextlib.suppress(Exception):
             await widget.close()
-        except Exception:  # noqa: BLE001 - closing a broken socket must not hide the result
-            pass
     result.passed = not result.failures
     result.seconds = time.monotonic() - started
     return result
