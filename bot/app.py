@@ -21,10 +21,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import knowledge_base
+from bot import backends
+from bot.limits import LimitMiddleware
 from bot.database import create_database_engine
 from bot.settings import Settings, load_settings_from_env
 from handoff import Handoff, Principal, build_handoff
 from handoff.errors import Forbidden, HandoffError
+from handoff.ratelimit import RateLimiter
 from knowledge_base import KnowledgeBase
 from knowledge_base.errors import KnowledgeBaseError
 
@@ -45,6 +48,8 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     """Build the ASGI app: FastAPI routes of both packages, /health, static UIs, the socket."""
     engine = create_database_engine(settings.database_url)
     kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
+    kb_sync = backends.kb_invalidation(settings, kb)
+    limiter = RateLimiter(settings.limits)
     handoff = build_handoff(
         settings.handoff,
         engine,
@@ -58,6 +63,9 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
             if settings.secrets.webhook_secret is not None
             else None
         ),
+        client_manager=backends.socket_manager(settings),
+        presence=backends.presence(settings),
+        rate_limiter=limiter,
     )
     ready = asyncio.Event()
 
@@ -71,10 +79,13 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
             count = await asyncio.to_thread(kb.seed_if_empty, settings.path(seed))
             if count:
                 log.info("seeded the knowledge base with %d articles from %s", count, seed)
+        sync_task = asyncio.get_running_loop().create_task(kb_sync.run())
         ready.set()
         try:
             yield
         finally:
+            sync_task.cancel()
+            await asyncio.gather(sync_task, return_exceptions=True)
             await handoff.aclose()
             engine.dispose()
 
@@ -88,6 +99,8 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         ),
         lifespan=lifespan,
     )
+    # Added before CORS so it runs inside it: a 429/413 still carries the CORS headers.
+    api.add_middleware(LimitMiddleware, limiter=limiter)
     api.add_middleware(
         CORSMiddleware,
         allow_origins=settings.server.cors_origins,
@@ -133,6 +146,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
     app.handoff = handoff
     app.knowledge_base = kb
+    app.limiter = limiter
     return app
 
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
 
 from bot.escalation import EscalationSettings
+from handoff.ratelimit import LimitSettings
 from handoff.settings import HandoffSettings
 from knowledge_base.settings import KnowledgeBaseSettings
 
 RASA_KEYS = frozenset({"recipe", "language", "pipeline", "policies", "assistant_id"})
-TIER1_SECTIONS = ("server", "database", "knowledge_base", "handoff", "escalation")
+TIER1_SECTIONS = (
+    "server", "database", "knowledge_base", "handoff", "escalation", "redis", "backends", "limits",
+)
 SECRET_ENV = {
     "jwt_secret": "TIER1_JWT_SECRET",
     "internal_token": "TIER1_INTERNAL_TOKEN",
@@ -78,6 +81,35 @@ class DatabaseSettings(_Strict):
         return v
 
 
+class RedisSettings(_Strict):
+    """Where Redis is, for the ``redis`` backends (none configured: no backend may use it)."""
+
+    url: str | None = None
+    # Namespaces socket.io's channel and tier1's keys, so several deployments can share a Redis.
+    key_prefix: str = Field("tier1", regex=r"^[A-Za-z0-9_.:-]{1,64}$")
+
+    @validator("url")
+    def _redis_scheme(cls, v: str | None) -> str | None:  # noqa: N805 - pydantic validator
+        if v is not None and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)")
+        return v
+
+
+class BackendSettings(_Strict):
+    """Which implementation backs each shared piece of state. The defaults run in one process;
+    every ``redis`` type needs ``redis.url``. See bot/backends.py."""
+
+    socket_manager: Literal["memory", "redis"] = "memory"  # redis: emits reach every replica's sockets
+    presence: Literal["memory", "redis"] = "memory"  # redis: every replica sees every agent
+    kb_sync: Literal["none", "poll"] = "none"  # poll: rebuild the index when another replica wrote
+    kb_sync_interval_seconds: float = Field(0.5, gt=0, le=60)
+    rasa_lock_store: Literal["memory", "redis"] = "memory"  # redis: several Rasa servers
+
+    def redis_users(self) -> list[str]:
+        """The keys set to a Redis backend."""
+        return [k for k in ("socket_manager", "presence", "rasa_lock_store") if getattr(self, k) == "redis"]
+
+
 class Secrets(_Strict):
     jwt_secret: SecretStr
     internal_token: SecretStr
@@ -97,8 +129,21 @@ class Settings(_Strict):
     knowledge_base: KnowledgeBaseSettings = KnowledgeBaseSettings()
     handoff: HandoffSettings = HandoffSettings()
     escalation: EscalationSettings = EscalationSettings()
+    redis: RedisSettings = RedisSettings()
+    backends: BackendSettings = BackendSettings()
+    limits: LimitSettings = LimitSettings()
     secrets: Secrets
     root: Path = Field(Path("."), description="directory config.yml lives in; relative paths resolve here")
+
+    @root_validator(skip_on_failure=True)
+    def _redis_configured(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        users = values["backends"].redis_users()
+        if users and values["redis"].url is None:
+            raise ValueError(
+                f"backends.{users[0]} is redis but redis.url is not set; set redis.url "
+                "(e.g. redis://127.0.0.1:6379/0) or use the in-process type"
+            )
+        return values
 
     def path(self, p: Path | str) -> Path:
         """Resolve a path from config relative to the project root."""

@@ -39,10 +39,16 @@ def write_rasa_files(settings: Settings) -> tuple[Path, Path]:
     state.mkdir(parents=True, exist_ok=True)
     endpoints = state / "endpoints.yml"
     credentials = state / "credentials.yml"
-    endpoints.write_text(yaml.safe_dump({
+    from bot.backends import rasa_lock_store
+
+    spec = {
         "action_endpoint": {"url": f"{settings.server.action_url}/webhook"},
         "tracker_store": rasa_tracker_store(settings),
-    }, sort_keys=False), encoding="utf-8")
+    }
+    lock_store = rasa_lock_store(settings)
+    if lock_store is not None:  # several Rasa servers must not process one conversation at once
+        spec["lock_store"] = lock_store
+    endpoints.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     # Only the REST channel: the app server owns the widget socket (see RASA_NOTES.md).
     credentials.write_text(yaml.safe_dump({"rest": None}), encoding="utf-8")
     return endpoints, credentials

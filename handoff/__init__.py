@@ -41,10 +41,12 @@ from handoff.errors import (
     RasaUnavailable,
 )
 from handoff.events import Event, EventBus
-from handoff.gateway import Gateway
+from handoff.gateway import SESSION_KEY, Gateway
+from handoff.migrations import migrate
 from handoff.models import Base
 from handoff.presence import InMemoryPresence, Presence, PresenceState
 from handoff.queue_positions import QueuePositions
+from handoff.ratelimit import RateLimiter, limit_socket_messages
 from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
 from handoff.records import (
     Agent,
@@ -97,6 +99,7 @@ class Handoff:
     sessions: WidgetSessions | None = None
     queue: QueuePositions | None = None
     static_dir: Path = STATIC_DIR
+    engine: Engine | None = None
     _background: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -105,8 +108,12 @@ class Handoff:
         return self.static_dir / "console" / "index.html"
 
     def start(self) -> None:
-        """Create missing tables and seed the canned responses (synchronous; before serving)."""
-        self.service.store.create_tables()
+        """Create or migrate the tables (Alembic, safe with replicas starting together) and
+        seed the canned responses (synchronous; before serving)."""
+        if self.engine is not None:
+            migrate(self.engine)
+        else:
+            self.service.store.create_tables()
         self.canned.seed_if_empty()
 
     def start_background(self) -> None:
@@ -152,6 +159,7 @@ def build_handoff(
     client_manager: AsyncManager | None = None,
     webhook_secret: str | None = None,
     presence: Presence | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> Handoff:
     """Wire the handoff module on ``engine`` (created by the caller).
 
@@ -171,6 +179,8 @@ def build_handoff(
             published on one replica reaches sockets held by another.
         webhook_secret: signs outgoing webhooks (required when ``webhooks.urls`` is set).
         presence: where agents' presence lives (default: this process's memory).
+        rate_limiter: limits widget messages per conversation (``user_uttered`` over the
+            limit gets an ``error`` event and a refused ack; default: no limit).
 
     Raises:
         ValueError: webhooks are configured without a secret.
@@ -202,6 +212,11 @@ def build_handoff(
     gateway = Gateway(
         service, bus, cors_origins, sessions=sessions, queue=queue, client_manager=client_manager
     )
+    if rate_limiter is not None:
+        gateway.sio.on(
+            "user_uttered",
+            limit_socket_messages(gateway.sio, rate_limiter, gateway.on_user_uttered, SESSION_KEY),
+        )
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()
     router.include_router(build_router(service, desk, assigner, canned, auth))
@@ -221,6 +236,7 @@ def build_handoff(
         rasa=rasa,
         sessions=sessions,
         queue=queue,
+        engine=engine,
     )
 
 

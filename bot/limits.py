@@ -1,0 +1,93 @@
+"""HTTP abuse limits as a pure ASGI middleware: 429 (with Retry-After) and 413.
+
+Pure ASGI rather than Starlette's ``BaseHTTPMiddleware`` so streamed responses (the SSE chat
+API) pass through untouched. The socket.io path never reaches FastAPI's middleware; the
+widget socket is limited per conversation in the gateway (``handoff.ratelimit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from handoff.ratelimit import BodyTooLarge, RateLimited, RateLimiter
+
+# Probes from load balancers and the supervisor must never be refused.
+UNLIMITED_PATHS = frozenset({"/health"})
+
+
+class LimitMiddleware:
+    """Refuse requests over the per-IP / per-token rate or with a body over the size cap."""
+
+    def __init__(self, app: Any, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
+        client = scope.get("client")
+        try:
+            self.limiter.check_http(client[0] if client else None, _token_key(headers))
+            length = headers.get("content-length")
+            if length is not None and _too_long(length, self.limiter.max_body_bytes):
+                raise BodyTooLarge(self.limiter.max_body_bytes)
+            if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+                receive = await _buffered(receive, self.limiter.max_body_bytes)
+        except (RateLimited, BodyTooLarge) as e:
+            await _refuse(send, e)
+            return
+        await self.app(scope, receive, send)
+
+
+def _token_key(headers: dict[str, bytes]) -> str | None:
+    """A stable, non-reversible key for the bearer token (never keep the token itself)."""
+    auth = headers.get("authorization")
+    if not auth:
+        return None
+    return hashlib.sha256(auth).hexdigest()[:24]
+
+
+def _too_long(length: bytes, limit: int) -> bool:
+    try:
+        return int(length) > limit
+    except ValueError:
+        return False  # the server rejects a malformed Content-Length itself
+
+
+async def _buffered(receive: Any, limit: int) -> Any:
+    """Read a chunked body up to ``limit`` bytes, then replay it to the app."""
+    messages = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise BodyTooLarge(limit)
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> dict:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
+async def _refuse(send: Any, error: RateLimited | BodyTooLarge) -> None:
+    body = json.dumps({"detail": str(error), "error": type(error).__name__}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if isinstance(error, RateLimited):
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+    else:
+        headers.append((b"connection", b"close"))  # the unread body must not be parsed as a request
+    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["UNLIMITED_PATHS", "LimitMiddleware"]
