@@ -159,8 +159,14 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     internal = {"Authorization": f"Bearer {stack.env['TIER1_INTERNAL_TOKEN']}"}
     agent = {"Authorization": f"Bearer {stack.agent_token('widget-ana@example.com')}"}
+    created = stack.tier1("agent", "create", "--email", "widget-admin@example.com",
+                          "--password", "agent-password-1", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    login = httpx.post(f"{stack.url}/api/auth/token", data={
+        "username": "widget-admin@example.com", "password": "agent-password-1"})
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
     # A KB article whose answer carries markup and a javascript: link (admin-written).
-    r = httpx.post(f"{stack.url}/api/kb/articles", headers=internal, json={
+    r = httpx.post(f"{stack.url}/api/kb/articles", headers=admin, json={
         "slug": "quokka-warranty", "title": "Quokka warranty for zebra striped cases",
         "answer": f"Our **quokka** warranty {XSS_SCRIPT} {XSS_IMG}\n\n- covers stripes\n"
                   "- [details](javascript:window.__xss=1)",
@@ -188,10 +194,13 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     send(page, "does the quokka warranty cover zebra striped cases")
     answer = page.locator(".msg--bot", has=page.locator(".msg__source")).last
     expect(answer).to_contain_text("covers stripes", timeout=30_000)
-    expect(answer.locator("strong")).to_have_text("quokka")
     expect(answer.locator("li")).to_have_count(2)
-    expect(answer.locator(".msg__bubble")).to_contain_text(XSS_SCRIPT)
-    assert answer.locator("img, script").count() == 0
+    # Rasa's REST channel splits an answer at blank lines: the first part is its own message.
+    first_part = page.locator(".msg--bot", has_text="Our quokka warranty").last
+    expect(first_part.locator("strong")).to_have_text("quokka")
+    expect(first_part.locator(".msg__bubble")).to_contain_text(f"{XSS_SCRIPT} {XSS_IMG}")
+    for part in (answer, first_part):
+        assert part.locator("img, script").count() == 0
     assert answer.locator(".msg__bubble a").count() == 0  # the javascript: link is plain text
     page.screenshot(path=str(SHOTS / "widget-phone-1-markdown-answer.png"))
 
