@@ -151,8 +151,9 @@ _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w-]*)\s*:(?P<rest>.*)$")
 def write_decision(config: Path | str, decision: DecisionSettings, target: str = "") -> None:
     """Set ``knowledge_base.decision.answer_threshold`` and ``clarify_margin`` in place.
 
-    Only those two lines change (their comments are replaced by a note of the target); every
-    other line, comment and blank stays byte for byte. The result is re-read to check it.
+    Only those two values change (a line's own comment is kept; a line without one gets a note
+    of the target); every other line, comment and blank stays byte for byte. The result is
+    re-read to check it.
 
     Raises:
         CalibrationError: the file has no ``knowledge_base:`` section or is not valid YAML
@@ -185,7 +186,10 @@ def write_decision(config: Path | str, decision: DecisionSettings, target: str =
                 lines.insert(block + 1, f"{indent}{key}: {value}{note}\n")
             else:
                 newline = "\n" if lines[at].endswith("\n") else ""
-                lines[at] = f"{indent}{key}: {value}{note}{newline}"
+                old = lines[at].rstrip("\n")
+                comment = re.search(r"\s+#.*$", old)
+                kept = comment.group(0) if comment else note
+                lines[at] = f"{indent}{key}: {value}{kept}{newline}"
     text = "".join(lines)
     try:
         data = YAML(typ="rt").load(text)

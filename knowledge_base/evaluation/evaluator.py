@@ -81,6 +81,7 @@ def run_evaluation(
     include_val: bool = True,
     top_k: int | None = None,
     single_queries: int = 0,
+    knowledge: tuple[dict, dict[str, str]] | None = None,
 ) -> EvalRun:
     """Build a throwaway KB from ``data.train`` and rank ``data.test`` (and ``data.val``).
 
@@ -90,6 +91,8 @@ def run_evaluation(
         embedder: overrides the configured embedder (e.g. a ``CachedEmbedder``).
         single_queries: also time ``KnowledgeBase.search`` one query at a time on this many
             test texts (``extra["single_query_ms"]``: p50 and p95).
+        knowledge: ``(knowledge file content, slug -> label)`` to import instead of the one
+            built from ``data.train`` (e.g. real articles with some questions held out).
     """
     from tqdm import tqdm
 
@@ -107,7 +110,7 @@ def run_evaluation(
             dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
 
         try:
-            content, slug_label = knowledge_file(data.train, data.oos_label)
+            content, slug_label = knowledge or knowledge_file(data.train, data.oos_label)
             path = work / "articles.yml"
             path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
             started = time.perf_counter()

@@ -88,7 +88,8 @@ def test_write_decision_edits_only_the_two_lines(tmp_path):
         "answer_threshold: 0.2345",
         "clarify_margin: 0.03",
     ]
-    assert all("tier1 kb calibrate: mcc" in a for _, a in changed)
+    # Each line keeps its own explanatory comment.
+    assert [a.split("#")[1] for _, a in changed] == [b.split("#")[1] for b, _ in changed]
     raw = yaml.safe_load(edited)
     settings = KnowledgeBaseSettings(**raw["knowledge_base"])
     assert settings.decision.answer_threshold == pytest.approx(0.2345)
@@ -99,7 +100,8 @@ def test_write_decision_edits_only_the_two_lines(tmp_path):
 def test_write_decision_adds_a_missing_block_and_refuses_files_without_the_section(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text("# top\nknowledge_base:\n  search_top_k: 5   # keep\nhandoff: {}\n")
-    write_decision(config, SETTINGS.copy(update={"answer_threshold": 0.3}))
+    write_decision(config, SETTINGS.copy(update={"answer_threshold": 0.3}), "mcc")
+    assert "answer_threshold: 0.3000   # tier1 kb calibrate: mcc" in config.read_text()
     raw = yaml.safe_load(config.read_text())
     assert raw["knowledge_base"]["decision"] == {"answer_threshold": 0.3, "clarify_margin": 0.04}
     assert raw["knowledge_base"]["search_top_k"] == 5 and "# keep" in config.read_text()
