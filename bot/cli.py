@@ -70,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
-        return sup.watch()
+        return sup.watch(grace_seconds=settings.server.startup_timeout_seconds)
     except SupervisorError as e:
         print(f"tier1 | error: {e}", file=sys.stderr, flush=True)
         return 1
@@ -226,6 +226,22 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_bench_load(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.loadtest import LoadOptions, parse_mix, report, run_load
+
+    settings, _ = _settings(args.config)
+    rasa = None if args.no_baseline else (args.rasa or settings.server.rasa_url)
+    seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
+    opts = LoadOptions(base=(args.base or settings.server.url).rstrip("/"), rasa_url=rasa,
+                       users=args.users, duration=args.duration, mix=parse_mix(args.mix),
+                       think=args.think, reply_timeout=args.reply_timeout)
+    result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
+    print(json.dumps(result) if args.json else report(result))
+    return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
@@ -344,6 +360,31 @@ def _parser() -> argparse.ArgumentParser:
     sr.add_argument("--silence", type=float, default=3.0,
                     help="seconds without a reply that count as silence (default 3)")
     sr.add_argument("--verbose", action="store_true", help="print every transcript")
+    bench = sub.add_parser("bench", help="measure a running stack").add_subparsers(
+        dest="bench_command", required=True, metavar="SUBCOMMAND")
+    bl = add("load", cmd_bench_load,
+             "N concurrent simulated widget users over socket.io (known questions, unknown "
+             "questions, requests for a person): throughput, p50/p95/p99 reply latency, lost / "
+             "duplicated / unanswered messages; then the same load on Rasa's REST webhook alone "
+             "(the baseline) and the ratio. Exits 1 if any message was lost or duplicated.",
+             "example:\n  tier1 run &    # in another terminal\n"
+             "  tier1 bench load --users 50 --duration 30\n"
+             "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
+             "--users 200 --duration 60 --json\n"
+             "  tier1 bench load --mix known=1 --no-baseline", parent=bench)
+    bl.add_argument("--base", default=None, help="the app server (default: server.public_url or host:port)")
+    bl.add_argument("--rasa", default=None, help="Rasa's URL for the baseline (default: 127.0.0.1:server.rasa_port)")
+    bl.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
+    bl.add_argument("--mix", default="known=0.7,unknown=0.2,person=0.1",
+                    help="weights of question kinds (default: %(default)s)")
+    bl.add_argument("--think", type=float, default=1.0, help="mean seconds between a reply and "
+                    "the next question (default 1)")
+    bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after which a message "
+                    "counts as unanswered (default 30)")
+    bl.add_argument("--no-baseline", action="store_true", help="skip the Rasa REST baseline")
+    bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    bl.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 

@@ -58,3 +58,36 @@ def test_secrets_are_generated_once_and_reused(tmp_path):
     assert (tmp_path / "secrets.env").stat().st_mode & 0o777 == 0o600
     exported = environment_with_secrets({"TIER1_JWT_SECRET": "x" * 40}, tmp_path)
     assert exported["TIER1_JWT_SECRET"] == "x" * 40
+
+
+class _FakeProc:
+    def __init__(self, rounds: int):
+        self.rounds = rounds
+        self.returncode = 0
+
+    def poll(self):
+        self.rounds -= 1
+        return None if self.rounds >= 0 else 0
+
+
+def _watched(monkeypatch, tmp_path, starting: bool, rounds: int = 4) -> list[str]:
+    import bot.supervisor as mod
+
+    sup = mod.Supervisor([Program("rasa", ["x"], "http://127.0.0.1:9/", 20)], tmp_path, {},
+                         write=lambda _line: None)
+    sup._proc = _FakeProc(rounds)
+    restarted: list[str] = []
+    monkeypatch.setattr(mod, "healthy", lambda _url: False)
+    monkeypatch.setattr(sup, "_starting", lambda _name, _grace: starting)
+    monkeypatch.setattr(sup, "restart", restarted.append)
+    monkeypatch.setattr(mod.time, "sleep", lambda _s: None)
+    sup.watch(interval=0, failures_before_restart=3)
+    return restarted
+
+
+def test_a_hung_child_is_restarted_after_repeated_failed_health_checks(monkeypatch, tmp_path):
+    assert _watched(monkeypatch, tmp_path, starting=False) == ["rasa"]
+
+
+def test_a_child_still_starting_is_not_restarted(monkeypatch, tmp_path):
+    assert _watched(monkeypatch, tmp_path, starting=True) == []
