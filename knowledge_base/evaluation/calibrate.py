@@ -87,7 +87,7 @@ def calibrate(
             )
         best = max(results, key=lambda m: (m.mcc or 0.0, -m.answer_threshold))
         return _result(predictions, settings, oos_label, best, "best MCC", oos_share)
-    weighted = [_weighted_wrong_rate(predictions, m, oos_label, oos_share) for m in results]
+    weighted = [_weighted_wrong_rate(predictions, m, settings, oos_label, oos_share) for m in results]
     feasible = [
         (m, w) for m, w in zip(results, weighted) if w is not None and w <= max_wrong_rate
     ]
@@ -111,28 +111,31 @@ def _grid(predictions: Sequence[Prediction]) -> list[float]:
         return [0.0]
     if len(scores) > _GRID_STEPS:
         scores = np.unique(np.quantile(scores, np.linspace(0, 1, _GRID_STEPS), method="lower"))
-    return sorted({float(s) for s in scores} | {float(scores.max()) + 1e-4})
+    # One step above the best score hands everything off; config thresholds stop at 1.0.
+    return sorted({float(s) for s in scores if s <= 1.0} | {min(float(scores.max()) + 1e-4, 1.0)})
 
 
 def _weighted_wrong_rate(
-    predictions: Sequence[Prediction], m: Metrics, oos_label: str, oos_share: float | None
+    predictions: Sequence[Prediction],
+    m: Metrics,
+    settings: DecisionSettings,
+    oos_label: str,
+    oos_share: float | None,
 ) -> float | None:
     if oos_share is None or not m.out_of_scope or not m.in_scope:
         return m.wrong_answer_rate
     # Per-query rates are mix-free; recombine them with the expected out-of-scope share.
-    oos_answered = 1.0 - (m.oos_recall or 0.0) - _oos_clarified(predictions, m, oos_label)
+    at = settings.copy(update={"answer_threshold": m.answer_threshold})
+    oos_answered = 1.0 - (m.oos_recall or 0.0) - _oos_clarified(predictions, at, oos_label)
     in_answered = (m.coverage * m.queries - oos_answered * m.out_of_scope) / m.in_scope
     in_wrong = in_answered - (m.in_scope_accuracy or 0.0)
     answered = (1 - oos_share) * in_answered + oos_share * oos_answered
     return ((1 - oos_share) * in_wrong + oos_share * oos_answered) / answered if answered else None
 
 
-def _oos_clarified(predictions: Sequence[Prediction], m: Metrics, oos_label: str) -> float:
+def _oos_clarified(predictions: Sequence[Prediction], settings: DecisionSettings, oos_label: str) -> float:
     from knowledge_base.decision import Decision, decide
 
-    settings = DecisionSettings(
-        answer_threshold=m.answer_threshold, clarify_margin=m.clarify_margin
-    )
     oos = [p for p in predictions if p.label == oos_label]
     return sum(decide(p.hits[:2], settings) is Decision.CLARIFY for p in oos) / len(oos)
 
@@ -141,7 +144,10 @@ def _result(predictions, settings, oos_label, best: Metrics, target: str, oos_sh
     decision = settings.copy(update={"answer_threshold": best.answer_threshold})
     validation = compute_metrics(predictions, decision, oos_label)
     return Calibration(
-        decision, target, validation, _weighted_wrong_rate(predictions, validation, oos_label, oos_share)
+        decision,
+        target,
+        validation,
+        _weighted_wrong_rate(predictions, validation, settings, oos_label, oos_share),
     )
 
 

@@ -139,4 +139,7 @@ def _configured_scoring(config: Path) -> str:
     import yaml
 
     raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-    return ((raw.get("knowledge_base") or {}).get("scoring") or {}).get("type", "max_cosine")
+    from knowledge_base.settings import ScoringSettings
+
+    section = (raw.get("knowledge_base") or {}).get("scoring") or {}
+    return section.get("type", ScoringSettings().type)

@@ -110,3 +110,12 @@ def test_write_decision_adds_a_missing_block_and_refuses_files_without_the_secti
     with pytest.raises(CalibrationError, match="no top-level knowledge_base"):
         write_decision(other, SETTINGS)
     assert other.read_text() == "handoff: {}\n"
+
+
+def test_scores_of_one_stay_valid_thresholds():
+    # Exact duplicates of a stored question score 1.0 (max cosine): every chosen threshold
+    # must still be a valid config value.
+    val = [pred("a", "a", 1.0), pred("a", "a", 1.0000001), pred("oos", "b", 0.9), pred("b", "a", 0.95)]
+    for kwargs in ({"max_wrong_rate": 0.0}, {"max_wrong_rate": 0.5, "oos_share": 0.3}, {"objective": "mcc"}):
+        result = calibrate(val, SETTINGS, "oos", **kwargs)
+        DecisionSettings(**result.decision.dict())  # validates: answer_threshold <= 1.0
