@@ -230,6 +230,13 @@ class HandoffService:
             if bot_messages:
                 stored = await self.run(self.store.add_messages, conversation.id, bot_messages)
                 await self.publish_messages(stored)
+                return
+            # Rasa answered a user message with nothing (e.g. its action server failed and
+            # Rasa carried on): never leave the user in silence.
+            now = await self.run(self.store.get_conversation, conversation.id)
+            if now.status is Status.BOT:
+                log.warning("Rasa replied with nothing for %s", conversation.id)
+                await self._bot_unavailable(conversation.id, message.text, "Rasa replied with nothing")
 
     # -- handoff lifecycle ----------------------------------------------------------------
 

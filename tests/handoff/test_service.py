@@ -134,6 +134,16 @@ def test_rasa_down_apologises_and_queues_for_a_person(service, rasa, conv, publi
     assert events.HANDOFF_REQUESTED in [e.name for e in published]
 
 
+def test_rasa_replying_with_nothing_apologises_and_queues(service, rasa, conv, settings):
+    rasa.responder = lambda _cid, _text, _md: []  # e.g. Rasa's action server failed
+    run(service.receive_user_message(conv.id, "where is my order?", "k1"))
+    assert texts(service, conv.id) == [
+        ("user", "where is my order?"),
+        ("bot", settings.unavailable_message),
+    ]
+    assert service.get_conversation(conv.id).reason == "bot_unavailable"
+
+
 def test_queued_conversation_keeps_the_bot_silent(service, rasa, queued, published):
     run(service.receive_user_message(queued.id, "anyone there?", "k2"))
     assert rasa.sent == []
