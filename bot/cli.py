@@ -233,9 +233,17 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
 
     settings, _ = _settings(args.config)
     rasa = None if args.no_baseline else (args.rasa or settings.server.rasa_url)
+    try:
+        mix = parse_mix(args.mix)
+    except ValueError as e:
+        print(f"tier1: {e}", file=sys.stderr)
+        return 2
+    if args.users < 1 or args.duration <= 0:
+        print("tier1: --users must be >= 1 and --duration > 0", file=sys.stderr)
+        return 2
     seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
     opts = LoadOptions(base=(args.base or settings.server.url).rstrip("/"), rasa_url=rasa,
-                       users=args.users, duration=args.duration, mix=parse_mix(args.mix),
+                       users=args.users, duration=args.duration, mix=mix,
                        think=args.think, reply_timeout=args.reply_timeout)
     result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
     print(json.dumps(result) if args.json else report(result))
