@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,16 +23,21 @@ from sqlalchemy import text
 
 import knowledge_base
 from bot import backends
+from bot.admin_api import create_router as create_admin_router
+from bot.learning import LearningError, LearningLoop
 from bot.limits import LimitMiddleware
 from bot.database import create_database_engine
 from bot.settings import Settings, load_settings_from_env
 from handoff import Handoff, Principal, build_handoff
+from handoff.analytics import Analytics
 from handoff.errors import Forbidden, HandoffError
 from handoff.ratelimit import RateLimiter
 from knowledge_base import KnowledgeBase
 from knowledge_base.errors import KnowledgeBaseError
 
 log = logging.getLogger("tier1.app")
+
+ADMIN_DIR = Path(__file__).resolve().parent / "web" / "admin"
 
 VERSION = "0.1.0"
 
@@ -67,6 +73,16 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         presence=backends.presence(settings),
         rate_limiter=limiter,
     )
+    learning = LearningLoop(
+        engine,
+        kb,
+        not_helpful_payload=settings.handoff.widget.feedback_not_helpful_payload,
+    )
+    analytics = Analytics(
+        engine,
+        helpful_payload=settings.handoff.widget.feedback_helpful_payload,
+        not_helpful_payload=settings.handoff.widget.feedback_not_helpful_payload,
+    )
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -74,6 +90,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         await asyncio.to_thread(handoff.start)
         handoff.start_background()  # presence expiry, assignment timeout, auto-assignment
         await asyncio.to_thread(kb.start)
+        await asyncio.to_thread(learning.create_tables)
         seed = settings.knowledge_base.seed_file
         if seed is not None:
             count = await asyncio.to_thread(kb.seed_if_empty, settings.path(seed))
@@ -111,12 +128,15 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     # Errors are translated to HTTP here, once: every package error carries its status.
     api.add_exception_handler(KnowledgeBaseError, lambda _r, e: _error_response(e))
     api.add_exception_handler(HandoffError, lambda _r, e: _error_response(e))
+    api.add_exception_handler(LearningError, lambda _r, e: _error_response(e))
 
     api.include_router(handoff.router)
     # Reads and search: agents and the internal token; writes, import, export, reindex: admins.
     api.include_router(
         knowledge_base.create_router(kb, _kb_access(handoff), handoff.auth.require_admin)
     )
+
+    api.include_router(create_admin_router(learning, analytics, handoff.auth.require_admin))
 
     @api.get("/health", summary="State of each component", tags=["ops"])
     async def health() -> dict[str, Any]:
@@ -142,11 +162,18 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     async def agent_console(_request: Request) -> FileResponse:
         return FileResponse(handoff.console_page)
 
+    api.mount("/admin/static", StaticFiles(directory=ADMIN_DIR), name="admin-static")
+
+    @api.get("/admin", include_in_schema=False)
+    async def admin_console(_request: Request) -> FileResponse:
+        return FileResponse(ADMIN_DIR / "index.html")
+
     app = socketio.ASGIApp(handoff.sio, other_asgi_app=api, socketio_path="socket.io")
     app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
     app.handoff = handoff
     app.knowledge_base = kb
     app.limiter = limiter
+    app.learning = learning
     return app
 
 
