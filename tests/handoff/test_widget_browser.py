@@ -118,7 +118,7 @@ def test_widget_chats_shows_quick_replies_agents_and_replays_history(site, brows
     page.wait_for_selector(".replies__button", timeout=10_000)
     # Bot text is shown as text, never parsed as HTML.
     assert page.locator(".msg--bot b").count() == 0
-    assert page.locator("text=Pick a topic <b>now</b>").count() == 1
+    expect(page.locator(".msg--bot .msg__bubble").last).to_have_text("Pick a topic <b>now</b>")
     page.click("text=Shipping")
     page.wait_for_selector("text=echo: /shipping", timeout=10_000)
     expect(page.locator(".msg--user .msg__bubble").last).to_have_text("Shipping")
