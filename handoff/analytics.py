@@ -224,7 +224,7 @@ class Analytics:
             daily=daily,
         )
 
-    def _first_reply_waits(self, s: Session, in_range) -> list[float]:  # noqa: ANN001
+    def _first_reply_waits(self, s: Session, in_range) -> list[float]:
         c = ConversationRow
         queued = (
             select(
@@ -249,7 +249,7 @@ class Analytics:
             out.append((r - q).total_seconds())
         return sorted(out)
 
-    def _daily(self, s: Session, in_range, handed) -> list[dict[str, Any]]:  # noqa: ANN001
+    def _daily(self, s: Session, in_range, handed) -> list[dict[str, Any]]:
         c = ConversationRow
         day = func.substr(cast(c.created_at, String), 1, 10)
         rows = s.execute(
@@ -260,19 +260,19 @@ class Analytics:
         ).all()
         return [{"day": d, "conversations": int(n), "handed_off": int(h)} for d, n, h in rows]
 
-    def _articles(self, s: Session, in_range) -> list[ArticleStats]:  # noqa: ANN001
+    def _articles(self, s: Session, in_range) -> list[ArticleStats]:
         c = ConversationRow
         answer = aliased(MessageRow)
         answer_article = _source_article_id(answer)
-        answers = dict(
-            (int(a), (int(n), t))
+        answers = {
+            int(a): (int(n), t)
             for a, n, t in s.execute(
                 select(answer_article, func.count(answer.id), func.max(_source_title(answer)))
                 .join(c, c.id == answer.conversation_id)
                 .where(in_range, answer.sender == "bot", answer_article.isnot(None))
                 .group_by(answer_article)
             ).all()
-        )
+        }
         # Each feedback click belongs to the latest answer with a source before it.
         fb = aliased(MessageRow)
         src = aliased(MessageRow)
@@ -307,7 +307,7 @@ class Analytics:
         ranked = sorted(stats.values(), key=lambda a: (-a.answers, a.article_id))
         return ranked[: self._top]
 
-    def _agents(self, s: Session, in_range) -> list[AgentStats]:  # noqa: ANN001
+    def _agents(self, s: Session, in_range) -> list[AgentStats]:
         c = ConversationRow
         agents = {
             a.id: AgentStats(a.id, a.display_name, a.email, a.role, a.capacity)
@@ -346,14 +346,14 @@ class Analytics:
         return sorted(agents.values(), key=lambda a: (-a.conversations, a.agent_id))
 
 
-def _source_article_id(m):  # noqa: ANN001, ANN202 - an aliased MessageRow
+def _source_article_id(m):
     return func.coalesce(
         m.payload[("custom", "source", "article_id")].as_integer(),
         m.payload[("source", "article_id")].as_integer(),
     )
 
 
-def _source_title(m):  # noqa: ANN001, ANN202
+def _source_title(m):
     return func.coalesce(
         m.payload[("custom", "source", "title")].as_string(),
         m.payload[("source", "title")].as_string(),

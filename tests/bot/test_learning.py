@@ -111,7 +111,7 @@ def test_attach_adds_the_phrasings_and_the_question_is_then_answered(loop):
 
 
 def test_dismiss_hides_the_item_for_good(loop):
-    learning, kb, _ = loop
+    learning, _, _ = loop
     item = by_example(learning.inbox())["is there a student discount"]
     assert learning.dismiss(item.id, actor="agent:1") == {"item_id": item.id, "dismissed": 1}
     assert "is there a student discount" not in by_example(learning.inbox())

@@ -81,9 +81,9 @@ def seed(engine: Engine, article_ids: tuple[int, int] = (10, 20)) -> None:
         answer("c2", t + timedelta(seconds=1), a10)
         msg("c2", t + timedelta(seconds=5), "user", NOT_HELPFUL)
         change("c2", t + timedelta(seconds=6), "bot", "queued", "bot", "negative_feedback")
-        change("c2", t + timedelta(seconds=30), "queued", "assigned", "agent:%d" % ana.id)
+        change("c2", t + timedelta(seconds=30), "queued", "assigned", f"agent:{ana.id}")
         msg("c2", t + timedelta(seconds=66), "agent", "I fixed the address.", agent=ana)
-        change("c2", t + timedelta(seconds=90), "assigned", "resolved", "agent:%d" % ana.id)
+        change("c2", t + timedelta(seconds=90), "assigned", "resolved", f"agent:{ana.id}")
         s.add(CsatRow(conversation_id="c2", rating=5, scale="five", agent_id=ana.id,
                       created_at=t + timedelta(seconds=100)))
         # c3: low confidence handoff, Ana replies after 120 s (twice), CSAT 2.
@@ -92,7 +92,7 @@ def seed(engine: Engine, article_ids: tuple[int, int] = (10, 20)) -> None:
         change("c3", t + timedelta(seconds=1), "bot", "queued", "bot", "low_confidence")
         msg("c3", t + timedelta(seconds=121), "agent", "We accept cards and PayPal only.", agent=ana)
         msg("c3", t + timedelta(seconds=130), "agent", "Anything else?", agent=ana)
-        change("c3", t + timedelta(seconds=200), "assigned", "resolved", "agent:%d" % ana.id)
+        change("c3", t + timedelta(seconds=200), "assigned", "resolved", f"agent:{ana.id}")
         s.add(CsatRow(conversation_id="c3", rating=2, scale="five", agent_id=ana.id,
                       created_at=t + timedelta(seconds=210)))
         # c4: the user asked for a person; Bo replies after 300 s, CSAT 4.
@@ -100,7 +100,7 @@ def seed(engine: Engine, article_ids: tuple[int, int] = (10, 20)) -> None:
         msg("c4", t, "user", "/request_human")
         change("c4", t + timedelta(seconds=1), "bot", "queued", "bot", "user_request")
         msg("c4", t + timedelta(seconds=301), "agent", "Hi, Bo here.", agent=bo)
-        change("c4", t + timedelta(seconds=400), "assigned", "resolved", "agent:%d" % bo.id)
+        change("c4", t + timedelta(seconds=400), "assigned", "resolved", f"agent:{bo.id}")
         s.add(CsatRow(conversation_id="c4", rating=4, scale="five", agent_id=bo.id,
                       created_at=t + timedelta(seconds=410)))
         # c5: answered (20, one message with its source), not helpful, no handoff.
