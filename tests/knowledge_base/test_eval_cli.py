@@ -56,7 +56,7 @@ def test_kb_eval_json_plot_and_predictions(files, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["articles"] == 3 and doc["metrics"]["queries"] == 6
     assert doc["metrics"]["answer_threshold"] == 0.3 and doc["metrics"]["out_of_scope"] == 3
-    assert len(doc["sweep"]) > 5 and doc["scoring"] == "max_cosine"
+    assert len(doc["sweep"]) > 5 and doc["scoring"] == "learned_head"  # config.yml's
     rows = list(csv.DictReader(preds.open()))
     assert [r["label"] for r in rows] == ["password", "parcel", "refund", "oos", "oos", "oos"]
     assert {r["decision"] for r in rows} <= {"answer", "clarify", "handoff"}
