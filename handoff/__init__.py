@@ -46,8 +46,8 @@ from handoff.migrations import migrate
 from handoff.models import Base
 from handoff.presence import InMemoryPresence, Presence, PresenceState
 from handoff.queue_positions import QueuePositions
-from handoff.ratelimit import RateLimiter, limit_socket_messages
 from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
+from handoff.ratelimit import RateLimiter, limit_socket_messages
 from handoff.records import (
     Agent,
     Conversation,
@@ -276,8 +276,8 @@ __all__ = [
     "NotYourConversation",
     "Presence",
     "PresenceState",
-    "QueuePositions",
     "Principal",
+    "QueuePositions",
     "RasaClient",
     "RasaUnavailable",
     "Status",

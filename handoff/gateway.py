@@ -25,8 +25,8 @@ import socketio
 from handoff import events
 from handoff.errors import HandoffError
 from handoff.events import Event, EventBus
-from handoff.records import StoredMessage
 from handoff.queue_positions import QueuePositions
+from handoff.records import StoredMessage
 from handoff.service import HandoffService
 from handoff.sessions import OpenedSession, WidgetSessions
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import re
+from enum import Enum
 
 from pydantic import BaseModel, Field, HttpUrl, root_validator, validator
 
@@ -66,13 +65,13 @@ class WidgetTheme(_Strict):
     text: str = "#1d2330"  # text on the panel and on bot bubbles
 
     @validator("*")
-    def _hex(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+    def _hex(cls, value: str) -> str:
         if not _HEX.match(value):
             raise ValueError(f"{value!r} is not a colour like #2f5bea")
         return value.lower()
 
     @root_validator(skip_on_failure=True)
-    def _contrast(cls, values: dict) -> dict:  # noqa: N805 - pydantic validator
+    def _contrast(cls, values: dict) -> dict:
         for fg, bg in (("on_primary", "primary"), ("text", "background")):
             ratio = contrast_ratio(values[fg], values[bg])
             if ratio < 4.5:
@@ -134,7 +133,7 @@ class WidgetSettings(_Strict):
     seconds_per_queue_position: float = Field(120.0, gt=0, le=3600)
 
     @validator("avatar_url")
-    def _avatar(cls, value: str | None) -> str | None:  # noqa: N805 - pydantic validator
+    def _avatar(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^(https?://|/)", value):
             raise ValueError("avatar_url must start with http://, https:// or /")
         return value

@@ -170,8 +170,8 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
         "slug": "quokka-warranty", "title": "Quokka warranty for zebra striped cases",
         "answer": f"Our **quokka** warranty {XSS_SCRIPT} {XSS_IMG}\n\n- covers stripes\n"
                   "- [details](javascript:window.__xss=1)",
-        "questions": ["quokka warranty zebra striped case", "does the quokka warranty cover "
-                      "zebra striped cases"],
+        "questions": ["quokka warranty zebra striped case",
+                      "does the quokka warranty cover zebra striped cases"],
         "url": "https://help.example.com/quokka"})
     assert r.status_code == 201, r.text
     # Someone is already waiting.
