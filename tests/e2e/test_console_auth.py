@@ -23,10 +23,12 @@ def required_role(method: str, path: str, summary: str) -> str:
         # An end user's session token; its right use is walked in tests/handoff/test_auth_matrix.
         return "session"
     if path.startswith("/api/kb/"):
-        # Agents read and search the KB (the console inserts answers); writes need an admin.
-        reader = method == "GET" or (method == "POST" and path == "/api/kb/search")
-        return "kb_reader" if reader else "internal_or_admin"
-    if "(admin)" in summary:
+        # Agents read and search the KB (the console inserts answers); writes and the
+        # whole-KB export need an admin.
+        reader = (method == "GET" and path != "/api/kb/export") or (
+            method == "POST" and path == "/api/kb/search")
+        return "kb_reader" if reader else "admin"
+    if "(admin)" in summary or path.startswith("/api/admin/"):
         return "admin"
     return "agent"
 
@@ -76,4 +78,4 @@ def test_every_endpoint_checks_auth_and_role(stack):
             status = call(stack.url, method, path, headers).status_code
             if status in (401, 403):
                 failures.append(f"{method} {path} ({role}) refused the right role: {status}")
-    assert failures == []
+    assert failures == [], "\n".join(failures)
