@@ -32,17 +32,17 @@ sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".tier1" / "bench-cache"
 
-import yaml  # noqa: E402
+import yaml
 
-from knowledge_base.evaluation import (  # noqa: E402
+from knowledge_base.evaluation import (
     CachedEmbedder,
     EvalData,
     LabelledSplit,
     calibrate,
     compute_metrics,
 )
-from knowledge_base.evaluation.evaluator import run_evaluation  # noqa: E402
-from knowledge_base.settings import PACKAGED_MODEL, KnowledgeBaseSettings  # noqa: E402
+from knowledge_base.evaluation.evaluator import run_evaluation
+from knowledge_base.settings import PACKAGED_MODEL, KnowledgeBaseSettings
 
 
 def folds(articles: list[dict], k: int):
@@ -59,15 +59,26 @@ def folds(articles: list[dict], k: int):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--file", type=Path, default=REPO / "knowledge_base" / "demo" / "articles.yml")
     p.add_argument("--folds", type=int, default=3)
-    p.add_argument("--max-wrong-rate", type=float, default=0.143,
-                   help="default: the wrong-answer rate of the previous shipped setting (max cosine, "
-                        "0.55 / 0.04) on this validation set")
+    p.add_argument(
+        "--max-wrong-rate",
+        type=float,
+        default=0.143,
+        help="default: the wrong-answer rate of the previous shipped setting (max cosine, "
+        "0.55 / 0.04) on this validation set",
+    )
     p.add_argument("--methods", nargs="+", default=["max_cosine", "learned_head"])
-    p.add_argument("--clarify-margin", type=float, nargs="+", default=[0.04, 0.2],
-                   help="clarify_margin per method (same order as --methods)")
+    p.add_argument(
+        "--clarify-margin",
+        type=float,
+        nargs="+",
+        default=[0.04, 0.2],
+        help="clarify_margin per method (same order as --methods)",
+    )
     args = p.parse_args()
     clinc = DATA / "clinc150" / "data_full.json"
     if not clinc.exists():
@@ -77,34 +88,61 @@ def main() -> int:
     articles = yaml.safe_load(args.file.read_text())["articles"]
     from knowledge_base import SentenceTransformerEmbedder
 
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(PACKAGED_MODEL), CACHE / "kbeval-demo-all-MiniLM-L6-v2.npz")
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder(PACKAGED_MODEL), CACHE / "kbeval-demo-all-MiniLM-L6-v2.npz"
+    )
     results = {}
     for method, margin in zip(args.methods, args.clarify_margin):
-        settings = KnowledgeBaseSettings(scoring={"type": method}, index={"type": "faiss"}, seed_file=None,
-                                         decision={"clarify_margin": margin})
+        settings = KnowledgeBaseSettings(
+            scoring={"type": method},
+            index={"type": "faiss"},
+            seed_file=None,
+            decision={"clarify_margin": margin},
+        )
         pooled = []
         for content, held in folds(articles, args.folds):
             val = held + LabelledSplit(oos, ["oos"] * len(oos))
             data = EvalData(train=LabelledSplit([], []), test=val, name="demo")
             slug_label = {a["slug"]: a["slug"] for a in content["articles"]}
-            run = run_evaluation(data, settings, embedder=embedder, progress=False, include_val=False,
-                                 knowledge=(content, slug_label))
+            run = run_evaluation(
+                data,
+                settings,
+                embedder=embedder,
+                progress=False,
+                include_val=False,
+                knowledge=(content, slug_label),
+            )
             pooled += run.test
         embedder.save()
         out = {}
-        for name, target in {"mcc": {"objective": "mcc"},
-                             f"wrong<={args.max_wrong_rate}": {"max_wrong_rate": args.max_wrong_rate}}.items():
+        for name, target in {
+            "mcc": {"objective": "mcc"},
+            f"wrong<={args.max_wrong_rate}": {"max_wrong_rate": args.max_wrong_rate},
+        }.items():
             cal = calibrate(pooled, settings.decision, "oos", **target)
             m = cal.validation
-            out[name] = {"answer_threshold": round(cal.decision.answer_threshold, 4),
-                         **{k: None if getattr(m, k) is None else round(getattr(m, k), 4)
-                            for k in ("top1_accuracy", "in_scope_accuracy", "oos_recall",
-                                      "wrong_answer_rate", "coverage", "clarify_rate", "mcc")}}
+            out[name] = {
+                "answer_threshold": round(cal.decision.answer_threshold, 4),
+                **{
+                    k: None if getattr(m, k) is None else round(getattr(m, k), 4)
+                    for k in (
+                        "top1_accuracy",
+                        "in_scope_accuracy",
+                        "oos_recall",
+                        "wrong_answer_rate",
+                        "coverage",
+                        "clarify_rate",
+                        "mcc",
+                    )
+                },
+            }
         default = compute_metrics(pooled, settings.decision, "oos")
-        out["at current default thresholds"] = {"answer_threshold": default.answer_threshold,
-                                                "in_scope_accuracy": default.in_scope_accuracy,
-                                                "oos_recall": default.oos_recall,
-                                                "top1_accuracy": default.top1_accuracy}
+        out["at current default thresholds"] = {
+            "answer_threshold": default.answer_threshold,
+            "in_scope_accuracy": default.in_scope_accuracy,
+            "oos_recall": default.oos_recall,
+            "top1_accuracy": default.top1_accuracy,
+        }
         results[method] = {"queries": len(pooled), **out}
         print(method, f"clarify_margin {margin}", json.dumps(results[method], indent=2), flush=True)
     return 0

@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".tier1" / "bench-cache"
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from knowledge_base.evaluation import (  # noqa: E402
+from knowledge_base.evaluation import (
     CachedEmbedder,
     calibrate,
     compute_metrics,
@@ -45,15 +45,19 @@ from knowledge_base.evaluation import (  # noqa: E402
     sample,
     sweep,
 )
-from knowledge_base.evaluation.calibrate import CalibrationError  # noqa: E402
-from knowledge_base.evaluation.evaluator import run_evaluation  # noqa: E402
-from knowledge_base.settings import PACKAGED_MODEL, KnowledgeBaseSettings  # noqa: E402
+from knowledge_base.evaluation.calibrate import CalibrationError
+from knowledge_base.evaluation.evaluator import run_evaluation
+from knowledge_base.settings import PACKAGED_MODEL, KnowledgeBaseSettings
 
 
 def load(name: str):
     if name == "banking77":
-        return load_csv(DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv",
-                        text_col="text", label_col="category")
+        return load_csv(
+            DATA / "banking77" / "train.csv",
+            DATA / "banking77" / "test.csv",
+            text_col="text",
+            label_col="category",
+        )
     return load_clinc(DATA / "clinc150" / "data_full.json")
 
 
@@ -94,17 +98,30 @@ def _seed_from_research(cache: CachedEmbedder, name: str, data) -> None:
 
 def goal_threshold(val_predictions, decision, oos_label: str, min_oos_recall: float = 0.75):
     """Best val in-scope accuracy with val oos recall >= min_oos_recall (the goal's shape)."""
-    rows = [m for m in sweep(val_predictions, decision, oos_label,
-                             np.unique(np.round([p.score for p in val_predictions], 4)))
-            if (m.oos_recall or 0) >= min_oos_recall]
+    rows = [
+        m
+        for m in sweep(
+            val_predictions,
+            decision,
+            oos_label,
+            np.unique(np.round([p.score for p in val_predictions], 4)),
+        )
+        if (m.oos_recall or 0) >= min_oos_recall
+    ]
     return max(rows, key=lambda m: m.in_scope_accuracy).answer_threshold if rows else None
 
 
 def evaluate(name: str, method: str, data, embedder, settings: KnowledgeBaseSettings) -> dict:
     s = settings.copy(update={"scoring": settings.scoring.copy(update={"type": method})})
     t0 = time.perf_counter()
-    run = run_evaluation(data, s, embedder=embedder, progress=True, include_val=data.val is not None,
-                         single_queries=300)
+    run = run_evaluation(
+        data,
+        s,
+        embedder=embedder,
+        progress=True,
+        include_val=data.val is not None,
+        single_queries=300,
+    )
     embedder.save()
     row = {
         "dataset": name,
@@ -119,26 +136,43 @@ def evaluate(name: str, method: str, data, embedder, settings: KnowledgeBaseSett
     test = compute_metrics(run.test, s.decision, data.oos_label)
     row["top1"] = test.top1_accuracy
     if run.val is not None and any(p.label == data.oos_label for p in run.val):
-        for key, kwargs in {"mcc": {"objective": "mcc"},
-                            "wrong5": {"max_wrong_rate": 0.05},
-                            "wrong5_mix": {"max_wrong_rate": 0.05,
-                                           "oos_share": 1000 / 5500}}.items():
+        for key, kwargs in {
+            "mcc": {"objective": "mcc"},
+            "wrong5": {"max_wrong_rate": 0.05},
+            "wrong5_mix": {"max_wrong_rate": 0.05, "oos_share": 1000 / 5500},
+        }.items():
             try:
                 cal = calibrate(run.val, s.decision, data.oos_label, **kwargs)
             except CalibrationError as e:
                 row[key] = {"error": str(e)}
                 continue
             m = compute_metrics(run.test, cal.decision, data.oos_label)
-            row[key] = {"threshold": cal.decision.answer_threshold,
-                        "val_wrong": cal.validation.wrong_answer_rate,
-                        **{k: getattr(m, k) for k in ("in_scope_accuracy", "oos_recall",
-                                                      "wrong_answer_rate", "coverage", "mcc",
-                                                      "clarify_rate")}}
+            row[key] = {
+                "threshold": cal.decision.answer_threshold,
+                "val_wrong": cal.validation.wrong_answer_rate,
+                **{
+                    k: getattr(m, k)
+                    for k in (
+                        "in_scope_accuracy",
+                        "oos_recall",
+                        "wrong_answer_rate",
+                        "coverage",
+                        "mcc",
+                        "clarify_rate",
+                    )
+                },
+            }
         g = goal_threshold(run.val, s.decision, data.oos_label)
         if g is not None:
-            m = compute_metrics(run.test, s.decision.copy(update={"answer_threshold": g}), data.oos_label)
-            row["goal"] = {"threshold": g, "in_scope_accuracy": m.in_scope_accuracy,
-                           "oos_recall": m.oos_recall, "wrong_answer_rate": m.wrong_answer_rate}
+            m = compute_metrics(
+                run.test, s.decision.copy(update={"answer_threshold": g}), data.oos_label
+            )
+            row["goal"] = {
+                "threshold": g,
+                "in_scope_accuracy": m.in_scope_accuracy,
+                "oos_recall": m.oos_recall,
+                "wrong_answer_rate": m.wrong_answer_rate,
+            }
     row["wall_s"] = round(time.perf_counter() - t0, 1)
     return row
 
@@ -152,25 +186,50 @@ def print_table(rows: list[dict]) -> None:
 
     table = []
     for r in rows:
-        def pair(key):
+
+        def pair(key, r=r):
             v = r.get(key)
             if not v or "error" in v:
                 return "-"
-            return f"{_pct(v['in_scope_accuracy'])} / {_pct(v['oos_recall'])} ({v['threshold']:.3f})"
+            return (
+                f"{_pct(v['in_scope_accuracy'])} / {_pct(v['oos_recall'])} ({v['threshold']:.3f})"
+            )
 
         sq = r.get("single_query_ms") or {}
-        table.append([
-            r["dataset"], r["method"], _pct(r["top1"]), pair("mcc"), pair("goal"),
-            "-" if not r.get("wrong5") or "error" in r["wrong5"] else
-            f"{_pct(r['wrong5']['wrong_answer_rate'])} (val {_pct(r['wrong5']['val_wrong'])})",
-            "-" if not r.get("wrong5_mix") or "error" in r["wrong5_mix"] else
-            f"{_pct(r['wrong5_mix']['wrong_answer_rate'])} (val {_pct(r['wrong5_mix']['val_wrong'])})",
-            r["build_s"], f"{sq.get('p50', 0):.1f} / {sq.get('p95', 0):.1f}",
-        ])
-    print(tabulate(table, tablefmt="github", headers=[
-        "dataset", "scoring", "top-1", "in / oos @MCC thr", "in / oos @goal thr (val oos>=75)",
-        "test wrong @5% target", "test wrong @5% target, oos share 18%", "build s",
-        "search ms p50/p95 (cached enc.)"]))
+        table.append(
+            [
+                r["dataset"],
+                r["method"],
+                _pct(r["top1"]),
+                pair("mcc"),
+                pair("goal"),
+                "-"
+                if not r.get("wrong5") or "error" in r["wrong5"]
+                else f"{_pct(r['wrong5']['wrong_answer_rate'])} (val {_pct(r['wrong5']['val_wrong'])})",
+                "-"
+                if not r.get("wrong5_mix") or "error" in r["wrong5_mix"]
+                else f"{_pct(r['wrong5_mix']['wrong_answer_rate'])} (val {_pct(r['wrong5_mix']['val_wrong'])})",
+                r["build_s"],
+                f"{sq.get('p50', 0):.1f} / {sq.get('p95', 0):.1f}",
+            ]
+        )
+    print(
+        tabulate(
+            table,
+            tablefmt="github",
+            headers=[
+                "dataset",
+                "scoring",
+                "top-1",
+                "in / oos @MCC thr",
+                "in / oos @goal thr (val oos>=75)",
+                "test wrong @5% target",
+                "test wrong @5% target, oos share 18%",
+                "build s",
+                "search ms p50/p95 (cached enc.)",
+            ],
+        )
+    )
 
 
 def encoding_latency(n: int = 100) -> dict:
@@ -189,11 +248,21 @@ def encoding_latency(n: int = 100) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"],
-                   choices=["banking77", "clinc150"])
-    p.add_argument("--methods", nargs="+", default=["max_cosine", "learned_head"],
-                   choices=["max_cosine", "learned_head"])
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["banking77", "clinc150"],
+        choices=["banking77", "clinc150"],
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=["max_cosine", "learned_head"],
+        choices=["max_cosine", "learned_head"],
+    )
     p.add_argument("--quick", action="store_true", help="20 texts per label (a smoke run)")
     p.add_argument("--out", type=Path, default=CACHE / "kb_eval.json")
     args = p.parse_args()
@@ -211,14 +280,19 @@ def main() -> int:
             print(f"== {name} / {method}", file=sys.stderr, flush=True)
             rows.append(evaluate(name, method, data, embedder, settings))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    result = {"rows": rows, "encoding_ms_single_query": encoding_latency(),
-              "load_average": os.getloadavg()}
+    result = {
+        "rows": rows,
+        "encoding_ms_single_query": encoding_latency(),
+        "load_average": os.getloadavg(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print_table(rows)
     enc = result["encoding_ms_single_query"]
-    print(f"\nencoding one query with all-MiniLM-L6-v2: p50 {enc['p50']:.1f} ms, p95 {enc['p95']:.1f} ms; "
-          f"load average during the run {result['load_average'][0]:.1f}; JSON: {args.out}")
+    print(
+        f"\nencoding one query with all-MiniLM-L6-v2: p50 {enc['p50']:.1f} ms, p95 {enc['p95']:.1f} ms; "
+        f"load average during the run {result['load_average'][0]:.1f}; JSON: {args.out}"
+    )
     return 0
 
 

@@ -87,10 +87,10 @@ def calibrate(
             )
         best = max(results, key=lambda m: (m.mcc or 0.0, -m.answer_threshold))
         return _result(predictions, settings, oos_label, best, "best MCC", oos_share)
-    weighted = [_weighted_wrong_rate(predictions, m, settings, oos_label, oos_share) for m in results]
-    feasible = [
-        (m, w) for m, w in zip(results, weighted) if w is not None and w <= max_wrong_rate
+    weighted = [
+        _weighted_wrong_rate(predictions, m, settings, oos_label, oos_share) for m in results
     ]
+    feasible = [(m, w) for m, w in zip(results, weighted) if w is not None and w <= max_wrong_rate]
     if not feasible:
         raise CalibrationError(
             f"no threshold keeps wrong answers at or below {max_wrong_rate:.1%} on the validation "
@@ -133,7 +133,9 @@ def _weighted_wrong_rate(
     return ((1 - oos_share) * in_wrong + oos_share * oos_answered) / answered if answered else None
 
 
-def _oos_clarified(predictions: Sequence[Prediction], settings: DecisionSettings, oos_label: str) -> float:
+def _oos_clarified(
+    predictions: Sequence[Prediction], settings: DecisionSettings, oos_label: str
+) -> float:
     from knowledge_base.decision import Decision, decide
 
     oos = [p for p in predictions if p.label == oos_label]
@@ -201,7 +203,7 @@ def write_decision(config: Path | str, decision: DecisionSettings, target: str =
         data = YAML(typ="rt").load(text)
         got = data["knowledge_base"]["decision"]
         assert abs(float(got["answer_threshold"]) - float(values["answer_threshold"])) < 1e-9
-    except Exception as e:  # noqa: BLE001 - any failure means: do not write
+    except Exception as e:
         raise CalibrationError(
             f"{path}: could not update knowledge_base.decision safely ({e}); paste the snippet "
             "from --print by hand"

@@ -20,22 +20,43 @@ from knowledge_base.settings import KnowledgeBaseSettings
 def add_data_arguments(parser) -> None:
     """The data options both commands share."""
     g = parser.add_argument_group("data (CSV files, or --clinc)")
-    g.add_argument("--clinc", metavar="JSON", help="CLINC150 layout (e.g. data_full.json): "
-                   "train = KB, val+oos_val = validation, test+oos_test = test")
+    g.add_argument(
+        "--clinc",
+        metavar="JSON",
+        help="CLINC150 layout (e.g. data_full.json): "
+        "train = KB, val+oos_val = validation, test+oos_test = test",
+    )
     g.add_argument("--train", metavar="CSV", help="training split: each label becomes an article")
     g.add_argument("--test", metavar="CSV", help="test split")
     g.add_argument("--val", metavar="CSV", help="validation split (calibrate needs it)")
     g.add_argument("--text-col", default="text", help="CSV text column (default: %(default)s)")
     g.add_argument("--label-col", default="label", help="CSV label column (default: %(default)s)")
-    g.add_argument("--oos-label", default="oos",
-                   help="label of out-of-scope queries, which should be handed off (default: %(default)s)")
-    g.add_argument("--limit-per-label", type=int, default=None, metavar="N",
-                   help="a fast sample: at most N texts per label in every split")
-    g.add_argument("--labels", type=int, default=None, metavar="N",
-                   help="a fast sample: only N labels (chosen with --seed)")
+    g.add_argument(
+        "--oos-label",
+        default="oos",
+        help="label of out-of-scope queries, which should be handed off (default: %(default)s)",
+    )
+    g.add_argument(
+        "--limit-per-label",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a fast sample: at most N texts per label in every split",
+    )
+    g.add_argument(
+        "--labels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a fast sample: only N labels (chosen with --seed)",
+    )
     g.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
-    parser.add_argument("--scoring", choices=["max_cosine", "learned_head"], default=None,
-                        help="article scoring to evaluate (default: knowledge_base.scoring.type)")
+    parser.add_argument(
+        "--scoring",
+        choices=["max_cosine", "learned_head"],
+        default=None,
+        help="article scoring to evaluate (default: knowledge_base.scoring.type)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -44,10 +65,18 @@ def load_data(args: Namespace) -> EvalData:
     if args.clinc:
         data = load_clinc(args.clinc)
     elif args.train and args.test:
-        data = load_csv(args.train, args.test, args.val, text_col=args.text_col,
-                        label_col=args.label_col, oos_label=args.oos_label)
+        data = load_csv(
+            args.train,
+            args.test,
+            args.val,
+            text_col=args.text_col,
+            label_col=args.label_col,
+            oos_label=args.oos_label,
+        )
     else:
-        raise DatasetError("give --clinc FILE, or --train CSV and --test CSV (optionally --val CSV)")
+        raise DatasetError(
+            "give --clinc FILE, or --train CSV and --test CSV (optionally --val CSV)"
+        )
     if args.limit_per_label or args.labels:
         data = sample(data, args.limit_per_label, labels=args.labels, seed=args.seed)
     return data
@@ -55,11 +84,15 @@ def load_data(args: Namespace) -> EvalData:
 
 def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBaseSettings:
     if args.scoring:
-        settings = settings.copy(update={"scoring": settings.scoring.copy(update={"type": args.scoring})})
+        settings = settings.copy(
+            update={"scoring": settings.scoring.copy(update={"type": args.scoring})}
+        )
     return settings
 
 
-def _run(settings: KnowledgeBaseSettings, args: Namespace, data: EvalData, include_val: bool) -> EvalRun:
+def _run(
+    settings: KnowledgeBaseSettings, args: Namespace, data: EvalData, include_val: bool
+) -> EvalRun:
     return run_evaluation(data, settings, progress=not args.no_progress, include_val=include_val)
 
 
@@ -73,7 +106,11 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
     run = _run(settings, args, data, include_val=False)
     metrics = compute_metrics(run.test, decision, data.oos_label)
     swept = sweep(run.test, decision, data.oos_label)
-    plot_path = Path(args.plot) if args.plot else state_dir / "eval" / f"{data.name}-{settings.scoring.type}.png"
+    plot_path = (
+        Path(args.plot)
+        if args.plot
+        else state_dir / "eval" / f"{data.name}-{settings.scoring.type}.png"
+    )
     plot(swept, plot_path, decision.answer_threshold, f"{data.name}: {settings.scoring.type}")
     if args.predictions:
         write_predictions(run.test, decisions(run.test, decision), args.predictions)
@@ -90,11 +127,19 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
     if args.json:
         doc = {**info, "metrics": metrics.to_dict(), "sweep": [m.to_dict() for m in swept]}
         return json.dumps(doc, indent=2), 0
-    lines = [table(metrics, swept, f"{data.name} — scoring {settings.scoring.type}, "
-                                   f"{run.articles} articles / {run.variants} indexed texts"),
-             "",
-             f"build {run.build_seconds:.1f} s, search {run.ms_per_query:.1f} ms/query (batched); "
-             f"plot: {plot_path}"]
+    lines = [
+        table(
+            metrics,
+            swept,
+            f"{data.name} — scoring {settings.scoring.type}, "
+            f"{run.articles} articles / {run.variants} indexed texts",
+        ),
+        "",
+        (
+            f"build {run.build_seconds:.1f} s, search {run.ms_per_query:.1f} ms/query (batched); "
+            f"plot: {plot_path}"
+        ),
+    ]
     if args.predictions:
         lines.append(f"predictions: {args.predictions}")
     return "\n".join(lines), 0
@@ -107,22 +152,33 @@ def run_calibrate(
     settings = _settings(settings, args)
     data = load_data(args)
     if data.val is None:
-        raise DatasetError("calibrate chooses thresholds on validation data: give --val CSV or --clinc")
+        raise DatasetError(
+            "calibrate chooses thresholds on validation data: give --val CSV or --clinc"
+        )
     run = _run(settings, args, data, include_val=True)
-    result = calibrate(run.val, settings.decision, data.oos_label, max_wrong_rate=args.max_wrong_rate,
-                       objective=args.objective, oos_share=args.oos_share)
+    result = calibrate(
+        run.val,
+        settings.decision,
+        data.oos_label,
+        max_wrong_rate=args.max_wrong_rate,
+        objective=args.objective,
+        oos_share=args.oos_share,
+    )
     test = compute_metrics(run.test, result.decision, data.oos_label)
     out = [
         f"target: {result.target} (scoring {settings.scoring.type}"
-        + (f", out-of-scope share {args.oos_share:.0%}" if args.oos_share is not None else "") + ")",
+        + (f", out-of-scope share {args.oos_share:.0%}" if args.oos_share is not None else "")
+        + ")",
         table(result.validation, title="validation (thresholds chosen here)"),
         "",
         table(test, title="test (held out: what to expect)"),
         "",
     ]
     if settings.scoring.type != _configured_scoring(config):
-        out.append(f"note: config.yml uses scoring {_configured_scoring(config)!r}; set "
-                   f"knowledge_base.scoring.type: {settings.scoring.type} with these thresholds")
+        out.append(
+            f"note: config.yml uses scoring {_configured_scoring(config)!r}; set "
+            f"knowledge_base.scoring.type: {settings.scoring.type} with these thresholds"
+        )
     if args.print:
         out += ["paste under knowledge_base: in config.yml:", result.snippet()]
     else:
@@ -130,8 +186,10 @@ def run_calibrate(
             write_decision(config, result.decision, result.target)
         except OSError as e:
             raise CalibrationError(f"{config}: cannot write it ({e.strerror}); use --print") from e
-        out.append(f"wrote answer_threshold {result.decision.answer_threshold:.4f} and clarify_margin "
-                   f"{result.decision.clarify_margin:g} to {config} (knowledge_base.decision)")
+        out.append(
+            f"wrote answer_threshold {result.decision.answer_threshold:.4f} and clarify_margin "
+            f"{result.decision.clarify_margin:g} to {config} (knowledge_base.decision)"
+        )
     return "\n".join(out), 0
 
 

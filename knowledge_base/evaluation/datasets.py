@@ -54,7 +54,9 @@ class EvalData:
         return sorted({label for label in self.train.labels if label != self.oos_label})
 
 
-def read_csv_split(path: Path | str, text_col: str = "text", label_col: str = "label") -> LabelledSplit:
+def read_csv_split(
+    path: Path | str, text_col: str = "text", label_col: str = "label"
+) -> LabelledSplit:
     """Read one CSV split.
 
     Raises:
@@ -92,14 +94,21 @@ def load_csv(
     oos_label: str = OOS,
 ) -> EvalData:
     """Train/test(/val) CSV files with a text and a label column."""
-    read = lambda p: read_csv_split(p, text_col, label_col)  # noqa: E731
-    data = EvalData(read(train), read(test), read(val) if val else None, oos_label, Path(train).parent.name)
+    read = lambda p: read_csv_split(p, text_col, label_col)
+    data = EvalData(
+        read(train), read(test), read(val) if val else None, oos_label, Path(train).parent.name
+    )
     if oos_label in data.train.labels:
         # Out-of-scope has no article to answer with; training on it would make it one.
         keep = [i for i, label in enumerate(data.train.labels) if label != oos_label]
         data = EvalData(
-            LabelledSplit([data.train.texts[i] for i in keep], [data.train.labels[i] for i in keep]),
-            data.test, data.val, oos_label, data.name,
+            LabelledSplit(
+                [data.train.texts[i] for i in keep], [data.train.labels[i] for i in keep]
+            ),
+            data.test,
+            data.val,
+            oos_label,
+            data.name,
         )
     return data
 
@@ -111,7 +120,7 @@ def load_clinc(path: Path | str) -> EvalData:
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        split = lambda *keys: LabelledSplit(  # noqa: E731
+        split = lambda *keys: LabelledSplit(
             [t for k in keys for t, _ in raw[k]], [c for k in keys for _, c in raw[k]]
         )
         return EvalData(
@@ -157,8 +166,14 @@ def sample(
                 by_label.setdefault(label, []).append(i)
         chosen: list[int] = []
         for label, idx in by_label.items():
-            limit = oos_limit if label == data.oos_label and oos_limit is not None else limit_per_label
-            chosen += idx if limit is None or len(idx) <= limit else random.Random(seed).sample(idx, limit)
+            limit = (
+                oos_limit if label == data.oos_label and oos_limit is not None else limit_per_label
+            )
+            chosen += (
+                idx
+                if limit is None or len(idx) <= limit
+                else random.Random(seed).sample(idx, limit)
+            )
         chosen.sort()
         return LabelledSplit([split.texts[i] for i in chosen], [split.labels[i] for i in chosen])
 

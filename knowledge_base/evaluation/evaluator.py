@@ -67,7 +67,12 @@ def knowledge_file(train: LabelledSplit, oos_label: str) -> tuple[dict, dict[str
         slug_label[slug] = label
         texts = list(dict.fromkeys(t for t in by_label[label] if t))
         articles.append(
-            {"slug": slug, "title": texts[0], "answer": f"Answer for {label}.", "questions": texts[1:]}
+            {
+                "slug": slug,
+                "title": texts[0],
+                "answer": f"Answer for {label}.",
+                "questions": texts[1:],
+            }
         )
     return {"version": 1, "articles": articles}, slug_label
 
@@ -99,7 +104,10 @@ def run_evaluation(
     with tempfile.TemporaryDirectory(prefix="tier1-eval-") as tmp:
         work = Path(tmp)
         kb_settings = settings.copy(
-            update={"seed_file": None, "index": settings.index.copy(update={"path": Path("kb.index")})}
+            update={
+                "seed_file": None,
+                "index": settings.index.copy(update={"path": Path("kb.index")}),
+            }
         )
         engine = create_engine(f"sqlite:///{work / 'kb.db'}", future=True)
 
@@ -129,7 +137,8 @@ def run_evaluation(
                     results = kb.search_many(texts, top_k)
                     for text, label, result in zip(texts, split.labels[i : i + _BATCH], results):
                         hits = tuple(
-                            Candidate(h.article_id, slug_label[h.slug], h.score) for h in result.hits
+                            Candidate(h.article_id, slug_label[h.slug], h.score)
+                            for h in result.hits
                         )
                         out.append(Prediction(text, label, hits))
                     bar.update(len(texts))

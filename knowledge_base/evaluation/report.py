@@ -29,15 +29,18 @@ def table(metrics: Metrics, sweep: Sequence[Metrics] = (), title: str = "") -> s
     """Metrics at the decision thresholds, then the sweep (one row per threshold)."""
     from tabulate import tabulate
 
-    head = (
-        f"{title}\n" if title else ""
-    ) + (
+    head = (f"{title}\n" if title else "") + (
         f"{metrics.queries} queries ({metrics.in_scope} in scope, {metrics.out_of_scope} out of "
         f"scope) at answer_threshold {metrics.answer_threshold:.4f}, clarify_margin "
         f"{metrics.clarify_margin:g}\n"
     )
     rows = [
-        (name, f"{metrics.mcc:.3f}" if key == "mcc" and metrics.mcc is not None else _pct(getattr(metrics, key)))
+        (
+            name,
+            f"{metrics.mcc:.3f}"
+            if key == "mcc" and metrics.mcc is not None
+            else _pct(getattr(metrics, key)),
+        )
         for name, key in _ROWS
     ]
     out = head + tabulate(rows, headers=["metric", "value"], tablefmt="github")
@@ -56,7 +59,15 @@ def table(metrics: Metrics, sweep: Sequence[Metrics] = (), title: str = "") -> s
         ]
         out += "\n\nthreshold sweep\n" + tabulate(
             sweep_rows,
-            headers=["threshold", "in-scope acc", "oos recall", "wrong rate", "coverage", "clarify", "MCC"],
+            headers=[
+                "threshold",
+                "in-scope acc",
+                "oos recall",
+                "wrong rate",
+                "coverage",
+                "clarify",
+                "MCC",
+            ],
             tablefmt="github",
         )
     return out
@@ -69,7 +80,9 @@ def _thin(items: Sequence[Metrics], n: int) -> list[Metrics]:
     return [items[round(i * step)] for i in range(n)]
 
 
-def plot(sweep: Sequence[Metrics], path: Path | str, chosen: float | None = None, title: str = "") -> Path:
+def plot(
+    sweep: Sequence[Metrics], path: Path | str, chosen: float | None = None, title: str = ""
+) -> Path:
     """Accuracy, coverage (and oos recall, wrong-answer rate) against the answer threshold."""
     import matplotlib
 
@@ -92,7 +105,9 @@ def plot(sweep: Sequence[Metrics], path: Path | str, chosen: float | None = None
             ax.plot(x, [float("nan") if v is None else v for v in y], style, label=label)
     if chosen is not None:
         ax.axvline(chosen, color="grey", linewidth=0.8)
-        ax.annotate(f"threshold {chosen:.3f}", (chosen, 0.02), rotation=90, fontsize=8, color="grey")
+        ax.annotate(
+            f"threshold {chosen:.3f}", (chosen, 0.02), rotation=90, fontsize=8, color="grey"
+        )
     ax.set_xlabel("answer threshold")
     ax.set_ylabel("rate")
     ax.set_ylim(0, 1.01)

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from knowledge_base.evaluation import (
-    Candidate,
     CalibrationError,
+    Candidate,
     Prediction,
     calibrate,
     compute_metrics,
@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def pred(label: str, predicted: str, score: float) -> Prediction:
     ids = {"a": 1, "b": 2, "c": 3}
     other = "c" if predicted != "c" else "a"
-    return Prediction("q", label, (Candidate(ids[predicted], predicted, score), Candidate(ids[other], other, 0.0)))
+    return Prediction(
+        "q", label, (Candidate(ids[predicted], predicted, score), Candidate(ids[other], other, 0.0))
+    )
 
 
 # Right answers score high, wrong ones and out-of-scope lower, with some overlap.
@@ -60,7 +62,10 @@ def test_mcc_objective():
     result = calibrate(VAL, SETTINGS, "oos", objective="mcc")
     best = result.validation.mcc
     for t in (0.3, 0.45, 0.5, 0.55, 0.6, 0.7):
-        assert compute_metrics(VAL, SETTINGS.copy(update={"answer_threshold": t}), "oos").mcc <= best + 1e-9
+        assert (
+            compute_metrics(VAL, SETTINGS.copy(update={"answer_threshold": t}), "oos").mcc
+            <= best + 1e-9
+        )
 
 
 def test_targets_are_validated():
@@ -79,7 +84,9 @@ def test_write_decision_edits_only_the_two_lines(tmp_path):
     config = tmp_path / "config.yml"
     original = (ROOT / "config.yml").read_text(encoding="utf-8")
     config.write_text(original, encoding="utf-8")
-    write_decision(config, SETTINGS.copy(update={"answer_threshold": 0.2345, "clarify_margin": 0.03}), "mcc")
+    write_decision(
+        config, SETTINGS.copy(update={"answer_threshold": 0.2345, "clarify_margin": 0.03}), "mcc"
+    )
     edited = config.read_text(encoding="utf-8")
     before, after = original.splitlines(), edited.splitlines()
     assert len(before) == len(after)
@@ -115,7 +122,16 @@ def test_write_decision_adds_a_missing_block_and_refuses_files_without_the_secti
 def test_scores_of_one_stay_valid_thresholds():
     # Exact duplicates of a stored question score 1.0 (max cosine): every chosen threshold
     # must still be a valid config value.
-    val = [pred("a", "a", 1.0), pred("a", "a", 1.0000001), pred("oos", "b", 0.9), pred("b", "a", 0.95)]
-    for kwargs in ({"max_wrong_rate": 0.0}, {"max_wrong_rate": 0.5, "oos_share": 0.3}, {"objective": "mcc"}):
+    val = [
+        pred("a", "a", 1.0),
+        pred("a", "a", 1.0000001),
+        pred("oos", "b", 0.9),
+        pred("b", "a", 0.95),
+    ]
+    for kwargs in (
+        {"max_wrong_rate": 0.0},
+        {"max_wrong_rate": 0.5, "oos_share": 0.3},
+        {"objective": "mcc"},
+    ):
         result = calibrate(val, SETTINGS, "oos", **kwargs)
         DecisionSettings(**result.decision.dict())  # validates: answer_threshold <= 1.0

@@ -16,9 +16,24 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 TOPICS = {
-    "password": ["forgot my password", "reset password link", "change my password", "password expired"],
-    "parcel": ["track my parcel", "where is my parcel", "parcel tracking number", "parcel not delivered"],
-    "refund": ["refund my money", "refund to my card", "how long does a refund take", "refund status"],
+    "password": [
+        "forgot my password",
+        "reset password link",
+        "change my password",
+        "password expired",
+    ],
+    "parcel": [
+        "track my parcel",
+        "where is my parcel",
+        "parcel tracking number",
+        "parcel not delivered",
+    ],
+    "refund": [
+        "refund my money",
+        "refund to my card",
+        "how long does a refund take",
+        "refund status",
+    ],
 }
 OOS = ["recipe for lasagne", "weather in paris tomorrow", "tell me a joke about cats"]
 
@@ -49,9 +64,30 @@ def test_kb_eval_json_plot_and_predictions(files, tmp_path, capsys):
     config, train, _, test = files
     preds = tmp_path / "preds.csv"
     plot = tmp_path / "sweep.png"
-    code = main(["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test),
-                 "--text-col", "utterance", "--label-col", "intent", "--json", "--no-progress",
-                 "--predictions", str(preds), "--plot", str(plot), "--answer-threshold", "0.3"])
+    code = main(
+        [
+            "--config",
+            str(config),
+            "kb",
+            "eval",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--text-col",
+            "utterance",
+            "--label-col",
+            "intent",
+            "--json",
+            "--no-progress",
+            "--predictions",
+            str(preds),
+            "--plot",
+            str(plot),
+            "--answer-threshold",
+            "0.3",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["articles"] == 3 and doc["metrics"]["queries"] == 6
@@ -66,12 +102,44 @@ def test_kb_eval_json_plot_and_predictions(files, tmp_path, capsys):
 
 def test_kb_eval_table_and_data_errors(files, capsys):
     config, train, _, test = files
-    assert main(["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test),
-                 "--text-col", "utterance", "--label-col", "intent", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "kb",
+                "eval",
+                "--train",
+                str(train),
+                "--test",
+                str(test),
+                "--text-col",
+                "utterance",
+                "--label-col",
+                "intent",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "in-scope accuracy" in out and "threshold sweep" in out and "ms/query" in out
-    assert main(["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test),
-                 "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "kb",
+                "eval",
+                "--train",
+                str(train),
+                "--test",
+                str(test),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "no column(s) text, label" in capsys.readouterr().err
     assert main(["--config", str(config), "kb", "eval", "--no-progress"]) == 1
     assert "give --clinc FILE" in capsys.readouterr().err
@@ -79,9 +147,25 @@ def test_kb_eval_table_and_data_errors(files, capsys):
 
 def test_kb_calibrate_prints_or_writes_the_thresholds(files, capsys):
     config, train, val, test = files
-    args = ["--config", str(config), "kb", "calibrate", "--train", str(train), "--val", str(val),
-            "--test", str(test), "--text-col", "utterance", "--label-col", "intent", "--no-progress",
-            "--objective", "mcc"]
+    args = [
+        "--config",
+        str(config),
+        "kb",
+        "calibrate",
+        "--train",
+        str(train),
+        "--val",
+        str(val),
+        "--test",
+        str(test),
+        "--text-col",
+        "utterance",
+        "--label-col",
+        "intent",
+        "--no-progress",
+        "--objective",
+        "mcc",
+    ]
     before = config.read_text()
     assert main([*args, "--print"]) == 0
     out = capsys.readouterr().out
@@ -91,7 +175,26 @@ def test_kb_calibrate_prints_or_writes_the_thresholds(files, capsys):
     written = yaml.safe_load(config.read_text())["knowledge_base"]["decision"]
     snippet_threshold = float(out.split("answer_threshold:")[1].split()[0])
     assert written["answer_threshold"] == pytest.approx(snippet_threshold)
-    assert main(["--config", str(config), "kb", "calibrate", "--train", str(train), "--test", str(test),
-                 "--text-col", "utterance", "--label-col", "intent", "--no-progress",
-                 "--max-wrong-rate", "0.1"]) == 1
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "kb",
+                "calibrate",
+                "--train",
+                str(train),
+                "--test",
+                str(test),
+                "--text-col",
+                "utterance",
+                "--label-col",
+                "intent",
+                "--no-progress",
+                "--max-wrong-rate",
+                "0.1",
+            ]
+        )
+        == 1
+    )
     assert "validation data" in capsys.readouterr().err

@@ -30,21 +30,25 @@ def runs(real_embedder, tmp_path_factory):
     embedder = CachedEmbedder(real_embedder, tmp_path_factory.mktemp("cache") / "unsaved.npz")
     out = {}
     for scoring in ("max_cosine", "learned_head"):
-        settings = KnowledgeBaseSettings(scoring={"type": scoring}, index={"type": "faiss"}, seed_file=None)
+        settings = KnowledgeBaseSettings(
+            scoring={"type": scoring}, index={"type": "faiss"}, seed_file=None
+        )
         out[scoring] = (settings, run_evaluation(data, settings, embedder=embedder, progress=False))
     return data, out
 
 
 def test_sample_shape(runs):
-    data, out = runs
+    _data, out = runs
     run = out["learned_head"][1]
     assert (run.articles, len(run.test), len(run.val)) == (30, 400, 400)
     assert sum(p.label == "oos" for p in run.test) == 100
 
 
 def test_learned_head_beats_max_cosine_on_top1(runs):
-    data, out = runs
-    top1 = {k: compute_metrics(r.test, s.decision, "oos").top1_accuracy for k, (s, r) in out.items()}
+    _data, out = runs
+    top1 = {
+        k: compute_metrics(r.test, s.decision, "oos").top1_accuracy for k, (s, r) in out.items()
+    }
     assert top1["max_cosine"] >= 0.90
     assert top1["learned_head"] >= 0.94
     assert top1["learned_head"] >= top1["max_cosine"]

@@ -74,7 +74,9 @@ def test_undefined_rates_are_none_not_zero():
     in_scope_only = [p for p in PREDICTIONS if p.label != "oos"]
     m = compute_metrics(in_scope_only, SETTINGS, "oos")
     assert m.oos_recall is None and m.mcc is None
-    nothing_answered = compute_metrics(PREDICTIONS, SETTINGS.copy(update={"answer_threshold": 0.99}), "oos")
+    nothing_answered = compute_metrics(
+        PREDICTIONS, SETTINGS.copy(update={"answer_threshold": 0.99}), "oos"
+    )
     assert nothing_answered.wrong_answer_rate is None
     assert nothing_answered.coverage == 0.0
     assert nothing_answered.oos_recall == 1.0
@@ -110,7 +112,9 @@ def test_report_outputs(tmp_path):
 
 
 def test_knowledge_file_one_article_per_label_from_training_texts_only():
-    train = LabelledSplit(["hi  there", "hello", "bye", "x"], ["Greet_Me", "Greet_Me", "bye", "oos"])
+    train = LabelledSplit(
+        ["hi  there", "hello", "bye", "x"], ["Greet_Me", "Greet_Me", "bye", "oos"]
+    )
     content, slug_label = knowledge_file(train, "oos")
     assert slug_label == {"bye": "bye", "greet-me": "Greet_Me"}
     greet = next(a for a in content["articles"] if a["slug"] == "greet-me")

@@ -82,7 +82,9 @@ def head_settings() -> KnowledgeBaseSettings:
     )
 
 
-def test_knowledge_base_with_the_head(make_kb, head_settings, kb_file, write_file, articles, index_path, counting):
+def test_knowledge_base_with_the_head(
+    make_kb, head_settings, kb_file, write_file, articles, index_path, counting
+):
     kb = make_kb(settings=head_settings)
     kb.import_file(kb_file)
     path = head_path(index_path)
@@ -96,8 +98,14 @@ def test_knowledge_base_with_the_head(make_kb, head_settings, kb_file, write_fil
     assert kb.search("zebra quantum lasagne").decision is Decision.HANDOFF
 
     # A new article is answerable right after the import: the head was refitted.
-    articles.append({"slug": "esim", "title": "How do I set up an eSIM?", "answer": "Scan the QR code.",
-                     "questions": ["install esim qr code", "activate esim on iphone"]})
+    articles.append(
+        {
+            "slug": "esim",
+            "title": "How do I set up an eSIM?",
+            "answer": "Scan the QR code.",
+            "questions": ["install esim qr code", "activate esim on iphone"],
+        }
+    )
     kb.import_file(write_file(articles))
     assert len(ArticleHead.load(path).article_ids) == 5
     assert kb.search("activate esim on iphone").hits[0].slug == "esim"
@@ -110,7 +118,9 @@ def test_knowledge_base_with_the_head(make_kb, head_settings, kb_file, write_fil
     assert embedder.encoded == ["courier tracking number"]
 
 
-def test_a_corrupt_or_missing_head_is_refitted_at_start(make_kb, head_settings, kb_file, index_path):
+def test_a_corrupt_or_missing_head_is_refitted_at_start(
+    make_kb, head_settings, kb_file, index_path
+):
     make_kb(settings=head_settings).import_file(kb_file)
     path = head_path(index_path)
     expected = ArticleHead.load(path).article_ids
