@@ -58,24 +58,10 @@ class ScoringSettings(_Strict):
     max_iter: int = Field(300, ge=10, le=10_000, description="learned_head: optimiser iterations")
 
 
-class ScoringSettings(_Strict):
-    """How an article's score is computed from its questions (``knowledge_base/scoring.py``).
-
-    ``learned_head``: sqrt(p(article | query)) x best question cosine, p from a logistic
-    regression fitted on the question vectors; ``max_cosine``: the best question cosine.
-    Changing the type changes the score scale: recalibrate ``decision`` (tier1 kb calibrate).
-    """
-
-    type: Literal["max_cosine", "learned_head"] = "max_cosine"
-    C: float = Field(10.0, gt=0, description="learned_head: inverse regularisation strength")
-    max_iter: int = Field(300, ge=10, le=10_000, description="learned_head: optimiser iterations")
-
-
 class KnowledgeBaseSettings(_Strict):
     embedder: EmbedderSettings = EmbedderSettings()
     index: IndexSettings = IndexSettings()
     decision: DecisionSettings = DecisionSettings()
-    scoring: ScoringSettings = ScoringSettings()
     scoring: ScoringSettings = ScoringSettings()
     search_top_k: int = Field(5, ge=1, le=100)
     passage_chars: int = Field(
@@ -84,7 +70,7 @@ class KnowledgeBaseSettings(_Strict):
     seed_file: Path | None = Path("knowledge_base/demo/articles.yml")
 
     @root_validator(skip_on_failure=True)
-    def _top_k_covers_clarify(cls, values):  # noqa: N805 - pydantic validator
+    def _top_k_covers_clarify(cls, values):
         if values["search_top_k"] < values["decision"].clarify_max_options:
             raise ValueError(
                 "search_top_k must be >= decision.clarify_max_options "
