@@ -116,7 +116,8 @@ def _handoff(settings: Settings):
 def cmd_agent_create(args: argparse.Namespace) -> int:
     settings, _ = _settings(args.config)
     agent = _handoff(settings).create_agent(
-        args.email, args.password, role=args.role, display_name=args.name
+        args.email, args.password, role=args.role, display_name=args.name,
+        capacity=args.capacity,
     )
     print(f"created {args.role} {getattr(agent, 'email', args.email)}")
     return 0
@@ -284,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--password", required=True, help="at least 8 characters")
     a.add_argument("--role", choices=["agent", "admin"], default="agent")
     a.add_argument("--name", default=None, help="display name shown to users (default: from the email)")
+    a.add_argument("--capacity", type=int, default=None,
+                   help="concurrent chats for this agent (default: handoff.default_agent_capacity)")
 
     kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
         dest="kb_command", required=True, metavar="SUBCOMMAND")

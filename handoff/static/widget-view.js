@@ -13,8 +13,32 @@
     return node;
   }
 
-  function button(className, text, label) {
-    var b = el("button", className, text);
+  // Icons are inline SVG paths, not emoji: a device without an emoji font would show boxes.
+  var ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    up: "M2 10h4v11H2zM8 21h9.3a2 2 0 0 0 2-1.6l1.6-7A2 2 0 0 0 19 10h-5.4l.9-4.2A1.8 1.8 0 0 0 11.3 4L8 10z",
+    down: "M2 3h4v11H2zM8 3h9.3a2 2 0 0 1 2 1.6l1.6 7A2 2 0 0 1 19 14h-5.4l.9 4.2a1.8 1.8 0 0 1-3.2 1.8L8 14z",
+  };
+
+  function icon(name) {
+    var svgNS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "1.2em");
+    svg.setAttribute("height", "1.2em");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(svgNS, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function button(className, content, label) {
+    var isNode = content && typeof content === "object";
+    var b = el("button", className, isNode ? undefined : content);
+    if (isNode) b.appendChild(content);
     b.type = "button";
     if (label) b.setAttribute("aria-label", label);
     return b;
@@ -35,7 +59,7 @@
     }
   }
 
-  var CHAT_ICON = "\uD83D\uDCAC"; // speech balloon
+  var CHAT_ICON = "chat";
 
   /*
    * Builds the widget inside `root` (a shadow root). `handlers`: send(text, label),
@@ -45,7 +69,7 @@
     var s = config.strings || {};
     var md = NS.markdown;
 
-    var launcher = button("launcher", CHAT_ICON, s.launcher_label);
+    var launcher = button("launcher", icon(CHAT_ICON), s.launcher_label);
     launcher.id = "launcher";
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "panel");
@@ -227,10 +251,10 @@
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", s.helpful + " / " + s.not_helpful);
       [
-        ["\uD83D\uDC4D", s.helpful, config.feedback_helpful_payload],
-        ["\uD83D\uDC4E", s.not_helpful, config.feedback_not_helpful_payload],
+        ["up", s.helpful, config.feedback_helpful_payload],
+        ["down", s.not_helpful, config.feedback_not_helpful_payload],
       ].forEach(function (spec) {
-        var b = button("feedback__button", spec[0], spec[1]);
+        var b = button("feedback__button", icon(spec[0]), spec[1]);
         b.title = spec[1];
         b.addEventListener("click", function () {
           group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
