@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-QUESTION = "Which football team won the world cup in 1966?"
+# Its own off-topic question: attaching it changes the shared KB for the rest of the session.
+QUESTION = "How many moons does Jupiter have?"
 EMAIL, PASSWORD = "console-admin@example.com", "agent-password-1"
 
 
