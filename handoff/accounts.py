@@ -1,17 +1,20 @@
-"""Agent accounts: creation with validation, and login (credentials -> access token)."""
+"""Agent accounts: creation with validation, login (credentials -> access token), password
+resets and deactivation of the account itself (its conversations: `handoff.account_admin`)."""
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from handoff.agent_store import AgentStore
 from handoff.auth import Passwords, Tokens
-from handoff.errors import AuthError, InvalidAgent
+from handoff.errors import AuthError, Forbidden, InvalidAgent
 from handoff.records import Agent
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_CHARS = 8
 ROLES = ("agent", "admin")
+GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
 
 
 class AgentAccounts:
@@ -39,10 +42,7 @@ class AgentAccounts:
         email = (email or "").strip().lower()
         if not EMAIL.match(email):
             raise InvalidAgent(f"{email!r} is not an email address; use the form name@example.com.")
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-            raise InvalidAgent(
-                f"The password is too short; use at least {MIN_PASSWORD_CHARS} characters."
-            )
+        _check_password(password)
         if role not in ROLES:
             raise InvalidAgent(f"Unknown role {role!r}; use 'agent' or 'admin'.")
         if capacity is not None and not 1 <= capacity <= 100:
@@ -58,10 +58,44 @@ class AgentAccounts:
         agent, password_hash = found if found else (None, None)
         if not self._passwords.verify(password_hash, password or "") or agent is None:
             raise AuthError("Wrong email or password; check both and try again.")
+        if not agent.is_active:
+            # Only after the password matched, so this does not reveal which accounts exist.
+            raise Forbidden("This account is deactivated; ask an admin to reactivate it.")
         if self._passwords.needs_rehash(password_hash):
             # Hashes made with older cost parameters are upgraded at the next login.
             self._store.set_password_hash(agent.id, self._passwords.hash(password))
         return self._tokens.issue(agent)
+
+    def reset_password(self, agent_id: int, password: str | None = None) -> tuple[Agent, str]:
+        """Set a new password (``None``: generate a random one) and revoke the agent's tokens.
+
+        Returns:
+            The agent and the new password (to show once; only its hash is stored).
+
+        Raises:
+            InvalidAgent: the given password is too short. AgentNotFound.
+        """
+        if password is None:
+            password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+        _check_password(password)
+        agent = self._store.set_password_hash(
+            agent_id, self._passwords.hash(password), revoke_tokens=True
+        )
+        return agent, password
+
+    def set_deactivated(
+        self, agent_id: int, deactivated: bool, *, by: Agent | None = None
+    ) -> Agent:
+        """Deactivate (its tokens stop working at once) or reactivate an account.
+
+        Raises:
+            InvalidAgent: an admin (``by``) deactivating their own account. AgentNotFound.
+        """
+        if deactivated and by is not None and agent_id == by.id:
+            raise InvalidAgent(
+                "You cannot deactivate your own account; ask another admin to do it."
+            )
+        return self._store.set_deactivated(agent_id, deactivated)
 
     def get(self, agent_id: int) -> Agent | None:
         return self._store.get_agent(agent_id)
@@ -81,6 +115,13 @@ class AgentAccounts:
             raise InvalidAgent("capacity must be between 1 and 100 conversations.")
         return self._store.update_agent(
             agent_id, capacity=capacity, role=role, display_name=display_name
+        )
+
+
+def _check_password(password: object) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidAgent(
+            f"The password is too short; use at least {MIN_PASSWORD_CHARS} characters."
         )
 
 

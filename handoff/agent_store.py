@@ -57,10 +57,13 @@ class AgentStore:
             row = s.get(AgentRow, agent_id)
             return None if row is None else _agent(row)
 
-    def list_agents(self) -> list[Agent]:
+    def list_agents(self, include_deactivated: bool = False) -> list[Agent]:
+        """Agents by name; deactivated ones only when asked (they take no work)."""
+        query = select(AgentRow).order_by(AgentRow.display_name, AgentRow.id)
+        if not include_deactivated:
+            query = query.where(AgentRow.deactivated_at.is_(None))
         with self._session() as s:
-            rows = s.execute(select(AgentRow).order_by(AgentRow.display_name, AgentRow.id))
-            return [_agent(r) for r in rows.scalars()]
+            return [_agent(r) for r in s.execute(query).scalars()]
 
     def update_agent(
         self, agent_id: int, *, capacity: int | None = None, role: str | None = None,
@@ -86,12 +89,37 @@ class AgentStore:
             row = s.execute(select(AgentRow).where(AgentRow.email == email)).scalars().first()
             return None if row is None else (_agent(row), row.password_hash)
 
-    def set_password_hash(self, agent_id: int, password_hash: str) -> None:
-        """Replace a hash (used to upgrade hashes made with outdated parameters)."""
+    def set_password_hash(
+        self, agent_id: int, password_hash: str, *, revoke_tokens: bool = False
+    ) -> Agent:
+        """Replace a hash: a rehash with current parameters, or (``revoke_tokens``) a reset
+        that also invalidates every token issued before it."""
         with self._session() as s, s.begin():
-            row = s.get(AgentRow, agent_id)
-            if row is not None:
-                row.password_hash = password_hash
+            row = self._row(s, agent_id)
+            row.password_hash = password_hash
+            if revoke_tokens:
+                row.token_version += 1
+            s.flush()
+            return _agent(row)
+
+    def set_deactivated(self, agent_id: int, deactivated: bool) -> Agent:
+        """Deactivate (revoking its tokens) or reactivate an account; idempotent."""
+        with self._session() as s, s.begin():
+            row = self._row(s, agent_id)
+            if deactivated and row.deactivated_at is None:
+                row.deactivated_at = utcnow()
+                row.token_version += 1
+            elif not deactivated:
+                row.deactivated_at = None
+            s.flush()
+            return _agent(row)
+
+    @staticmethod
+    def _row(s: Session, agent_id: int) -> AgentRow:
+        row = s.get(AgentRow, agent_id)
+        if row is None:
+            raise AgentNotFound(f"No agent has id {agent_id}; list agents at GET /api/agents.")
+        return row
 
     # -- workload ------------------------------------------------------------------------
 
@@ -104,6 +132,14 @@ class AgentStore:
         )
         with self._session() as s:
             return {aid: n for aid, n in s.execute(stmt).all() if aid is not None}
+
+    def assigned_ids(self, agent_id: int) -> list[str]:
+        """The conversations ``agent_id`` holds now."""
+        stmt = select(ConversationRow.id).where(
+            ConversationRow.status == Status.ASSIGNED.value, ConversationRow.assignee_id == agent_id
+        )
+        with self._session() as s:
+            return list(s.execute(stmt.order_by(ConversationRow.id)).scalars())
 
     def queued_ids(self, limit: int = 100) -> list[str]:
         """Queued conversation ids in queue order (priority, then oldest queued)."""
@@ -137,6 +173,8 @@ def _agent(row: AgentRow) -> Agent:
         display_name=row.display_name,
         created_at=row.created_at,
         capacity=row.capacity,
+        deactivated_at=row.deactivated_at,
+        token_version=row.token_version or 0,
     )
 
 

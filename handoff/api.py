@@ -11,11 +11,12 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from handoff.account_admin import AccountAdmin
 from handoff.assignment import Assigner
 from handoff.auth import Auth, Principal
 from handoff.canned import CannedResponses
 from handoff.desk import AgentDesk
-from handoff.errors import AuthError
+from handoff.errors import AuthError, Forbidden
 from handoff.presence import PresenceState
 from handoff.records import Agent
 from handoff.schemas import (
@@ -30,12 +31,15 @@ from handoff.schemas import (
     ConversationListItem,
     ConversationPublic,
     ConversationWithMessages,
+    DeactivationPublic,
     HandoffAccepted,
     HandoffRequest,
     HeartbeatRequest,
     LoginJson,
     MessagePublic,
     NoteCreate,
+    PasswordReset,
+    PasswordResetPublic,
     PresencePublic,
     TokenPublic,
     TransferRequest,
@@ -72,6 +76,7 @@ def build_router(
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
     Admin = Annotated[Agent, Depends(auth.require_admin)]
     Internal = Annotated[Principal, Depends(auth.require_internal)]
+    account_admin = AccountAdmin(service, assigner)
 
     def run(fn, *args):
         return anyio.to_thread.run_sync(fn, *args)
@@ -117,9 +122,18 @@ def build_router(
     @router.get(
         "/agents",
         response_model=list[AgentStatusPublic],
-        summary="Every agent with presence, load and capacity (for transfers)",
+        summary="Every active agent with presence, load and capacity (for transfers)",
+        description="Admins also get emails, and with `include_deactivated=true` the "
+        "deactivated accounts (the admin console's Users tab).",
     )
-    async def roster(_: CurrentAgent) -> list[AgentStatusPublic]:
+    async def roster(
+        agent: CurrentAgent,
+        include_deactivated: Annotated[
+            bool, Query(description="admins only: list deactivated accounts too")
+        ] = False,
+    ) -> list[AgentStatusPublic]:
+        if include_deactivated and not agent.is_admin:
+            raise Forbidden("Only admins can list deactivated accounts; drop include_deactivated.")
         return [
             AgentStatusPublic(
                 id=s.agent.id,
@@ -128,8 +142,10 @@ def build_router(
                 presence=s.presence.value,
                 active=s.active,
                 capacity=s.capacity,
+                email=s.agent.email if agent.is_admin else None,
+                deactivated=not s.agent.is_active,
             )
-            for s in await run(assigner.roster)
+            for s in await run(assigner.roster, include_deactivated)
         ]
 
     @router.post(
@@ -155,6 +171,40 @@ def build_router(
             )
         )
         return AgentPublic.of(agent)
+
+    @router.post(
+        "/agents/{agent_id}/deactivate",
+        response_model=DeactivationPublic,
+        summary="Deactivate an agent (admin): no login, tokens revoked, chats back to the queue",
+        description="Its open conversations go back to the queue (audited as your act) and it "
+        "gets no new ones. You cannot deactivate yourself. Idempotent.",
+    )
+    async def deactivate_agent(agent_id: int, admin: Admin) -> DeactivationPublic:
+        done = await account_admin.deactivate(agent_id, by=admin)
+        return DeactivationPublic(agent=AgentPublic.of(done.agent), requeued=done.requeued)
+
+    @router.post(
+        "/agents/{agent_id}/reactivate",
+        response_model=AgentPublic,
+        summary="Reactivate a deactivated agent (admin); it logs in again",
+    )
+    async def reactivate_agent(agent_id: int, _: Admin) -> AgentPublic:
+        return AgentPublic.of(await account_admin.reactivate(agent_id))
+
+    @router.post(
+        "/agents/{agent_id}/password",
+        response_model=PasswordResetPublic,
+        summary="Reset an agent's password (admin); its sessions end",
+        description="Send `{\"password\": \"...\"}` to set one, or `{}` to generate a random "
+        "password that this response shows once. Every token of the agent stops working.",
+    )
+    async def reset_password(
+        agent_id: int, body: PasswordReset, _: Admin
+    ) -> PasswordResetPublic:
+        agent, password = await account_admin.reset_password(agent_id, body.password)
+        return PasswordResetPublic(
+            agent=AgentPublic.of(agent), password=None if body.password else password
+        )
 
     # -- conversations -----------------------------------------------------------------------
 

@@ -74,12 +74,13 @@ class Assigner:
     def capacity_of(self, agent: Agent) -> int:
         return agent.capacity or self.settings.default_agent_capacity
 
-    def roster(self) -> list[AgentStatus]:
-        """Every agent with presence, active conversations and capacity (synchronous)."""
+    def roster(self, include_deactivated: bool = False) -> list[AgentStatus]:
+        """Every agent with presence, active conversations and capacity (synchronous).
+        Deactivated agents only when asked: assignment never sees them."""
         counts = self.agents.assigned_counts()
         return [
             AgentStatus(a, self.presence.state(a.id), counts.get(a.id, 0), self.capacity_of(a))
-            for a in self.agents.list_agents()
+            for a in self.agents.list_agents(include_deactivated)
         ]
 
     # -- presence ------------------------------------------------------------------------

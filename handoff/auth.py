@@ -1,8 +1,9 @@
 """Agent authentication: argon2 password hashes, signed expiring JWTs, FastAPI dependencies.
 
-Tokens carry ``sub`` (the agent id, as a string), ``role`` and ``exp``. The dependencies
-reload the agent on every request, so a deleted agent's token stops working at once and a
-role change applies without a new login. Internal callers (the action server) send the
+Tokens carry ``sub`` (the agent id, as a string), ``role``, ``ver`` (the account's token
+version) and ``exp``. The dependencies reload the agent on every request, so a deleted or
+deactivated agent's token stops working at once, a password reset (which bumps the token
+version) logs every session out, and a role change applies without a new login. Internal callers (the action server) send the
 internal token as ``Authorization: Bearer <token>``.
 """
 
@@ -66,7 +67,13 @@ class Tokens:
 
     def issue(self, agent: Agent, now: datetime | None = None) -> str:
         now = now or datetime.now(timezone.utc)
-        claims = {"sub": str(agent.id), "role": agent.role, "iat": now, "exp": now + self._ttl}
+        claims = {
+            "sub": str(agent.id),
+            "role": agent.role,
+            "ver": agent.token_version,
+            "iat": now,
+            "exp": now + self._ttl,
+        }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def agent_id(self, token: str) -> int:
@@ -75,11 +82,19 @@ class Tokens:
         Raises:
             AuthError: the token is malformed, badly signed or expired.
         """
+        return self.verify(token)[0]
+
+    def verify(self, token: str) -> tuple[int, int]:
+        """(agent id, token version) of a valid token; tokens from before versions count as 0.
+
+        Raises:
+            AuthError: the token is malformed, badly signed or expired.
+        """
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
             )
-            return int(claims["sub"])
+            return int(claims["sub"]), int(claims.get("ver", 0))
         except jwt.ExpiredSignatureError as e:
             raise AuthError(
                 "Your session has expired; log in again at POST /api/auth/token."
@@ -170,14 +185,22 @@ class Auth:
         """The agent a bearer token belongs to.
 
         Raises:
-            AuthError: no token, an invalid or expired one, or its agent no longer exists.
+            AuthError: no token, an invalid or expired one, its agent no longer exists or is
+                deactivated, or its password was reset after the token was issued.
         """
         if not token:
             raise AuthError()
-        agent_id = self.tokens.agent_id(token)
+        agent_id, version = self.tokens.verify(token)
         agent = await anyio.to_thread.run_sync(self._load_agent, agent_id)
         if agent is None:
             raise AuthError("The account of this token no longer exists; log in again.")
+        if not agent.is_active:
+            raise AuthError("This account is deactivated; ask an admin to reactivate it.")
+        if version != agent.token_version:
+            raise AuthError(
+                "This session ended: the password was reset or the account was deactivated. "
+                "Log in again at POST /api/auth/token."
+            )
         return agent
 
 

@@ -138,8 +138,10 @@ class AgentDesk:
         if to_agent_id is None:
             return await self.release(conversation_id, agent)
         target = await self.service.run(self.service.accounts.get, to_agent_id)
-        if target is None:
-            raise InvalidAgent(f"No agent has id {to_agent_id}; pick one from GET /api/agents.")
+        if target is None or not target.is_active:
+            raise InvalidAgent(
+                f"No active agent has id {to_agent_id}; pick one from GET /api/agents."
+            )
         if target.id == agent.id:
             raise InvalidAgent("You already hold this conversation; pick another agent.")
         current = await self.service.run(self.store.get_conversation, conversation_id)

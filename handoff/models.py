@@ -84,6 +84,10 @@ class AgentRow(Base):
     # None: handoff.default_agent_capacity (so changing the default applies to everyone).
     capacity = Column(Integer, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # Set: the account cannot log in, its tokens are refused and it gets no work (ho_0002).
+    deactivated_at = Column(UTCDateTime, nullable=True)
+    # Tokens carry it as "ver"; bumping it (password reset, deactivation) revokes them all.
+    token_version = Column(Integer, nullable=False, default=0, server_default="0")
 
 
 class ConversationRow(Base):

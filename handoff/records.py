@@ -21,6 +21,12 @@ class Agent:
     display_name: str
     created_at: datetime
     capacity: int | None = None  # None: the configured default
+    deactivated_at: datetime | None = None
+    token_version: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
 
     @property
     def is_admin(self) -> bool:

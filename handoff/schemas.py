@@ -57,6 +57,14 @@ class AgentUpdate(_Schema):
     display_name: str | None = Field(None, min_length=1, max_length=120)
 
 
+class PasswordReset(_Schema):
+    password: str | None = Field(
+        None,
+        description="the new password (at least 8 characters); omit or null to generate a "
+        "random one, returned once in the response",
+    )
+
+
 class CannedResponseWrite(_Schema):
     shortcut: str = Field(..., min_length=1, max_length=40)
     text: str = Field(..., min_length=1, max_length=4000)
@@ -94,6 +102,8 @@ class AgentPublic(_Schema):
     display_name: str
     capacity: int | None
     created_at: datetime
+    deactivated: bool = Field(False, description="cannot log in and gets no conversations")
+    deactivated_at: datetime | None = None
 
     @classmethod
     def of(cls, a: Agent) -> "AgentPublic":
@@ -104,6 +114,8 @@ class AgentPublic(_Schema):
             display_name=a.display_name,
             capacity=a.capacity,
             created_at=a.created_at,
+            deactivated=not a.is_active,
+            deactivated_at=a.deactivated_at,
         )
 
 
@@ -114,6 +126,21 @@ class AgentStatusPublic(_Schema):
     presence: str = Field(..., description="online | away | offline")
     active: int = Field(..., description="conversations the agent holds now")
     capacity: int
+    email: str | None = Field(None, description="admins only (the Users tab)")
+    deactivated: bool = False
+
+
+class DeactivationPublic(_Schema):
+    agent: AgentPublic
+    requeued: list[str] = Field(..., description="conversations it held, now back in the queue")
+
+
+class PasswordResetPublic(_Schema):
+    agent: AgentPublic
+    password: str | None = Field(
+        None, description="the generated password, shown only in this response; null when "
+        "the admin chose it"
+    )
 
 
 class PresencePublic(_Schema):
