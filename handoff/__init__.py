@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -22,6 +23,7 @@ from handoff.agent_socket import AgentSocket
 from handoff.agent_store import AgentStore
 from handoff.api import build_router
 from handoff.assignment import Assigner
+from handoff.availability import BusinessHours
 from handoff.auth import Auth, Passwords, Principal, Tokens
 from handoff.canned import CannedResponses
 from handoff.client_api import build_client_router
@@ -60,6 +62,9 @@ from handoff.sessions import InvalidSession, NotYourConversation, SessionTokens,
 from handoff.settings import HandoffSettings
 from handoff.status import TRANSITIONS, Status, transition
 from handoff.store import ConversationStore
+from handoff.tickets import TicketStore
+from handoff.tickets_api import build_tickets_router
+from handoff.tickets_flow import OfflineTickets, staffing_from_roster
 from handoff.webhooks import WebhookNotifier
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -160,6 +165,7 @@ def build_handoff(
     webhook_secret: str | None = None,
     presence: Presence | None = None,
     rate_limiter: RateLimiter | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Handoff:
     """Wire the handoff module on ``engine`` (created by the caller).
 
@@ -181,6 +187,7 @@ def build_handoff(
         presence: where agents' presence lives (default: this process's memory).
         rate_limiter: limits widget messages per conversation (``user_uttered`` over the
             limit gets an ``error`` event and a refused ack; default: no limit).
+        clock: the current time, tz-aware, for business hours (tests); default: now in UTC.
 
     Raises:
         ValueError: webhooks are configured without a secret.
@@ -202,6 +209,16 @@ def build_handoff(
         bus,
     )
     canned = CannedResponses(engine)
+    tickets = TicketStore(engine)
+    offline = OfflineTickets(
+        service,
+        tickets,
+        BusinessHours(settings.business_hours),
+        settings.business_hours.nobody_online,
+        staffing_from_roster(assigner.roster),
+        **({"clock": clock} if clock is not None else {}),
+    )
+    service.waiting_message_handler = offline.handle_waiting_message
     auth = Auth(tokens, agents.get_agent, internal_token)
     sessions = WidgetSessions(
         service,
@@ -219,7 +236,8 @@ def build_handoff(
         )
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()
-    router.include_router(build_router(service, desk, assigner, canned, auth))
+    router.include_router(build_router(service, desk, assigner, canned, auth, offline=offline))
+    router.include_router(build_tickets_router(tickets, auth))
     router.include_router(
         build_client_router(service, sessions, queue, bus, settings.widget, STATIC_DIR)
     )

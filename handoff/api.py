@@ -70,8 +70,13 @@ def build_router(
     assigner: Assigner,
     canned: CannedResponses,
     auth: Auth,
+    offline=None,
 ) -> APIRouter:
-    """The handoff API under ``/api``, guarded by ``auth``'s dependencies."""
+    """The handoff API under ``/api``, guarded by ``auth``'s dependencies.
+
+    ``offline`` (`handoff.tickets_flow.OfflineTickets`) tells the internal handoff hook whether
+    the chat went to the offline-message flow.
+    """
     router = APIRouter(prefix="/api", tags=["handoff"])
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
     Admin = Annotated[Agent, Depends(auth.require_admin)]
@@ -374,7 +379,8 @@ def build_router(
             actor=principal.actor,
             priority=body.priority,
         )
-        return HandoffAccepted(status=conversation.status)
+        taking_message = offline is not None and await run(offline.offline, body.conversation_id)
+        return HandoffAccepted(status=conversation.status, offline=taking_message)
 
     return router
 

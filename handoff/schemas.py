@@ -268,6 +268,9 @@ class ConversationWithMessages(ConversationPublic):
 
 class HandoffAccepted(_Schema):
     status: Status
+    # True: no person can take the chat now (closed, or nobody online); the app told the user
+    # and is taking an offline message (handoff.tickets_flow), so the bot says nothing more.
+    offline: bool = False
 
 
 def _wait(status: Status, queued_at: datetime | None) -> float | None:

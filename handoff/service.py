@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -71,6 +71,11 @@ class HandoffService:
         # Entries vanish once no routing holds or awaits them, so idle conversations cost nothing.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set by the composition root: sees user messages of queued conversations (the offline
+        # ticket flow, handoff.tickets_flow) and returns True if it answered them.
+        self.waiting_message_handler: (
+            Callable[[Conversation, StoredMessage], Awaitable[bool]] | None
+        ) = None
 
     # -- reads (synchronous: call from a worker thread or a sync endpoint) ------------------
 
@@ -212,6 +217,8 @@ class HandoffService:
                 except IllegalTransition:  # another replica reopened (and resumed) it first
                     status = (await self.run(self.store.get_conversation, conversation.id)).status
             if status is not Status.BOT:
+                if self.waiting_message_handler is not None:
+                    await self.waiting_message_handler(conversation, message)
                 return  # queued/assigned: the message is stored for the agents; the bot is silent.
             metadata = {
                 **conversation.user_metadata,

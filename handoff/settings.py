@@ -7,6 +7,8 @@ from enum import Enum
 
 from pydantic import BaseModel, Field, HttpUrl, root_validator, validator
 
+from handoff.availability import BusinessHoursSettings
+
 
 class _Strict(BaseModel):
     class Config:
@@ -158,3 +160,4 @@ class HandoffSettings(_Strict):
     csat: CsatSettings = CsatSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()
+    business_hours: BusinessHoursSettings = BusinessHoursSettings()  # handoff/availability.py

@@ -52,6 +52,14 @@ class Article(_Response):
         return values
 
 
+class HandoffResult(_Response):
+    """`POST /api/internal/handoff`: the status, and whether no person can take the chat now
+    (the app has told the user and takes an offline message instead)."""
+
+    status: str
+    offline: bool = False
+
+
 class AppClient:
     """Calls the app server with the internal token; every failure becomes `AppUnavailable`.
 
@@ -108,10 +116,14 @@ class AppClient:
 
     async def request_handoff(
         self, conversation_id: str, reason: str, context: dict[str, Any]
-    ) -> None:
+    ) -> HandoffResult:
         """Queue the conversation for a human agent, with the bot's context."""
-        await self._call(
+        data = await self._call(
             "POST",
             "/api/internal/handoff",
             {"conversation_id": conversation_id, "reason": reason, "context": context},
         )
+        try:
+            return HandoffResult.parse_obj(data)
+        except ValidationError as e:
+            raise AppUnavailable(f"POST /api/internal/handoff answered an unexpected shape: {e}") from e

@@ -54,6 +54,8 @@ class ActionHandoff(Action):
     fired the trigger and the failure count. On success the bot says so, resets its
     conversation state and returns ``ConversationPaused``; on failure it apologises honestly
     and keeps the bot in charge (nobody would answer a paused chat that was never queued).
+    When the app answers ``offline`` (closed hours, or nobody online), it has already told the
+    user and offered to take a message, so the bot does not claim to be connecting anyone.
     """
 
     def name(self) -> str:
@@ -84,13 +86,16 @@ class ActionHandoff(Action):
         }
         clear = [SlotSet(SLOT_HANDOFF_REASON, None), SlotSet(SLOT_HANDOFF_DETAIL, None), replied()]
         try:
-            await runtime.app_client().request_handoff(tracker.sender_id, reason, context)
+            result = await runtime.app_client().request_handoff(tracker.sender_id, reason, context)
         except AppUnavailable as e:
             logger.warning(
                 "handoff of conversation %s (%s) failed: %s", tracker.sender_id, reason, e
             )
             dispatcher.utter_message(text=UNREACHABLE_MESSAGE)
             return [*clear, *state_slots(failures)]
-        dispatcher.utter_message(text=CONNECTING_MESSAGE)
+        if not result.offline:
+            dispatcher.utter_message(text=CONNECTING_MESSAGE)
+        # else: nobody can take the chat now; the app said so and asks for an email (the
+        # conversation is queued either way, so the bot pauses).
         # A person takes over: after the hand-back the bot starts with a clean slate.
         return [ConversationPaused(), *clear, *state_slots(0)]

@@ -22,7 +22,7 @@ def queued_id(client, service) -> str:
         json={"conversation_id": conv.id, "reason": "request_human", "context": {"hits": []}},
         headers=INTERNAL,
     )
-    assert r.status_code == 200 and r.json() == {"status": "queued"}, r.text
+    assert r.status_code == 200 and r.json() == {"status": "queued", "offline": False}, r.text
     return conv.id
 
 
@@ -187,7 +187,7 @@ def test_internal_handoff_is_idempotent(client, queued_id):
         json={"conversation_id": queued_id, "reason": "low_confidence"},
         headers=INTERNAL,
     )
-    assert r.status_code == 200 and r.json() == {"status": "queued"}
+    assert r.status_code == 200 and r.json() == {"status": "queued", "offline": False}
 
 
 def test_openapi_has_summaries_and_an_authorize_button(app):

@@ -1,0 +1,234 @@
+"""Offline tickets: the store's transitions, the chat that collects them, the agents' API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import anyio
+import pytest
+from argon2 import PasswordHasher
+
+from handoff import build_handoff
+from handoff.availability import BusinessHoursSettings
+from handoff.errors import InvalidMessage
+from handoff.presence import PresenceState
+from handoff.settings import HandoffSettings
+from handoff.status import Status
+from handoff.tickets import IllegalTicketTransition, TicketNotFound, TicketStatus, TicketStore
+from handoff.tickets_flow import ASK_MESSAGE_TEXT, CANCELLED_TEXT
+from tests.handoff.conftest import INTERNAL_TOKEN, JWT_SECRET
+
+pytestmark = pytest.mark.unit
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SATURDAY = datetime(2026, 12, 5, 15, 0, tzinfo=BERLIN)
+MONDAY_MORNING = datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(SATURDAY)
+
+
+@pytest.fixture
+def nobody_online() -> str:
+    return "queue"
+
+
+@pytest.fixture
+def settings(nobody_online) -> HandoffSettings:
+    return HandoffSettings(
+        max_message_chars=200,
+        business_hours=BusinessHoursSettings(
+            timezone="Europe/Berlin", schedule={"mon-fri": "09:00-17:00"},
+            nobody_online=nobody_online,
+        ),
+    )
+
+
+@pytest.fixture
+def handoff(settings, engine, rasa, clock):
+    built = build_handoff(
+        settings, engine, jwt_secret=JWT_SECRET, internal_token=INTERNAL_TOKEN,
+        rasa_url="http://rasa.invalid", rasa_token="rasa-token", cors_origins=["*"], rasa=rasa,
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1), clock=clock,
+    )
+    built.start()
+    return built
+
+
+def bot_texts(service, cid: str) -> list[str]:
+    return [m.text for m in service.history(cid) if m.sender == "bot"]
+
+
+async def say(service, cid: str, text: str) -> None:
+    await service.receive_user_message(cid, text)
+
+
+def _internal(client, cid: str) -> dict:
+    """What the action server does: POST /api/internal/handoff."""
+    r = client.post(
+        "/api/internal/handoff",
+        json={"conversation_id": cid, "reason": "user_request", "context": {}},
+        headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# -- the store ---------------------------------------------------------------------------
+
+
+def test_ticket_transitions_follow_the_table(handoff, service):
+    store = TicketStore(handoff.engine)
+    cid = service.open_conversation(None).id
+    draft = store.draft(cid, "closed")
+    assert draft.status is TicketStatus.AWAITING_EMAIL
+    assert store.draft(cid, "closed").id == draft.id  # one draft per conversation
+    with pytest.raises(IllegalTicketTransition, match="awaiting_email.*open"):
+        store.move(draft.id, TicketStatus.OPEN)
+    with pytest.raises(TicketNotFound):
+        store.get(draft.id)  # drafts are not agents' business
+    store.move(draft.id, TicketStatus.AWAITING_MESSAGE, email="a@example.com")
+    opened = store.move(draft.id, TicketStatus.OPEN, message="hi")
+    assert opened.submitted_at is not None and store.collecting(cid) is None
+    assert [t.id for t in store.list()] == [draft.id]
+    closed = store.move(draft.id, TicketStatus.CLOSED)
+    assert closed.closed_at is not None and store.list() == []
+    with pytest.raises(IllegalTicketTransition):
+        store.move(draft.id, TicketStatus.CLOSED)
+    with pytest.raises(TicketNotFound):
+        store.move(10_000, TicketStatus.CLOSED)
+
+
+# -- the chat ----------------------------------------------------------------------------
+
+
+def test_closed_hours_offer_a_message_and_store_the_ticket(handoff, service, client, agent, auth_headers):
+    cid = service.open_conversation(None).id
+    accepted = _internal(client, cid)
+    assert accepted == {"status": "queued", "offline": True}
+    offer = service.history(cid)[-1]
+    assert offer.text.startswith("Our team is offline right now — we're back Monday 09:00 (Europe/Berlin).")
+    assert "email address" in offer.text
+    assert offer.payload == {"buttons": [{"title": "Cancel", "payload": "/cancel"}]}
+
+    anyio.run(say, service, cid, "my email is bob at example")
+    assert "doesn't look like an email address" in bot_texts(service, cid)[-1]
+    assert "name@example.com" in bot_texts(service, cid)[-1]
+    anyio.run(say, service, cid, "Bob@Example.COM")
+    assert bot_texts(service, cid)[-1] == ASK_MESSAGE_TEXT
+    anyio.run(say, service, cid, "My parcel never arrived, order 1234.")
+    assert bot_texts(service, cid)[-1] == "Thanks — we'll email you at Bob@example.com. Your message is with our team."
+
+    # the conversation stays queued for the agents; later messages are only stored
+    assert service.store.get_conversation(cid).status is Status.QUEUED
+    anyio.run(say, service, cid, "hello?")
+    assert bot_texts(service, cid)[-1].startswith("Thanks — we'll email you")
+
+    headers = auth_headers(agent.email)
+    listed = client.get("/api/tickets", headers=headers).json()
+    assert len(listed) == 1
+    ticket = listed[0]
+    assert (ticket["email"], ticket["message"], ticket["status"], ticket["reason"]) == (
+        "Bob@example.com", "My parcel never arrived, order 1234.", "open", "closed")
+    assert ticket["transcript_url"] == f"/api/conversations/{cid}"
+    transcript = client.get(ticket["transcript_url"], headers=headers).json()
+    assert "My parcel never arrived, order 1234." in [m["text"] for m in transcript["messages"]]
+
+    r = client.post(f"/api/tickets/{ticket['id']}/close", headers=headers)
+    assert r.status_code == 200 and r.json()["closed_by"] == agent.id
+    assert client.get("/api/tickets", headers=headers).json() == []
+    assert [t["id"] for t in client.get("/api/tickets?status=closed", headers=headers).json()] == [ticket["id"]]
+    again = client.post(f"/api/tickets/{ticket['id']}/close", headers=headers)
+    assert again.status_code == 409 and "cannot become 'closed'" in again.json()["detail"]
+    assert client.get("/api/tickets").status_code == 401
+    assert client.post("/api/tickets/999/close", headers=headers).status_code == 404
+
+
+def test_skip_sends_the_conversation_so_far(handoff, service):
+    cid = service.open_conversation(None).id
+
+    async def scenario():
+        await say(service, cid, "my router blinks red")  # answered by the (echo) bot
+        await service.request_handoff(cid, "user_request")
+        await say(service, cid, "me@example.org")
+        await say(service, cid, "/skip")
+
+    anyio.run(scenario)
+    ticket = TicketStore(handoff.engine).list()[0]
+    assert ticket.message == "my router blinks red"
+    assert ticket.email == "me@example.org"
+
+
+def test_cancel_hands_the_chat_back_to_the_assistant(handoff, service, rasa):
+    cid = service.open_conversation(None).id
+
+    async def scenario():
+        await service.request_handoff(cid, "user_request")
+        await say(service, cid, "Cancel")
+
+    anyio.run(scenario)
+    assert rasa.resumed == [cid]
+    assert service.store.get_conversation(cid).status is Status.BOT
+    assert bot_texts(service, cid)[-1] == CANCELLED_TEXT
+    assert TicketStore(handoff.engine).collecting(cid) is None
+    anyio.run(say, service, cid, "how do I reset my password")
+    assert bot_texts(service, cid)[-1] == "echo: how do I reset my password"  # the bot again
+
+
+def test_a_person_taking_the_chat_cancels_the_draft(handoff, service, desk, agent):
+    cid = service.open_conversation(None).id
+
+    async def scenario():
+        await service.request_handoff(cid, "user_request")
+        await desk.claim(cid, agent)
+        await say(service, cid, "is this an email?")
+
+    anyio.run(scenario)
+    assert TicketStore(handoff.engine).collecting(cid) is None
+    # the message went to the agent, not to the ticket flow
+    assert "doesn't look like an email" not in " ".join(bot_texts(service, cid))
+
+
+def test_open_hours_with_an_agent_online_queue_as_usual(handoff, service, agent, clock, client):
+    clock.now = MONDAY_MORNING
+    handoff.assigner.presence.heartbeat(agent.id, PresenceState.ONLINE)
+    cid = service.open_conversation(None).id
+    assert _internal(client, cid) == {"status": "queued", "offline": False}
+    assert bot_texts(service, cid) == []
+    anyio.run(say, service, cid, "still there?")
+    assert bot_texts(service, cid) == []  # stored for the agents, the bot stays silent
+
+
+def test_open_hours_nobody_online_queues_by_default(handoff, service, clock, client):
+    clock.now = MONDAY_MORNING
+    cid = service.open_conversation(None).id
+    assert _internal(client, cid)["offline"] is False
+    assert bot_texts(service, cid) == []
+
+
+@pytest.mark.parametrize("nobody_online", ["offline"])
+def test_open_hours_nobody_online_can_offer_a_message(handoff, service, clock, client):
+    clock.now = MONDAY_MORNING
+    cid = service.open_conversation(None).id
+    assert _internal(client, cid)["offline"] is True
+    assert bot_texts(service, cid)[-1].startswith("Nobody from our team is online right now.")
+    assert TicketStore(handoff.engine).collecting(cid).reason == "no_agents_online"
+
+
+def test_an_empty_message_is_refused_and_nothing_is_lost(handoff, service):
+    cid = service.open_conversation(None).id
+    anyio.run(service.request_handoff, cid, "user_request")
+    with pytest.raises(InvalidMessage):
+        anyio.run(say, service, cid, "   ")
+    assert TicketStore(handoff.engine).collecting(cid).status is TicketStatus.AWAITING_EMAIL
