@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
+from knowledge_base.errors import FileProblem, KnowledgeFileError
 from knowledge_base.ingest import IMPORT_EXTENSIONS
 from knowledge_base.schemas import (
     ArticleCreate,
@@ -18,6 +19,7 @@ from knowledge_base.schemas import (
     ArticlePublic,
     ArticleUpdate,
     ExportFormat,
+    ImportPreviewPublic,
     ImportReportPublic,
     RevisionPublic,
     SearchRequest,
@@ -147,15 +149,19 @@ def create_router(
         "problem imports nothing; the error names the file, line and field.",
     )
     def import_file(file: Annotated[UploadFile, File()], who: Admin) -> dict:
-        data = file.file.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            from knowledge_base.errors import FileProblem, KnowledgeFileError
+        return kb.import_bytes(file.filename or "upload", _read(file), actor=_actor(who)).to_dict()
 
-            raise KnowledgeFileError(
-                file.filename or "upload",
-                [FileProblem(None, None, f"larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it")],
-            )
-        return kb.import_bytes(file.filename or "upload", data, actor=_actor(who)).to_dict()
+    @router.post(
+        "/import/preview",
+        response_model=ImportPreviewPublic,
+        summary="Check an upload before importing it: per-row actions and errors, nothing written",
+        description="Each article of the file with what an import would do (create, update, "
+        "unchanged) or its problems (line and field). `importable` is false while any problem "
+        "exists. Same formats and limits as POST /api/kb/import.",
+        dependencies=[Depends(authorize_admin or authorize)],
+    )
+    def preview_import(file: Annotated[UploadFile, File()]) -> dict:
+        return kb.preview_bytes(file.filename or "upload", _read(file)).to_dict()
 
     @router.get(
         "/export",
@@ -193,6 +199,16 @@ def create_router(
         return kb.status()
 
     return router
+
+
+def _read(file: UploadFile) -> bytes:
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise KnowledgeFileError(
+            file.filename or "upload",
+            [FileProblem(None, None, f"larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it")],
+        )
+    return data
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:

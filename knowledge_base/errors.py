@@ -75,11 +75,15 @@ class KnowledgeFileError(KnowledgeBaseError):
     http_status = 400
     _SHOWN = 10
 
-    def __init__(self, file: Path | str, problems: list[FileProblem]) -> None:
+    def __init__(
+        self, file: Path | str, problems: list[FileProblem], valid: list | None = None
+    ) -> None:
         if not problems:
             raise ValueError("KnowledgeFileError needs at least one problem")
         self.file = Path(file)
         self.problems = list(problems)
+        # (position, ArticleSpec) of the articles that were valid, for an import preview.
+        self.valid = list(valid or [])
         self.article = problems[0].article
         self.field = problems[0].field
         self.line = problems[0].line

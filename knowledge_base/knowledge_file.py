@@ -164,6 +164,7 @@ def validate_articles(
     """
     problems = list(problems or [])
     specs: list[ArticleSpec] = []
+    positions: list[int] = []
     first_seen: dict[str, int] = {}
     for n, (raw, where) in enumerate(rows, start=1):
         spec = validate_article(raw, n, problems, where)
@@ -182,8 +183,9 @@ def validate_articles(
             continue
         first_seen[spec.slug] = n
         specs.append(spec)
+        positions.append(n)
     if problems:
-        raise KnowledgeFileError(source, problems)
+        raise KnowledgeFileError(source, problems, valid=list(zip(positions, specs)))
     return specs
 
 

@@ -141,6 +141,33 @@ class ImportReportPublic(_Schema):
     slugs_updated: list[str]
 
 
+class ImportProblemPublic(_Schema):
+    line: int | None = Field(None, description="1-based line in the file, when known")
+    field: str | None = Field(None, description="the offending field, e.g. title, questions[2]")
+    message: str
+    text: str = Field(..., description="the whole problem as one sentence")
+
+
+class ImportPreviewRow(_Schema):
+    row: int | None = Field(None, description="the article's 1-based position in the file")
+    line: int | None
+    slug: str | None
+    title: str | None
+    action: str = Field(..., description="create | update | unchanged | error")
+    errors: list[ImportProblemPublic]
+
+
+class ImportPreviewPublic(_Schema):
+    file: str
+    importable: bool = Field(..., description="no problem at all: importing would succeed")
+    create: int
+    update: int
+    unchanged: int
+    errors: int = Field(..., description="rows with problems plus problems of the whole file")
+    rows: list[ImportPreviewRow]
+    file_errors: list[ImportProblemPublic]
+
+
 class StatusPublic(_Schema):
     articles: int
     questions: int

@@ -22,7 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from knowledge_base import ingest
 from knowledge_base.decision import decide_explained
 from knowledge_base.embedder import Embedder, create_embedder
-from knowledge_base.errors import InvalidArticle, InvalidQuery, NotReady, StorageError
+from knowledge_base.errors import (
+    InvalidArticle,
+    InvalidQuery,
+    KnowledgeFileError,
+    NotReady,
+    StorageError,
+)
+from knowledge_base.import_preview import ImportPreview, build_preview
 from knowledge_base.index import VectorIndex
 from knowledge_base.knowledge_file import ArticleSpec, validate_article
 from knowledge_base.live_index import LiveIndex
@@ -140,6 +147,22 @@ class KnowledgeBase:
         """``import_file`` for an upload: ``filename``'s extension picks the format."""
         self._require_started()
         return self._import(ingest.parse_source(filename, data), False, actor)
+
+    def preview_bytes(self, filename: str, data: bytes) -> ImportPreview:
+        """What ``import_bytes`` would do with this upload, row by row; writes nothing.
+
+        Raises:
+            UnsupportedFormat: the extension is not a known format.
+        """
+        self._require_started()
+        try:
+            specs = list(enumerate(ingest.parse_source(filename, data), start=1))
+            error = None
+        except KnowledgeFileError as e:
+            specs, error = e.valid, e
+        slugs = {spec.slug for _, spec in specs}
+        stored = {s.slug: s for s in self._store.specs() if s.slug in slugs}
+        return build_preview(filename, specs, error, stored)
 
     def export(self, fmt: str, status: ArticleStatus | None = None) -> bytes:
         """Every article (optionally of one status) in ``fmt`` (csv, json or yaml), in a form

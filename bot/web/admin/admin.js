@@ -1,4 +1,5 @@
-/* tier1 admin console: plain JS, no build step. Talks to /api/kb, /api/admin and /api/agents. */
+/* tier1 admin console: plain JS, no build step. Talks to /api/kb, /api/admin and /api/agents.
+   Vendored libraries (bot/web/admin/vendor): Chart.js (window.Chart), jsdiff (window.Diff). */
 (function () {
   "use strict";
   var token = sessionStorage.getItem("tier1.admin.token");
@@ -54,7 +55,7 @@
       var me = await api("GET", "/api/agents/me");
       if (me.role !== "admin") { $("#login-error").textContent = "This console is for admins; agents use /console."; token = null; return; }
       sessionStorage.setItem("tier1.admin.token", token);
-      $("#me").textContent = me.display_name || me.email;
+      $("#me").textContent = me.display_name || me.email; meId = me.id;
       $("#login").hidden = true; $("#app").hidden = false;
       await loadArticles(); loadInbox();
     } catch (e) { $("#login-error").textContent = e.message; }
@@ -124,28 +125,76 @@
       showEditor(a); loadArticles();
     } catch (e) { flash(e.message, true); }
   });
+  // Revisions: each keeps the whole article as it was BEFORE the change (null for "created"),
+  // so walking newest -> oldest from the current article rebuilds every version.
+  var versions = []; // [{label, state}] oldest first; the last one is the current article
   async function loadRevisions() {
-    var list = $("#revisions"); list.textContent = "";
+    var list = $("#revisions"); list.textContent = ""; $("#diff-view").textContent = ""; versions = [];
+    $("#compare").hidden = true;
     if (!current) return;
     var revs = await api("GET", "/api/kb/articles/" + current.id + "/revisions");
-    revs.forEach(function (r) {
-      var item = el("li", {}, [el("strong", { text: r.action }), " " + new Date(r.at).toLocaleString() + " by " + r.actor +
-        (r.changed.length ? " \u2014 " + r.changed.join(", ") : "")]);
+    var after = snapshot(current), afterLabel = "current";
+    var steps = revs.map(function (r) {
+      var step = { rev: r, before: r.previous, after: after, afterLabel: afterLabel };
+      after = r.previous; afterLabel = "before #" + r.id;
+      return step;
+    });
+    versions = steps.slice().reverse().map(function (s) {
+      return { label: (s.afterLabel === "current" ? "current" : "after #" + s.rev.id) + " (" + s.rev.action + " " + new Date(s.rev.at).toLocaleString() + ")", state: s.after };
+    });
+    var form = $("#compare");
+    ["from", "to"].forEach(function (name, i) {
+      var sel = form.elements[name]; sel.textContent = "";
+      versions.forEach(function (v, k) { sel.append(el("option", { value: String(k), text: v.label })); });
+      sel.value = String(Math.max(0, versions.length - 2 + i));
+    });
+    form.hidden = versions.length < 2;
+    steps.forEach(function (s) {
+      var r = s.rev, view = el("div", { class: "diff-slot" });
+      var item = el("li", { "data-revision": r.id }, [el("strong", { text: r.action }), " " + new Date(r.at).toLocaleString() + " by " + r.actor +
+        (r.changed.length ? " \u2014 " + r.changed.join(", ") : "") + " ",
+        el("button", { type: "button", class: "show-diff", text: "Show changes", onclick: function () {
+          view.replaceChildren(view.childNodes.length ? "" : diffTable(s.before || {}, s.after || {}));
+        } })]);
       if (r.previous) {
-        var diff = el("div", { class: "diff" });
-        r.changed.forEach(function (k) {
-          if (!(k in r.previous)) return;
-          diff.append(el("div", {}, [k + ": ", el("del", { text: JSON.stringify(r.previous[k]) })]));
-        });
-        item.append(diff, el("button", { text: "Roll back to before this change", onclick: async function () {
+        item.append(" ", el("button", { type: "button", class: "rollback", text: "Roll back to before this change", onclick: async function () {
           var p = r.previous, body = {};
           ["slug", "title", "answer", "url", "tags", "locale", "status", "questions"].forEach(function (k) { if (k in p) body[k] = p[k]; });
-          try { showEditor(await api("PATCH", "/api/kb/articles/" + current.id, body)); flash("Rolled back."); loadArticles(); }
+          try { showEditor(await api("PATCH", "/api/kb/articles/" + current.id, body)); flash("Rolled back: the article is as it was before revision #" + r.id + "."); loadArticles(); }
           catch (e) { flash(e.message, true); }
         } }));
       }
+      item.append(view);
       list.append(item);
     });
+  }
+  $("#compare").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var a = versions[Number(ev.target.elements.from.value)], b = versions[Number(ev.target.elements.to.value)];
+    $("#diff-view").replaceChildren(diffTable(a.state || {}, b.state || {}));
+  });
+  function snapshot(a) {
+    var s = {}; ["slug", "title", "answer", "url", "tags", "locale", "status", "questions"].forEach(function (k) { s[k] = a[k]; }); return s;
+  }
+  // Side by side: removed words struck out on the left, added words marked on the right (jsdiff).
+  var DIFF_FIELDS = ["title", "answer", "questions", "tags", "status", "slug", "url", "locale"];
+  function diffTable(before, after) {
+    var body = el("tbody");
+    DIFF_FIELDS.forEach(function (k) {
+      var a = before[k], b = after[k];
+      if (JSON.stringify(a == null ? null : a) === JSON.stringify(b == null ? null : b)) return;
+      var parts = Array.isArray(a) || Array.isArray(b)
+        ? Diff.diffArrays(a || [], b || []).map(function (p) { return { added: p.added, removed: p.removed, value: p.value.join("\n") + "\n" }; })
+        : Diff.diffWordsWithSpace(a == null ? "" : String(a), b == null ? "" : String(b));
+      var left = el("td", { class: "diff__old" }), right = el("td", { class: "diff__new" });
+      parts.forEach(function (p) {
+        if (!p.added) left.append(p.removed ? el("del", { text: p.value }) : document.createTextNode(p.value));
+        if (!p.removed) right.append(p.added ? el("ins", { text: p.value }) : document.createTextNode(p.value));
+      });
+      body.append(el("tr", { "data-field": k }, [el("th", { text: k }), left, right]));
+    });
+    if (!body.childNodes.length) return el("p", { class: "hint", text: "No differences." });
+    return el("table", { class: "table diff" }, [el("thead", {}, [el("tr", {}, [el("th", { text: "field" }), el("th", { text: "before" }), el("th", { text: "after" })])]), body]);
   }
 
   // -- test a question ---------------------------------------------------------------------
@@ -166,12 +215,48 @@
   });
 
   // -- import / export ---------------------------------------------------------------------
-  $("#import-form").addEventListener("submit", async function (ev) {
-    ev.preventDefault();
-    var out = $("#import-result"); out.textContent = "";
+  // Choosing a file previews it (POST /api/kb/import/preview writes nothing); the confirm
+  // button imports the same file and stays disabled while the preview lists any error.
+  var previewed = null;
+  async function previewImport() {
+    var form = $("#import-form"), out = $("#import-preview"), confirm = $("#import-confirm");
+    out.textContent = ""; $("#import-result").textContent = ""; previewed = null;
+    confirm.disabled = true; confirm.textContent = "Import";
+    var file = form.file.files[0]; if (!file) return;
     try {
-      var r = await api("POST", "/api/kb/import", new FormData(ev.target));
-      out.append(el("p", { text: "Imported: " + r.created + " created, " + r.updated + " updated, " + r.unchanged + " unchanged." }));
+      var fd = new FormData(); fd.append("file", file);
+      var p = await api("POST", "/api/kb/import/preview", fd);
+      var n = p.create + p.update + p.unchanged;
+      out.append(el("p", { class: p.importable ? "" : "error", text: p.importable
+        ? "Ready: " + p.create + " to create, " + p.update + " to update, " + p.unchanged + " unchanged. Nothing is written until you import."
+        : p.errors + " problem(s): nothing can be imported until they are fixed. Nothing was written." }));
+      p.file_errors.forEach(function (e) { out.append(el("p", { class: "error", text: e.text })); });
+      var body = el("tbody");
+      p.rows.forEach(function (r) {
+        body.append(el("tr", { class: "preview preview--" + r.action, "data-action": r.action }, [
+          el("td", { text: r.row == null ? "" : String(r.row) }), el("td", { text: r.line == null ? "" : String(r.line) }),
+          el("td", { text: r.slug || "" }), el("td", { text: r.title || "" }), el("td", { text: r.action }),
+          el("td", { class: "error" }, [el("ul", {}, r.errors.map(function (e) {
+            return el("li", { text: (e.line != null ? "line " + e.line + ", " : "") + (e.field ? e.field + ": " : "") + e.message });
+          }))])]));
+      });
+      if (p.rows.length) out.append(el("table", { class: "table", id: "preview-table" }, [el("thead", {}, [el("tr", {},
+        ["Row", "Line", "Slug", "Title", "Action", "Problems"].map(function (h) { return el("th", { text: h }); }))]), body]));
+      confirm.textContent = "Import " + n + " article" + (n === 1 ? "" : "s");
+      confirm.disabled = !p.importable || n === 0;
+      previewed = p.importable ? file : null;
+    } catch (e) { out.append(el("p", { class: "error", text: e.message })); }
+  }
+  $("#import-form").addEventListener("submit", function (ev) { ev.preventDefault(); previewImport(); });
+  $("#import-form").file.addEventListener("change", previewImport);
+  $("#import-confirm").addEventListener("click", async function () {
+    if (!previewed) return;
+    var out = $("#import-result"), confirm = $("#import-confirm"); out.textContent = ""; confirm.disabled = true;
+    try {
+      var fd = new FormData(); fd.append("file", previewed);
+      var r = await api("POST", "/api/kb/import", fd);
+      out.append(el("p", { class: "ok", text: "Imported: " + r.created + " created, " + r.updated + " updated, " + r.unchanged + " unchanged." }));
+      previewed = null; $("#import-preview").textContent = ""; $("#import-form").reset(); confirm.textContent = "Import";
       loadArticles();
     } catch (e) {
       out.append(el("p", { class: "error", text: "Nothing was imported.\n" + e.message }));
@@ -250,8 +335,12 @@
       figs.forEach(function (f) {
         box.append(el("div", { class: "figure", "data-figure": f[0] }, [el("div", { class: "figure__value", text: String(f[1]) }), el("div", { class: "figure__label", text: f[0] })]));
       });
-      $("#chart-daily").replaceChildren(bars(r.daily.map(function (d) { return [d.day.slice(5), d.conversations, d.handed_off]; })));
-      $("#chart-reasons").replaceChildren(bars(Object.keys(r.handoffs_by_reason).map(function (k) { return [k.replace(/_/g, " "), r.handoffs_by_reason[k], 0]; })));
+      barChart("chart-daily", r.daily.map(function (d) { return d.day.slice(5); }), [
+        { label: "answered by the bot", data: r.daily.map(function (d) { return d.conversations - d.handed_off; }), backgroundColor: "#9fb2fb" },
+        { label: "handed off", data: r.daily.map(function (d) { return d.handed_off; }), backgroundColor: "#4a6cf7" }], true);
+      var reasons = Object.keys(r.handoffs_by_reason);
+      barChart("chart-reasons", reasons.map(function (k) { return k.replace(/_/g, " "); }), [
+        { label: "handoffs", data: reasons.map(function (k) { return r.handoffs_by_reason[k]; }), backgroundColor: "#4a6cf7" }], false);
       var ta = $("#top-articles"); ta.textContent = "";
       r.top_articles.forEach(function (a) {
         ta.append(el("tr", {}, [el("td", { text: a.title || "#" + a.article_id }), el("td", { text: String(a.answers) }), el("td", { text: String(a.helpful) }), el("td", { text: String(a.not_helpful) })]));
@@ -262,38 +351,57 @@
       });
     } catch (e) { flash(e.message, true); }
   }
-  // A plain SVG bar chart: [label, total, highlighted part].
-  function bars(data) {
-    var NS = "http://www.w3.org/2000/svg", w = 520, h = 180, pad = 24;
-    var svg = document.createElementNS(NS, "svg"); svg.setAttribute("viewBox", "0 0 " + w + " " + (h + pad)); svg.setAttribute("width", "100%");
-    var max = Math.max.apply(null, [1].concat(data.map(function (d) { return d[1]; })));
-    var bw = data.length ? (w - pad) / data.length : 0;
-    data.forEach(function (d, i) {
-      function rect(v, color) {
-        var r = document.createElementNS(NS, "rect"), bh = (h - pad) * v / max;
-        r.setAttribute("x", pad + i * bw + 4); r.setAttribute("width", Math.max(bw - 8, 2));
-        r.setAttribute("y", h - bh); r.setAttribute("height", bh); r.setAttribute("fill", color); svg.append(r);
-      }
-      rect(d[1], "#9fb2fb"); if (d[2]) rect(d[2], "#4a6cf7");
-      var t = document.createElementNS(NS, "text"); t.setAttribute("x", pad + i * bw + bw / 2); t.setAttribute("y", h + 16);
-      t.setAttribute("text-anchor", "middle"); t.setAttribute("font-size", "11"); t.textContent = d[0] + " (" + d[1] + ")"; svg.append(t);
+  // Charts: Chart.js (vendored UMD build, no CDN). One instance per canvas, replaced on reload.
+  var charts = {};
+  function barChart(id, labels, datasets, stacked) {
+    if (charts[id]) charts[id].destroy();
+    charts[id] = new Chart(document.getElementById(id), {
+      type: "bar",
+      data: { labels: labels, datasets: datasets },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: { legend: { display: datasets.length > 1 } },
+        scales: { x: { stacked: stacked }, y: { stacked: stacked, beginAtZero: true, ticks: { precision: 0 } } },
+      },
     });
-    return svg;
+    return charts[id];
   }
   $("#range").addEventListener("submit", function (ev) { ev.preventDefault(); loadAnalytics(); });
   $("#csv").addEventListener("click", function () { download("/api/admin/analytics.csv?" + rangeQuery(), "tier1-analytics.csv"); });
 
   // -- users -------------------------------------------------------------------------------
+  var meId = null;
   async function loadUsers() {
-    var agents = await api("GET", "/api/agents"), rows = $("#users"); rows.textContent = "";
+    var agents = await api("GET", "/api/agents?include_deactivated=true"), rows = $("#users"); rows.textContent = "";
     agents.forEach(function (a) {
-      var cap = el("input", { type: "number", min: "1", max: "100", value: a.capacity || "", style: "width:5em" });
-      var role = el("select", {}, ["agent", "admin"].map(function (r) { var o = el("option", { text: r }); o.selected = r === a.role; return o; }));
-      rows.append(el("tr", {}, [el("td", { text: a.display_name }), el("td", { text: a.email || "" }), el("td", {}, [role]), el("td", {}, [cap]),
-        el("td", {}, [el("button", { text: "Save", onclick: async function () {
-          try { await api("PATCH", "/api/agents/" + a.id, { capacity: cap.value ? Number(cap.value) : null, role: role.value }); flash("Saved " + a.display_name + "."); }
-          catch (e) { flash(e.message, true); }
-        } })])]));
+      var cap = el("input", { type: "number", min: "1", max: "100", value: a.capacity || "", style: "width:5em", "aria-label": "capacity" });
+      var role = el("select", { "aria-label": "role" }, ["agent", "admin"].map(function (r) { var o = el("option", { text: r }); o.selected = r === a.role; return o; }));
+      async function act(fn) { try { await fn(); } catch (e) { flash(e.message, true); } }
+      var buttons = [el("button", { text: "Save", onclick: function () { act(async function () {
+        await api("PATCH", "/api/agents/" + a.id, { capacity: cap.value ? Number(cap.value) : null, role: role.value }); flash("Saved " + a.display_name + ".");
+      }); } })];
+      if (a.deactivated) {
+        buttons.push(el("button", { class: "reactivate", text: "Reactivate", onclick: function () { act(async function () {
+          await api("POST", "/api/agents/" + a.id + "/reactivate"); flash(a.display_name + " can log in again."); loadUsers();
+        }); } }));
+      } else if (a.id !== meId) {
+        buttons.push(el("button", { class: "deactivate", text: "Deactivate", onclick: function () { act(async function () {
+          if (!confirm("Deactivate " + a.display_name + "? They are logged out and their open chats go back to the queue.")) return;
+          var r = await api("POST", "/api/agents/" + a.id + "/deactivate");
+          flash(a.display_name + " is deactivated; " + r.requeued.length + " chat(s) went back to the queue."); loadUsers();
+        }); } }));
+      }
+      buttons.push(el("button", { class: "reset-password", text: "Reset password", onclick: function () { act(async function () {
+        var chosen = prompt("New password for " + a.display_name + " (8+ characters), or leave empty to generate one:", "");
+        if (chosen === null) return;
+        var r = await api("POST", "/api/agents/" + a.id + "/password", chosen ? { password: chosen } : {});
+        var box = $("#new-password");
+        box.textContent = r.password ? "New password for " + a.email + ": " + r.password + " \u2014 shown once; pass it on now." : "Password of " + a.email + " changed.";
+        box.hidden = false; flash("Password reset: " + a.display_name + "'s sessions ended.");
+      }); } }));
+      rows.append(el("tr", { "data-agent": a.email || String(a.id), class: a.deactivated ? "user--off" : "" }, [
+        el("td", { text: a.display_name }), el("td", { text: a.email || "" }), el("td", {}, [role]), el("td", {}, [cap]),
+        el("td", { class: "user-status", text: a.deactivated ? "deactivated" : a.presence }), el("td", {}, buttons)]));
     });
   }
   $("#user-form").addEventListener("submit", async function (ev) {
