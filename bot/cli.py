@@ -243,9 +243,9 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
         print("tier1: --users must be >= 1 and --duration > 0", file=sys.stderr)
         return 2
     seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
-    opts = LoadOptions(base=(args.base or settings.server.url).rstrip("/"), rasa_url=rasa,
-                       users=args.users, duration=args.duration, mix=mix,
-                       think=args.think, reply_timeout=args.reply_timeout)
+    bases = tuple(b.rstrip("/") for b in (args.base or [settings.server.url]))
+    opts = LoadOptions(bases=bases, rasa_url=rasa, users=args.users, duration=args.duration,
+                       mix=mix, think=args.think, reply_timeout=args.reply_timeout)
     result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
     print(json.dumps(result) if args.json else report(result))
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
@@ -382,8 +382,12 @@ def _parser() -> argparse.ArgumentParser:
              "  tier1 bench load --users 50 --duration 30\n"
              "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
              "--users 200 --duration 60 --json\n"
-             "  tier1 bench load --mix known=1 --no-baseline", parent=bench)
-    bl.add_argument("--base", default=None, help="the app server (default: server.public_url or host:port)")
+             "  tier1 bench load --mix known=1 --no-baseline\n"
+             "  tier1 bench load --base http://127.0.0.1:8000 --base http://127.0.0.1:8001 "
+             "--users 30", parent=bench)
+    bl.add_argument("--base", action="append", default=None,
+                    help="an app server; repeat for replicas: users are spread over them and "
+                    "reconnect to the next when one drops (default: server.public_url or host:port)")
     bl.add_argument("--rasa", default=None, help="Rasa's URL for the baseline (default: 127.0.0.1:server.rasa_port)")
     bl.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
     bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
@@ -391,8 +395,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="weights of question kinds (default: %(default)s)")
     bl.add_argument("--think", type=float, default=1.0, help="mean seconds between a reply and "
                     "the next question (default 1)")
-    bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after which a message "
-                    "counts as unanswered (default 30)")
+    bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after sending "
+                    "within which a reply (live or replayed after a reconnect) must arrive, else the "
+                    "message counts as unanswered (default 30)")
     bl.add_argument("--no-baseline", action="store_true", help="skip the Rasa REST baseline")
     bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     bl.add_argument("--json", action="store_true", help="print one JSON object")

@@ -6,28 +6,34 @@ lets the turn settle, thinks, and asks again. The question's kind is drawn from 
 and ``person`` (an explicit request for a human). A handoff leaves the conversation with
 the agents, so the user then starts a new conversation on the same socket.
 
-Counted per user message: replied (a ``bot_uttered`` arrived within ``reply_timeout``) or
-unanswered. At the end each conversation's stored history (the ``history`` event) is
-compared with what arrived live: an acknowledged user message missing from the history, or
-a stored bot/agent/system message that never arrived, is **lost**; a user message stored
-twice, or a message delivered twice, is **duplicated**.
+A user behaves like the widget when its connection drops (a replica killed, a restart): it
+reconnects - to the next of the ``bases`` (app replicas) - rejoins its conversation with its
+session token, replays what it missed with ``history {after_id}`` and resends an
+unacknowledged message with the same ``client_id`` (the server stores it once).
 
-The baseline is Rasa's REST webhook with the same model, the same users, texts and duration,
-no gateway: what Rasa alone sustains on this machine. Its custom actions still run (the
-action server asks the knowledge base), as they must for the same model to answer.
+Counted per user message: **acknowledged** (the server's ack said stored), **replied** (a
+bot/agent/system message later in the conversation arrived, live or replayed, within
+``reply_timeout`` of sending; an apology or "connecting you to a person" is a reply) or
+**unanswered**; an unanswered message whose reply is in the stored history at the end counts
+also as **late**. At the end of each conversation its stored history is compared with what
+arrived: an acknowledged user message missing from the history, or a stored bot/agent/system
+message that never arrived, is **lost**; a user message stored twice, or a message delivered
+twice live, is **duplicated**.
+
+The baseline (`bot.loadbaseline`) is Rasa's REST webhook with the same model, users, texts and
+duration, no gateway: what Rasa alone sustains on this machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 UNKNOWN_QUESTIONS = [
@@ -41,11 +47,16 @@ UNKNOWN_QUESTIONS = [
 PERSON_REQUESTS = ["I want to talk to a person", "Can I speak to a human please?",
                    "connect me to an agent"]
 KINDS = ("known", "unknown", "person")
+CALL_TIMEOUT = 30.0  # one socket.io call (session_request, history, an ack)
+
+
+class UserGaveUp(Exception):
+    """A simulated user could not reconnect to any base URL within ``reconnect_timeout``."""
 
 
 @dataclass(frozen=True)
 class LoadOptions:
-    base: str
+    bases: tuple[str, ...]
     rasa_url: str | None
     users: int = 50
     duration: float = 30.0
@@ -53,8 +64,10 @@ class LoadOptions:
                                                             "person": 0.1})
     think: float = 1.0  # seconds between a reply and the next question
     settle: float = 0.3  # a turn's messages arrive together; wait this long after the first
-    reply_timeout: float = 30.0
+    reply_timeout: float = 30.0  # the bound: no reply within this many seconds = unanswered
+    reconnect_timeout: float = 120.0  # how long a user keeps trying to get a connection back
     seed: int = 7
+    ramp: float = 5.0  # users start spread over this many seconds (no thundering herd)
 
 
 @dataclass
@@ -62,18 +75,35 @@ class _Turn:
     client_id: str
     kind: str
     sent_at: float
+    message_id: int | None = None  # the stored id, from the ack
     replied_at: float | None = None
+
+
+@dataclass
+class _Conversation:
+    id: str
+    token: str | None
+    turns: list[_Turn] = field(default_factory=list)
+    live: list[int] = field(default_factory=list)  # ids of messages received live
+    replayed: set[int] = field(default_factory=set)  # ids received through history
+    last_id: int | None = None
 
 
 @dataclass
 class _Tally:
     sent: int = 0
+    acked: int = 0
+    unacked: int = 0
     replies: int = 0
     unanswered: int = 0
+    late: int = 0
     lost: int = 0
     duplicated: int = 0
     errors: int = 0
+    reconnects: int = 0
     latencies: list[float] = field(default_factory=list)
+    acknowledged: list[dict] = field(default_factory=list)  # {conversation, message_id, client_id}
+    conversations: list[str] = field(default_factory=list)
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -97,87 +127,179 @@ def known_questions(articles_file: Path) -> list[str]:
 
 
 class _User:
-    """One simulated widget user (a socket.io client)."""
+    """One simulated widget user (a socket.io client that reconnects like the widget)."""
 
     def __init__(self, n: int, opts: LoadOptions, texts: dict[str, list[str]], tally: _Tally):
-        import socketio
-
         self.n, self.opts, self.texts, self.tally = n, opts, texts, tally
         self.rng = random.Random(opts.seed * 1000 + n)
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.sio.on("bot_uttered", self._on_bot)
-        self.sio.on("queue_position", self._on_queue)
-        self.handed_off = False
+        self.base_index = n % len(opts.bases)  # users spread over the replicas
+        self.sio: Any = None
+        self.connected = False
         self.arrived = asyncio.Event()
-        self.live: dict[str, list[int]] = {}  # conversation -> message ids received live
-        self.turns: dict[str, list[_Turn]] = {}
-        self.conversation = ""
+        self.conv: _Conversation | None = None
         self.count = 0
+
+    # -- connection -----------------------------------------------------------------------
 
     async def _on_bot(self, data: Any) -> None:
         meta = (data or {}).get("metadata") or {}
-        if meta.get("message_id") is not None:
-            self.live.setdefault(self.conversation, []).append(meta["message_id"])
-        turns = self.turns.get(self.conversation)
-        if turns and turns[-1].replied_at is None:
-            turns[-1].replied_at = time.monotonic()
+        if self.conv is not None and isinstance(meta.get("message_id"), int):
+            self._received(self.conv, meta["message_id"], live=True)
         self.arrived.set()
 
-    async def _on_queue(self, data: Any) -> None:
-        if isinstance(data, dict) and data.get("status") in ("queued", "assigned"):
-            self.handed_off = True
+    async def _on_disconnect(self) -> None:
+        self.connected = False
+        self.arrived.set()  # wake a waiting turn so it reconnects
+
+    def _received(self, conv: _Conversation, message_id: int, live: bool) -> None:
+        (conv.live.append if live else conv.replayed.add)(message_id)
+        conv.last_id = max(conv.last_id or 0, message_id)
+        now = time.monotonic()
+        for turn in conv.turns:
+            if turn.replied_at is None and (turn.message_id is None or turn.message_id < message_id):
+                turn.replied_at = now
+
+    async def connect(self) -> None:
+        """(Re)connect to a base, rejoin the conversation and replay what was missed."""
+        import socketio
+
+        give_up = time.monotonic() + self.opts.reconnect_timeout
+        delay = 0.5
+        while True:
+            base = self.opts.bases[self.base_index % len(self.opts.bases)]
+            sio = socketio.AsyncClient(reconnection=False)
+            sio.on("bot_uttered", self._on_bot)
+            sio.on("disconnect", self._on_disconnect)
+            try:
+                await sio.connect(base, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
+                self.sio, self.connected = sio, True
+                if self.conv is not None and await self._rejoin(self.conv):
+                    return
+                if self.conv is None:
+                    await self.new_conversation()
+                    return
+            except (socketio.exceptions.SocketIOError, OSError, asyncio.TimeoutError):
+                pass
+            await _quietly_disconnect(sio)
+            self.connected = False
+            if time.monotonic() > give_up:
+                raise UserGaveUp(f"user {self.n}: no connection to {', '.join(self.opts.bases)} "
+                                 f"within {self.opts.reconnect_timeout:.0f} s")
+            self.base_index += 1  # try the next replica
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+    async def _rejoin(self, conv: _Conversation) -> bool:
+        ack = await self._call("session_request", {"session_token": conv.token,
+                                                   "session_id": conv.id})
+        if not isinstance(ack, dict) or ack.get("session_id") != conv.id:
+            return False
+        history = await self._call("history", {"session_id": conv.id, "after_id": conv.last_id})
+        if not isinstance(history, list):
+            return False
+        for m in history:
+            meta = m.get("metadata") or {}
+            if meta.get("sender") != "user" and isinstance(meta.get("message_id"), int):
+                self._received(conv, meta["message_id"], live=False)
+        self.tally.reconnects += 1
+        return True
+
+    async def _call(self, event: str, data: dict, timeout: float = CALL_TIMEOUT) -> Any:
+        """The ack of ``event``, or None when the connection failed or no ack came in time."""
+        import socketio
+
+        try:
+            return await self.sio.call(event, data, timeout=timeout)
+        except (socketio.exceptions.SocketIOError, OSError):
+            self.connected = False
+            return None
+
+    async def _ensure_connected(self) -> None:
+        if not self.connected:
+            await _quietly_disconnect(self.sio)
+            await self.connect()
+
+    # -- a user's session -----------------------------------------------------------------
 
     async def new_conversation(self) -> None:
-        self.handed_off = False
-        ack = await self.sio.call("session_request", {"session_id": None}, timeout=30)
-        self.conversation = ack["session_id"]
-        self.turns[self.conversation] = []
+        while True:
+            await self._ensure_connected()
+            ack = await self._call("session_request", {"session_id": None})
+            if isinstance(ack, dict) and ack.get("session_id"):
+                break
+            self.connected = False  # no conversation opened: treat it as a broken connection
+        self.conv = _Conversation(ack["session_id"], ack.get("session_token"))
+        self.tally.conversations.append(self.conv.id)
 
     async def run(self, deadline: float) -> None:
-        await self.sio.connect(self.opts.base, transports=["websocket"], wait_timeout=30)
-        await self.new_conversation()
+        await asyncio.sleep(self.rng.random() * min(self.opts.ramp, self.opts.duration / 2))
+        await self.connect()
         kinds, weights = zip(*self.opts.mix.items())
-        while time.monotonic() < deadline:
-            kind = self.rng.choices(kinds, weights)[0]
-            await self.ask(kind)
-            if kind != "known" or self.handed_off:  # with the agents now: start afresh
-                await self.check(self.conversation)
-                await self.new_conversation()
-            await asyncio.sleep(self.opts.think * (0.5 + self.rng.random()))
-        await self.check(self.conversation)
-        await self.sio.disconnect()
+        try:
+            while time.monotonic() < deadline:
+                kind = self.rng.choices(kinds, weights)[0]
+                await self.ask(kind)
+                if kind != "known":  # with the agents now: start afresh
+                    await self.check()
+                    await self.new_conversation()
+                await asyncio.sleep(self.opts.think * (0.5 + self.rng.random()))
+            await self.check()
+        finally:
+            await _quietly_disconnect(self.sio)
 
     async def ask(self, kind: str) -> None:
+        conv = self.conv
+        assert conv is not None
         self.count += 1
         turn = _Turn(f"u{self.n}-{self.count}", kind, time.monotonic())
-        self.turns[self.conversation].append(turn)
-        self.arrived.clear()
         self.tally.sent += 1
-        ack = await self.sio.call("user_uttered", {
-            "message": self.rng.choice(self.texts[kind]), "session_id": self.conversation,
-            "client_id": turn.client_id}, timeout=self.opts.reply_timeout)
+        text = self.rng.choice(self.texts[kind])
+        give_up = turn.sent_at + self.opts.reply_timeout
+        ack = None
+        while ack is None and time.monotonic() < give_up:
+            await self._ensure_connected()
+            # A resend after a lost ack carries the same client_id: stored once.
+            ack = await self._call("user_uttered", {"message": text, "session_id": conv.id,
+                                                    "client_id": turn.client_id},
+                                   timeout=max(1.0, give_up - time.monotonic()))
         if not (isinstance(ack, dict) and ack.get("ok")):
-            self.tally.errors += 1
+            self.tally.unacked += 1
+            self.tally.errors += isinstance(ack, dict)  # refused, not just slow
             return
-        try:
-            await asyncio.wait_for(self._replied(turn), self.opts.reply_timeout)
-        except asyncio.TimeoutError:
+        turn.message_id = ack["message_id"]
+        conv.turns.append(turn)
+        self.tally.acked += 1
+        self.tally.acknowledged.append({"conversation": conv.id, "message_id": turn.message_id,
+                                        "client_id": turn.client_id, "kind": kind})
+        if any(mid > turn.message_id for mid in [*conv.live, *conv.replayed]):
+            turn.replied_at = turn.replied_at or time.monotonic()  # arrived before the ack
+        while turn.replied_at is None and time.monotonic() < give_up:
+            if not self.connected:
+                await self._ensure_connected()  # replays the history: may carry the reply
+                continue
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), give_up - time.monotonic())
+            except asyncio.TimeoutError:
+                break
+        if turn.replied_at is None or turn.replied_at > give_up:
             self.tally.unanswered += 1
             return
         self.tally.replies += 1
-        self.tally.latencies.append(turn.replied_at - turn.sent_at)  # type: ignore[operator]
+        self.tally.latencies.append(turn.replied_at - turn.sent_at)
         await asyncio.sleep(self.opts.settle)
 
-    async def _replied(self, turn: _Turn) -> None:
-        while turn.replied_at is None:
-            await self.arrived.wait()
-            self.arrived.clear()
-
-    async def check(self, conversation: str) -> None:
-        """Compare the stored history with what was sent and received live."""
+    async def check(self) -> None:
+        """Compare the stored history with what was sent and received."""
+        conv = self.conv
+        assert conv is not None
         await asyncio.sleep(self.opts.settle)
-        history = await self.sio.call("history", {"session_id": conversation, "after_id": None},
-                                      timeout=30)
+        history = None
+        for _ in range(3):
+            await self._ensure_connected()
+            history = await self._call("history", {"session_id": conv.id, "after_id": None})
+            if isinstance(history, list):
+                break
         if not isinstance(history, list):
             self.tally.errors += 1
             return
@@ -190,13 +312,26 @@ class _User:
                 stored_user[cid] = stored_user.get(cid, 0) + 1
             else:
                 stored_out.add(meta.get("message_id"))
-        for turn in self.turns.get(conversation, []):
+        for turn in conv.turns:
             copies = stored_user.get(turn.client_id, 0)
             self.tally.lost += copies == 0
             self.tally.duplicated += max(0, copies - 1)
-        live = self.live.get(conversation, [])
-        self.tally.duplicated += len(live) - len(set(live))
-        self.tally.lost += len(stored_out - set(live))
+            if (turn.replied_at is None or turn.replied_at > turn.sent_at + self.opts.reply_timeout) \
+                    and any(mid > (turn.message_id or 0) for mid in stored_out):
+                self.tally.late += 1
+        # A message stored just before the history read may still be on its way: wait for it.
+        wait_until = time.monotonic() + 5
+        while stored_out - set(conv.live) - conv.replayed and time.monotonic() < wait_until:
+            await asyncio.sleep(0.2)
+        self.tally.duplicated += len(conv.live) - len(set(conv.live))
+        self.tally.lost += len(stored_out - set(conv.live) - conv.replayed)
+
+
+async def _quietly_disconnect(sio: Any) -> None:
+    if sio is None:
+        return
+    with contextlib.suppress(Exception):  # the socket is being dropped anyway
+        await asyncio.wait_for(sio.disconnect(), 5)
 
 
 def _percentile(values: list[float], p: float) -> float | None:
@@ -208,7 +343,11 @@ def _percentile(values: list[float], p: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-async def _progress(label: str, tally: _Tally, seconds: float, enabled: bool) -> None:
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+async def progress_bar(label: str, tally: Any, seconds: float, enabled: bool) -> None:
     if not enabled:
         return
     from tqdm import tqdm
@@ -220,12 +359,14 @@ async def _progress(label: str, tally: _Tally, seconds: float, enabled: bool) ->
             bar.set_postfix(sent=tally.sent, replies=tally.replies)
 
 
-async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: bool) -> dict:
+async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: bool,
+                      details: bool = False) -> dict:
+    """The socket.io load; ``details`` adds every acknowledged message and conversation id."""
     tally = _Tally()
     users = [_User(n, opts, texts, tally) for n in range(opts.users)]
     started = time.monotonic()
     deadline = started + opts.duration
-    bar = asyncio.create_task(_progress("socket.io users", tally, opts.duration, progress))
+    bar = asyncio.create_task(progress_bar("socket.io users", tally, opts.duration, progress))
     results = await asyncio.gather(*(u.run(deadline) for u in users), return_exceptions=True)
     elapsed = max(time.monotonic() - started, opts.duration)
     bar.cancel()
@@ -233,72 +374,46 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
     tally.errors += len(failed)
     out = {
         "users": opts.users,
+        "bases": list(opts.bases),
         "duration_s": round(elapsed, 2),
+        "reply_timeout_s": opts.reply_timeout,
         "messages_sent": tally.sent,
+        "acknowledged": tally.acked,
+        "unacknowledged": tally.unacked,
         "replies": tally.replies,
         "lost": tally.lost,
         "duplicated": tally.duplicated,
         "unanswered": tally.unanswered,
+        "late": tally.late,
         "errors": tally.errors,
+        "users_failed": len(failed),
+        "reconnects": tally.reconnects,
         "p50_ms": _ms(_percentile(tally.latencies, 50)),
         "p95_ms": _ms(_percentile(tally.latencies, 95)),
         "p99_ms": _ms(_percentile(tally.latencies, 99)),
+        "max_ms": _ms(max(tally.latencies, default=None)),
         "msgs_per_s": round(tally.replies / elapsed, 2),
     }
     if failed:
         out["first_error"] = f"{type(failed[0]).__name__}: {failed[0]}"
+    if details:
+        out["acknowledged_messages"] = tally.acknowledged
+        out["conversations"] = tally.conversations
     return out
 
 
-async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress: bool) -> dict:
-    """The same users and texts straight to Rasa's REST webhook (no gateway)."""
-    tally = _Tally()
-    deadline = time.monotonic() + opts.duration
-    url = f"{opts.rasa_url.rstrip('/')}/webhooks/rest/webhook"  # type: ignore[union-attr]
-    limits = httpx.Limits(max_connections=opts.users, max_keepalive_connections=opts.users)
-
-    async def user(n: int, client: httpx.AsyncClient) -> None:
-        rng = random.Random(opts.seed * 1000 + n)
-        kinds, weights = zip(*opts.mix.items())
-        sender = f"bench-{uuid.uuid4().hex}"
-        while time.monotonic() < deadline:
-            kind = rng.choices(kinds, weights)[0]
-            tally.sent += 1
-            started = time.monotonic()
-            try:
-                r = await client.post(url, json={"sender": sender, "message": rng.choice(texts[kind])})
-                ok = r.status_code == 200 and bool(r.json())
-            except (httpx.HTTPError, ValueError):
-                ok = False
-            if ok:
-                tally.replies += 1
-                tally.latencies.append(time.monotonic() - started)
-            else:
-                tally.unanswered += 1
-            if kind != "known":
-                sender = f"bench-{uuid.uuid4().hex}"
-            await asyncio.sleep(opts.settle + opts.think * (0.5 + rng.random()))
-
-    started = time.monotonic()
-    bar = asyncio.create_task(_progress("REST baseline", tally, opts.duration, progress))
-    async with httpx.AsyncClient(timeout=opts.reply_timeout, limits=limits) as client:
-        await asyncio.gather(*(user(n, client) for n in range(opts.users)))
-    bar.cancel()
-    elapsed = max(time.monotonic() - started, opts.duration)
-    return {"baseline_msgs_per_s": round(tally.replies / elapsed, 2),
-            "baseline_p50_ms": _ms(_percentile(tally.latencies, 50)),
-            "baseline_p95_ms": _ms(_percentile(tally.latencies, 95)),
-            "baseline_unanswered": tally.unanswered}
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
+def question_texts(articles_file: Path) -> dict[str, list[str]]:
+    return {"known": known_questions(articles_file), "unknown": UNKNOWN_QUESTIONS,
+            "person": PERSON_REQUESTS}
 
 
 async def run_load(opts: LoadOptions, articles_file: Path, progress: bool = True) -> dict:
     """Run the gateway load, then (if ``rasa_url``) the baseline; one result dict."""
-    texts = {"known": known_questions(articles_file), "unknown": UNKNOWN_QUESTIONS,
-             "person": PERSON_REQUESTS}
+    import httpx
+
+    from bot.loadbaseline import run_baseline
+
+    texts = question_texts(articles_file)
     result = await run_gateway(opts, texts, progress)
     result["baseline_msgs_per_s"] = None
     if opts.rasa_url:
@@ -314,10 +429,13 @@ async def run_load(opts: LoadOptions, articles_file: Path, progress: bool = True
 def report(result: dict) -> str:
     """A human-readable summary."""
     lines = [
-        f"users {result['users']}  duration {result['duration_s']} s",
-        f"messages sent {result['messages_sent']}  replies {result['replies']}  "
-        f"unanswered {result['unanswered']}  lost {result['lost']}  "
-        f"duplicated {result['duplicated']}  errors {result['errors']}",
+        (f"users {result['users']}  duration {result['duration_s']} s  "
+         f"(a reply later than {result.get('reply_timeout_s', '?')} s counts as unanswered)"),
+        (f"messages sent {result['messages_sent']}  acknowledged {result.get('acknowledged', '?')}  "
+         f"replies {result['replies']}  unanswered {result['unanswered']} "
+         f"(late {result.get('late', 0)})  lost {result['lost']}  "
+         f"duplicated {result['duplicated']}  errors {result['errors']}  "
+         f"reconnects {result.get('reconnects', 0)}"),
         f"latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms",
         f"throughput {result['msgs_per_s']} replied msgs/s",
     ]
@@ -331,4 +449,5 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LoadOptions", "known_questions", "parse_mix", "report", "run_load"]
+__all__ = ["LoadOptions", "UserGaveUp", "known_questions", "parse_mix", "question_texts",
+           "report", "run_gateway", "run_load"]
