@@ -13,8 +13,8 @@ Misses are grouped by similarity with the knowledge base's own embedder, so fift
 of one question make one inbox item with a count and examples; each item suggests the article
 the knowledge base ranks first. Attaching adds the phrasings as question variants of an
 article through ``KnowledgeBase.update_article`` (searchable when it returns); dismissing
-hides them. Either way the item's messages are recorded in ``learning_handled`` and never
-come back. This lives in ``bot`` because it reads both packages' data; neither package knows
+hides them. Either way the item's messages are recorded in ``learning_handled`` (migrated by
+``bot.migrations``, its own Alembic version table) and never come back. This lives in ``bot`` because it reads both packages' data; neither package knows
 about the other.
 """
 
@@ -69,7 +69,9 @@ class HandledMissRow(LearningBase):
 
     __tablename__ = "learning_handled"
 
-    message_id = Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    message_id = Column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
     action = Column(String(16), nullable=False)  # attached | dismissed | drafted
     article_id = Column(Integer, nullable=True)
     actor = Column(String(64), nullable=False)
@@ -157,7 +159,11 @@ class LearningLoop:
         self._choose = choose_article_prefix
 
     def create_tables(self) -> None:
-        LearningBase.metadata.create_all(self._engine)
+        """Create or upgrade ``learning_handled`` with Alembic (`bot.migrations`): idempotent,
+        and safe when replicas start together on PostgreSQL."""
+        from bot.migrations import migrate
+
+        migrate(self._engine)
 
     # -- reading ---------------------------------------------------------------------------
 
