@@ -132,10 +132,66 @@
       refreshLists();
       loadCanned();
       loadAgents();
-      var open = storageGet(OPEN_KEY);
+      loadTickets();
+      // /console#<conversation id> (an offline ticket's console_url) opens that conversation.
+      var linked = decodeURIComponent(window.location.hash.slice(1));
+      var open = linked || storageGet(OPEN_KEY);
       if (open) openConversation(open);
     }).catch(function () { /* 401 shows the login */ });
   }
+
+  window.addEventListener("hashchange", function () {
+    var linked = decodeURIComponent(window.location.hash.slice(1));
+    if (linked && state.token) openConversation(linked);
+  });
+
+  // -- offline messages (tickets left while nobody could chat) --------------------------
+
+  var TICKETS_REFRESH_MS = 15000;
+
+  function loadTickets() {
+    if (!state.token) return;
+    request("GET", "/tickets?status=open").then(function (tickets) {
+      renderTickets(tickets);
+    }).catch(function () {});
+  }
+
+  function renderTickets(tickets) {
+    var ul = $("tickets");
+    clear(ul);
+    $("tickets-count").textContent = tickets.length;
+    tickets.forEach(function (t) {
+      var li = el("li", "item ticket");
+      li.dataset.id = String(t.id);
+      var top = el("div", "item__top");
+      var mail = el("a", "ticket__email", t.email);
+      mail.href = "mailto:" + encodeURIComponent(t.email).replace(/%40/g, "@");
+      top.appendChild(mail);
+      top.appendChild(el("span", "ticket__time", new Date(t.submitted_at).toLocaleString()));
+      li.appendChild(top);
+      li.appendChild(el("div", "ticket__message", t.message));
+      var actions = el("div", "ticket__actions");
+      var view = el("button", "ticket__open", "Transcript");
+      view.type = "button";
+      view.addEventListener("click", function () { openConversation(t.conversation_id); });
+      var close = el("button", "ticket__close", "Close");
+      close.type = "button";
+      close.addEventListener("click", function () {
+        close.disabled = true;
+        request("POST", "/tickets/" + t.id + "/close").then(loadTickets).catch(function (e) {
+          close.disabled = false;
+          if (String(e.message) !== "401") notice(e.message);
+          loadTickets();
+        });
+      });
+      actions.appendChild(view);
+      actions.appendChild(close);
+      li.appendChild(actions);
+      ul.appendChild(li);
+    });
+  }
+
+  setInterval(loadTickets, TICKETS_REFRESH_MS);
 
   // -- socket --------------------------------------------------------------------------
 
@@ -162,7 +218,7 @@
       state.heartbeatTimer = setInterval(heartbeat, every);
       heartbeat();
     });
-    socket.on("queue", function () { scheduleRefresh(); });
+    socket.on("queue", function () { scheduleRefresh(); loadTickets(); });
     socket.on("presence", function () { loadAgents(); });
     socket.on("message", function (message) {
       if (state.open && message.conversation_id === state.open.id) renderMessage(message);
