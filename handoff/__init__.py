@@ -57,6 +57,7 @@ from handoff.records import (
     ConversationSummary,
     StoredMessage,
 )
+from handoff.recovery import RoutingRecovery
 from handoff.service import HandoffService
 from handoff.sessions import InvalidSession, NotYourConversation, SessionTokens, WidgetSessions
 from handoff.settings import HandoffSettings
@@ -105,7 +106,7 @@ class Handoff:
     queue: QueuePositions | None = None
     static_dir: Path = STATIC_DIR
     engine: Engine | None = None
-    _background: asyncio.Task[None] | None = field(default=None, repr=False)
+    _background: asyncio.Future[list[None]] | None = field(default=None, repr=False)
 
     @property
     def console_page(self) -> Path:
@@ -122,10 +123,11 @@ class Handoff:
         self.canned.seed_if_empty()
 
     def start_background(self) -> None:
-        """Start the sweeper (presence expiry, assignment timeout, auto-assignment) on the
-        running loop; `aclose` stops it."""
+        """Start the sweepers (presence expiry, assignment timeout, auto-assignment; user
+        messages a dead replica never answered) on the running loop; `aclose` stops them."""
         if self._background is None:
-            self._background = asyncio.get_running_loop().create_task(self.assigner.run())
+            recovery = RoutingRecovery.for_service(self.service)
+            self._background = asyncio.gather(self.assigner.run(), recovery.run())
 
     async def aclose(self) -> None:
         """Stop the sweeper, let routing and webhooks finish briefly, close the Rasa client."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -265,6 +266,33 @@ class ConversationStore:
             return self._messages(
                 s, conversation_id, after_id=after_id, limit=limit, include_notes=include_notes
             )
+
+    def unanswered_user_messages(
+        self, stored_before: datetime, stored_after: datetime
+    ) -> list[tuple[str, str]]:
+        """Conversations with the bot whose newest message (notes aside) is a user message
+        stored between ``stored_after`` and ``stored_before``: ``(conversation id, its text)``.
+
+        Such a message was acknowledged but never answered: the replica routing it died.
+        """
+        last = (
+            select(MessageRow.conversation_id, func.max(MessageRow.id).label("last_id"))
+            .where(MessageRow.sender != "note", MessageRow.created_at >= stored_after)
+            .group_by(MessageRow.conversation_id)
+            .subquery()
+        )
+        with self._session() as s:
+            rows = s.execute(
+                select(ConversationRow.id, MessageRow.text)
+                .join(last, last.c.conversation_id == ConversationRow.id)
+                .join(MessageRow, MessageRow.id == last.c.last_id)
+                .where(
+                    ConversationRow.status == Status.BOT.value,
+                    MessageRow.sender == "user",
+                    MessageRow.created_at < stored_before,
+                )
+            ).all()
+        return [(r[0], r[1]) for r in rows]
 
     def status_changes(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's audit trail, oldest first."""
