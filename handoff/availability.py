@@ -51,7 +51,7 @@ def _parse_range(text: str, key: str) -> tuple[time, time | None]:
     """``"09:00-17:00"`` -> (09:00, 17:00); an end of 24:00 is returned as None (midnight)."""
     m = _RANGE.match(text)
     if not m:
-        raise ValueError(f"{key}: {text!r} is not a range like \"09:00-17:00\"")
+        raise ValueError(f'{key}: {text!r} is not a range like "09:00-17:00"')
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
         raise ValueError(f"{key}: {text!r} has an impossible time; use 00:00 to 24:00")
@@ -82,7 +82,7 @@ class BusinessHoursSettings(BaseModel):
     nobody_online: NobodyOnline = NobodyOnline.QUEUE
 
     @validator("timezone")
-    def _known_zone(cls, v: str) -> str:  # noqa: N805 - pydantic validator
+    def _known_zone(cls, v: str) -> str:
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as e:
@@ -93,7 +93,7 @@ class BusinessHoursSettings(BaseModel):
         return v
 
     @validator("schedule")
-    def _valid_schedule(cls, v: dict | None) -> dict | None:  # noqa: N805
+    def _valid_schedule(cls, v: dict | None) -> dict | None:
         if v is not None:
             _weekly(v)  # raises ValueError naming the bad entry
         return v
@@ -107,7 +107,9 @@ def _weekly(schedule: dict[str, str | list[str]]) -> dict[int, list[tuple[time, 
         parsed = [] if ranges == ["closed"] else [_parse_range(r, key) for r in ranges]
         for day in _parse_days(key):
             if day in named:
-                raise ValueError(f"{DAYS[day]} is in both {named[day]!r} and {key!r}; name each day once")
+                raise ValueError(
+                    f"{DAYS[day]} is in both {named[day]!r} and {key!r}; name each day once"
+                )
             named[day] = key
             week[day] = sorted(parsed)
     return week
@@ -137,7 +139,9 @@ class BusinessHours:
         """True when ``now`` (tz-aware) falls inside an opening range."""
         local = now.astimezone(self.zone)
         t = local.time().replace(tzinfo=None)
-        return any(start <= t and (end is None or t < end) for start, end in self._ranges(local.date()))
+        return any(
+            start <= t and (end is None or t < end) for start, end in self._ranges(local.date())
+        )
 
     def next_opening(self, now: datetime) -> datetime | None:
         """The next moment at or after ``now`` the team is open (local time), or None when
@@ -217,7 +221,9 @@ def describe_opening(next_open: datetime | None, now: datetime, timezone: str) -
     elif days < 7:
         when = f"{DAY_NAMES[next_open.weekday()]} {clock}"
     else:
-        when = f"{DAY_NAMES[next_open.weekday()]} {next_open.day} {next_open.strftime('%B')} {clock}"
+        when = (
+            f"{DAY_NAMES[next_open.weekday()]} {next_open.day} {next_open.strftime('%B')} {clock}"
+        )
     return f"{when} ({timezone})"
 
 

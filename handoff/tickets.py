@@ -163,10 +163,14 @@ class TicketStore:
         with self._session() as s:
             row = s.get(OfflineTicketRow, ticket_id)
             if row is None or TicketStatus(row.status) not in VISIBLE:
-                raise TicketNotFound(f"No offline ticket has id {ticket_id}; list them at GET /api/tickets.")
+                raise TicketNotFound(
+                    f"No offline ticket has id {ticket_id}; list them at GET /api/tickets."
+                )
             return _ticket(row)
 
-    def list(self, status: TicketStatus | None = TicketStatus.OPEN, limit: int = 200) -> list[Ticket]:
+    def list(
+        self, status: TicketStatus | None = TicketStatus.OPEN, limit: int = 200
+    ) -> list[Ticket]:
         """Visible tickets (open and closed, or one of them), newest first."""
         wanted = [s.value for s in VISIBLE] if status is None else [TicketStatus(status).value]
         with self._session() as s:

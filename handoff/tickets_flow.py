@@ -56,7 +56,7 @@ BAD_EMAIL_TEXT = (
     'or "cancel" to go back to the assistant.'
 )
 ASK_MESSAGE_TEXT = (
-    "Thanks! Now type your message for the team — or \"skip\" and we'll pass on this "
+    'Thanks! Now type your message for the team — or "skip" and we\'ll pass on this '
     "conversation as it is."
 )
 CONFIRM_TEXT = "Thanks — we'll email you at {email}. Your message is with our team."
@@ -137,7 +137,9 @@ class OfflineTickets:
         """True while the conversation is collecting an offline message (synchronous)."""
         return self.tickets.collecting(conversation_id) is not None
 
-    async def handle_waiting_message(self, conversation: Conversation, message: StoredMessage) -> bool:
+    async def handle_waiting_message(
+        self, conversation: Conversation, message: StoredMessage
+    ) -> bool:
         """A user message to a queued conversation: True if it was part of an offline ticket."""
         if conversation.status is not Status.QUEUED:
             return False
@@ -180,7 +182,9 @@ class OfflineTickets:
         said = [
             m.text
             for m in self.service.history(ticket.conversation_id)
-            if m.sender == "user" and m.created_at < ticket.created_at and not m.text.startswith("/")
+            if m.sender == "user"
+            and m.created_at < ticket.created_at
+            and not m.text.startswith("/")
         ]
         return "\n".join(said) or "(the user left no message)"
 
@@ -197,14 +201,17 @@ class OfflineTickets:
                 messages=[NewMessage("bot", CANCELLED_TEXT)],
             )
         except HandoffError as e:
-            log.warning("hand-back after a cancelled offline message of %s failed: %s",
-                        conversation.id, e)
+            log.warning(
+                "hand-back after a cancelled offline message of %s failed: %s", conversation.id, e
+            )
             await self._say(
                 conversation.id,
                 "Okay, no message left. Your chat stays in the queue for our team.",
             )
 
-    async def _say(self, conversation_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+    async def _say(
+        self, conversation_id: str, text: str, buttons: list[dict[str, Any]] | None = None
+    ) -> None:
         payload = {"buttons": buttons} if buttons else None
         stored = await self.service.run(
             self.service.store.add_messages, conversation_id, [NewMessage("bot", text, payload)]
@@ -222,4 +229,10 @@ def staffing_from_roster(roster: Callable[[], list]) -> Staffing:
     return staffing
 
 
-__all__ = ["CANCEL_PAYLOAD", "SKIP_PAYLOAD", "OfflineTickets", "offline_notice", "staffing_from_roster"]
+__all__ = [
+    "CANCEL_PAYLOAD",
+    "SKIP_PAYLOAD",
+    "OfflineTickets",
+    "offline_notice",
+    "staffing_from_roster",
+]

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,29 +53,46 @@ def closed_stack(tmp_path_factory) -> Iterator[Stack]:
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     port = free_port()
     config["server"].update(
-        port=port, rasa_port=free_port(), action_port=free_port(),
-        state_dir=str(work / "state"), models_dir=str(ROOT / "models"), startup_timeout_seconds=240,
+        port=port,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        state_dir=str(work / "state"),
+        models_dir=str(ROOT / "models"),
+        startup_timeout_seconds=240,
     )
     config["database"] = {"url": f"sqlite:///{work / 'tier1.db'}"}
     config["knowledge_base"]["seed_file"] = str(ROOT / config["knowledge_base"]["seed_file"])
     today = datetime.now(ZoneInfo(ZONE)).date()
     config["handoff"]["business_hours"] = {
-        "timezone": ZONE, "schedule": {"mon-sun": "09:00-17:00"}, "holidays": [today.isoformat()],
+        "timezone": ZONE,
+        "schedule": {"mon-sun": "09:00-17:00"},
+        "holidays": [today.isoformat()],
     }
     cfg = work / "config.yml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
-    env = {**os.environ, "TIER1_JWT_SECRET": "e2e-jwt-secret-0123456789abcdef",
-           "TIER1_INTERNAL_TOKEN": "e2e-internal-token-0123456789",
-           "TIER1_RASA_TOKEN": "e2e-rasa-token-0123456789"}
+    env = {
+        **os.environ,
+        "TIER1_JWT_SECRET": "e2e-jwt-secret-0123456789abcdef",
+        "TIER1_INTERNAL_TOKEN": "e2e-internal-token-0123456789",
+        "TIER1_RASA_TOKEN": "e2e-rasa-token-0123456789",
+    }
     log = work / "tier1-run.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([TIER1, "--config", str(cfg), "run"], cwd=work, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [TIER1, "--config", str(cfg), "run"],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 300
     while "tier1 is up." not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"tier1 run did not come up (exit {proc.poll()}):\n{log.read_text()[-6000:]}")
+            pytest.fail(
+                f"tier1 run did not come up (exit {proc.poll()}):\n{log.read_text()[-6000:]}"
+            )
         time.sleep(1)
     yield Stack(url=f"http://127.0.0.1:{port}", config=cfg, env=env, log=log)
     proc.send_signal(signal.SIGINT)
@@ -89,8 +106,9 @@ def closed_stack(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def agent_api(closed_stack):
     token = closed_stack.agent_token("offline-agent@example.com")
-    with httpx.Client(base_url=closed_stack.url,
-                      headers={"Authorization": f"Bearer {token}"}) as api:
+    with httpx.Client(
+        base_url=closed_stack.url, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
         yield api
 
 
@@ -124,7 +142,10 @@ def test_closed_hours_the_user_leaves_a_message_that_agents_see(closed_stack, ag
     assert len(tickets) == 1, tickets
     ticket = tickets[0]
     assert (ticket["email"], ticket["message"], ticket["reason"]) == (
-        "kim@example.com", "My invoice shows the wrong address, please fix it.", "closed")
+        "kim@example.com",
+        "My invoice shows the wrong address, please fix it.",
+        "closed",
+    )
     # the transcript behind the link holds the whole chat; the chat itself stays in the queue
     chat = agent_api.get(ticket["transcript_url"]).json()
     assert chat["status"] == "queued"
@@ -154,12 +175,20 @@ def action_server_pointing_at(stack: Stack, processes: Processes, app_port: int)
     broken.write_text(yaml.safe_dump(config, sort_keys=False))
     action_port = config["server"]["action_port"]
     with processes.stopped("actions"):
-        env = {**stack.env, "TIER1_CONFIG": str(broken), "SANIC_HOST": "127.0.0.1",
-               "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
+        env = {
+            **stack.env,
+            "TIER1_CONFIG": str(broken),
+            "SANIC_HOST": "127.0.0.1",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "HF_HUB_OFFLINE": "1",
+        }
         log = stack.config.with_name(f"actions-kb-down-{app_port}.log").open("w")
         proc = subprocess.Popen(
             [RASA_BIN, "run", "actions", "--actions", "bot.actions", "--port", str(action_port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             processes.wait_healthy("actions", timeout=180)
@@ -248,14 +277,18 @@ def test_console_lists_offline_messages_and_closes_them(closed_stack):
             ticket = console.locator("#tickets li").filter(has_text="lee@example.net")
             expect(ticket).to_be_visible(timeout=15_000)
             expect(ticket.locator(".ticket__message")).to_have_text(
-                "Please send me a copy of my last invoice.")
+                "Please send me a copy of my last invoice."
+            )
             console.screenshot(path=str(SHOTS / "offline-2-console.png"))
             ticket.locator(".ticket__open").click()
-            expect(console.locator("#transcript .msg--user").first).to_contain_text("talk to a person")
+            expect(console.locator("#transcript .msg--user").first).to_contain_text(
+                "talk to a person"
+            )
             assert console.evaluate("window.localStorage.getItem('tier1.console.open')") == cid
             ticket.locator(".ticket__close").click()
             expect(console.locator("#tickets li").filter(has_text="lee@example.net")).to_have_count(
-                0, timeout=10_000)
+                0, timeout=10_000
+            )
         finally:
             browser.close()
     assert errors == []

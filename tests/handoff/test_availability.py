@@ -27,7 +27,10 @@ def hours(**kw) -> BusinessHours:
     return BusinessHours(BusinessHoursSettings(**kw))
 
 
-OFFICE = dict(timezone="Europe/Berlin", schedule={"mon-fri": "09:00-17:00", "sat": ["10:00-12:00", "13:00-14:00"]})
+OFFICE = {
+    "timezone": "Europe/Berlin",
+    "schedule": {"mon-fri": "09:00-17:00", "sat": ["10:00-12:00", "13:00-14:00"]},
+}
 
 
 def at(y, m, d, hh, mm, tz=BERLIN) -> datetime:
@@ -80,7 +83,10 @@ def test_a_schedule_that_never_opens_has_no_next_opening():
 
 def test_describe_opening():
     now = at(2026, 12, 5, 15, 0)  # Saturday
-    assert describe_opening(at(2026, 12, 7, 9, 0), now, "Europe/Berlin") == "Monday 09:00 (Europe/Berlin)"
+    assert (
+        describe_opening(at(2026, 12, 7, 9, 0), now, "Europe/Berlin")
+        == "Monday 09:00 (Europe/Berlin)"
+    )
     assert describe_opening(at(2026, 12, 5, 16, 0), now, "UTC") == "today at 16:00 (UTC)"
     assert describe_opening(at(2026, 12, 6, 9, 0), now, "UTC") == "tomorrow at 09:00 (UTC)"
     assert describe_opening(at(2026, 12, 21, 9, 0), now, "UTC") == "Monday 21 December 09:00 (UTC)"
@@ -101,13 +107,15 @@ def test_decide_open_without_agents():
 
 def test_decide_open_with_agents_and_the_expected_wait():
     h, now = hours(**OFFICE), at(2026, 11, 30, 10, 0)
-    free_seat = decide(now, h, agents_online=2, free_capacity=1, queue_position=1,
-                       median_first_reply_seconds=60)
+    free_seat = decide(
+        now, h, agents_online=2, free_capacity=1, queue_position=1, median_first_reply_seconds=60
+    )
     assert free_seat.state is AvailabilityState.OPEN_WITH_AGENTS
     assert free_seat.expected_wait_seconds == 60
     # 4 chats ahead of the free seats, shared by 2 agents: 1 + 4/2 median replies
-    busy = decide(now, h, agents_online=2, free_capacity=1, queue_position=5,
-                  median_first_reply_seconds=60)
+    busy = decide(
+        now, h, agents_online=2, free_capacity=1, queue_position=5, median_first_reply_seconds=60
+    )
     assert busy.expected_wait_seconds == 180
     unknown = decide(now, h, agents_online=1, free_capacity=0)
     assert unknown.person_available and unknown.expected_wait_seconds is None
@@ -136,7 +144,11 @@ def test_bad_business_hours_are_refused_at_start_up_naming_the_problem(section, 
 
 def test_business_hours_from_config():
     s = settings_from_dict(
-        {"handoff": {"business_hours": {**OFFICE, "holidays": ["2026-12-25"], "nobody_online": "offline"}}},
+        {
+            "handoff": {
+                "business_hours": {**OFFICE, "holidays": ["2026-12-25"], "nobody_online": "offline"}
+            }
+        },
         SECRETS,
     )
     bh = s.handoff.business_hours

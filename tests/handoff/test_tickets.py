@@ -49,7 +49,8 @@ def settings(nobody_online) -> HandoffSettings:
     return HandoffSettings(
         max_message_chars=200,
         business_hours=BusinessHoursSettings(
-            timezone="Europe/Berlin", schedule={"mon-fri": "09:00-17:00"},
+            timezone="Europe/Berlin",
+            schedule={"mon-fri": "09:00-17:00"},
             nobody_online=nobody_online,
         ),
     )
@@ -58,9 +59,16 @@ def settings(nobody_online) -> HandoffSettings:
 @pytest.fixture
 def handoff(settings, engine, rasa, clock):
     built = build_handoff(
-        settings, engine, jwt_secret=JWT_SECRET, internal_token=INTERNAL_TOKEN,
-        rasa_url="http://rasa.invalid", rasa_token="rasa-token", cors_origins=["*"], rasa=rasa,
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1), clock=clock,
+        settings,
+        engine,
+        jwt_secret=JWT_SECRET,
+        internal_token=INTERNAL_TOKEN,
+        rasa_url="http://rasa.invalid",
+        rasa_token="rasa-token",
+        cors_origins=["*"],
+        rasa=rasa,
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        clock=clock,
     )
     built.start()
     return built
@@ -113,12 +121,16 @@ def test_ticket_transitions_follow_the_table(handoff, service):
 # -- the chat ----------------------------------------------------------------------------
 
 
-def test_closed_hours_offer_a_message_and_store_the_ticket(handoff, service, client, agent, auth_headers):
+def test_closed_hours_offer_a_message_and_store_the_ticket(
+    handoff, service, client, agent, auth_headers
+):
     cid = service.open_conversation(None).id
     accepted = _internal(client, cid)
     assert accepted == {"status": "queued", "offline": True}
     offer = service.history(cid)[-1]
-    assert offer.text.startswith("Our team is offline right now — we're back Monday 09:00 (Europe/Berlin).")
+    assert offer.text.startswith(
+        "Our team is offline right now — we're back Monday 09:00 (Europe/Berlin)."
+    )
     assert "email address" in offer.text
     assert offer.payload == {"buttons": [{"title": "Cancel", "payload": "/cancel"}]}
 
@@ -128,7 +140,10 @@ def test_closed_hours_offer_a_message_and_store_the_ticket(handoff, service, cli
     anyio.run(say, service, cid, "Bob@Example.COM")
     assert bot_texts(service, cid)[-1] == ASK_MESSAGE_TEXT
     anyio.run(say, service, cid, "My parcel never arrived, order 1234.")
-    assert bot_texts(service, cid)[-1] == "Thanks — we'll email you at Bob@example.com. Your message is with our team."
+    assert (
+        bot_texts(service, cid)[-1]
+        == "Thanks — we'll email you at Bob@example.com. Your message is with our team."
+    )
 
     # the conversation stays queued for the agents; later messages are only stored
     assert service.store.get_conversation(cid).status is Status.QUEUED
@@ -140,7 +155,11 @@ def test_closed_hours_offer_a_message_and_store_the_ticket(handoff, service, cli
     assert len(listed) == 1
     ticket = listed[0]
     assert (ticket["email"], ticket["message"], ticket["status"], ticket["reason"]) == (
-        "Bob@example.com", "My parcel never arrived, order 1234.", "open", "closed")
+        "Bob@example.com",
+        "My parcel never arrived, order 1234.",
+        "open",
+        "closed",
+    )
     assert ticket["transcript_url"] == f"/api/conversations/{cid}"
     transcript = client.get(ticket["transcript_url"], headers=headers).json()
     assert "My parcel never arrived, order 1234." in [m["text"] for m in transcript["messages"]]
@@ -148,7 +167,9 @@ def test_closed_hours_offer_a_message_and_store_the_ticket(handoff, service, cli
     r = client.post(f"/api/tickets/{ticket['id']}/close", headers=headers)
     assert r.status_code == 200 and r.json()["closed_by"] == agent.id
     assert client.get("/api/tickets", headers=headers).json() == []
-    assert [t["id"] for t in client.get("/api/tickets?status=closed", headers=headers).json()] == [ticket["id"]]
+    assert [t["id"] for t in client.get("/api/tickets?status=closed", headers=headers).json()] == [
+        ticket["id"]
+    ]
     again = client.post(f"/api/tickets/{ticket['id']}/close", headers=headers)
     assert again.status_code == 409 and "cannot become 'closed'" in again.json()["detail"]
     assert client.get("/api/tickets").status_code == 401

@@ -39,7 +39,9 @@ def upgrade() -> None:
             name="ck_offline_tickets_status",
         ),
     )
-    op.create_index("ix_offline_tickets_status_submitted", "offline_tickets", ["status", "submitted_at"])
+    op.create_index(
+        "ix_offline_tickets_status_submitted", "offline_tickets", ["status", "submitted_at"]
+    )
     op.create_index("ix_offline_tickets_conversation", "offline_tickets", ["conversation_id"])
 
 
