@@ -77,7 +77,7 @@ def _watched(monkeypatch, tmp_path, starting: bool, rounds: int = 4) -> list[str
                          write=lambda _line: None)
     sup._proc = _FakeProc(rounds)
     restarted: list[str] = []
-    monkeypatch.setattr(mod, "healthy", lambda _url: False)
+    monkeypatch.setattr(mod, "healthy", lambda _url, timeout=3.0: False)
     monkeypatch.setattr(sup, "_starting", lambda _name, _grace: starting)
     monkeypatch.setattr(sup, "restart", restarted.append)
     monkeypatch.setattr(mod.time, "sleep", lambda _s: None)
