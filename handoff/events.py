@@ -28,6 +28,8 @@ MESSAGE_CREATED = "message.created"
 TYPING = "conversation.typing"
 PRESENCE_CHANGED = "agent.presence_changed"
 CSAT_RECEIVED = "conversation.csat_received"
+# A user left an offline ticket (email + message) while no person could take the chat.
+TICKET_OPENED = "offline_ticket.opened"
 
 # Events that change what the queue looks like (agents' lists refresh on these).
 STATUS_EVENTS = (HANDOFF_REQUESTED, ASSIGNED, REQUEUED, RESOLVED, HANDED_BACK, REOPENED, TRANSFERRED)
@@ -93,6 +95,7 @@ __all__ = [
     "REQUEUED",
     "RESOLVED",
     "STATUS_EVENTS",
+    "TICKET_OPENED",
     "TRANSFERRED",
     "TYPING",
     "Event",

@@ -176,6 +176,18 @@ class OfflineTickets:
         )
         # Only now, with the ticket committed, does the user hear it was taken.
         await self._say(ticket.conversation_id, CONFIRM_TEXT.format(email=stored.email))
+        await self.service.bus.publish(
+            Event(
+                events.TICKET_OPENED,
+                stored.conversation_id,
+                {
+                    "ticket_id": stored.id,
+                    "email": stored.email,
+                    "message": stored.message,
+                    "reason": stored.reason,
+                },
+            )
+        )
 
     def _conversation_so_far(self, ticket: Ticket) -> str:
         """What the user typed before the offer (not the email and the "skip")."""

@@ -36,6 +36,7 @@ LIFECYCLE = {
     events.TRANSFERRED: "assigned",
     events.RESOLVED: "resolved",
     events.HANDED_BACK: "handed_back",
+    events.TICKET_OPENED: "offline_ticket",  # data: ticket_id, email, message, reason
 }
 
 

@@ -176,6 +176,26 @@ def test_closed_hours_offer_a_message_and_store_the_ticket(
     assert client.post("/api/tickets/999/close", headers=headers).status_code == 404
 
 
+def test_an_opened_ticket_is_published_for_webhooks(handoff, service, published):
+    from handoff import events
+    from handoff.webhooks import LIFECYCLE
+
+    cid = service.open_conversation(None).id
+
+    async def scenario():
+        await service.request_handoff(cid, "user_request")
+        await say(service, cid, "zoe@example.com")
+        assert not [e for e in published if e.name == events.TICKET_OPENED]  # not before stored
+        await say(service, cid, "Call me back please")
+
+    anyio.run(scenario)
+    opened = [e for e in published if e.name == events.TICKET_OPENED]
+    assert len(opened) == 1 and opened[0].conversation_id == cid
+    assert opened[0].data["email"] == "zoe@example.com"
+    assert opened[0].data["message"] == "Call me back please"
+    assert LIFECYCLE[events.TICKET_OPENED] == "offline_ticket"
+
+
 def test_skip_sends_the_conversation_so_far(handoff, service):
     cid = service.open_conversation(None).id
 
