@@ -137,6 +137,7 @@ class _User:
         self.connected = False
         self.arrived = asyncio.Event()
         self.conv: _Conversation | None = None
+        self.handed_off = False  # the current conversation went to the agents' queue
         self.count = 0
 
     # -- connection -----------------------------------------------------------------------
@@ -146,6 +147,10 @@ class _User:
         if self.conv is not None and isinstance(meta.get("message_id"), int):
             self._received(self.conv, meta["message_id"], live=True)
         self.arrived.set()
+
+    async def _on_queue(self, data: Any) -> None:
+        if isinstance(data, dict) and data.get("status") in ("queued", "assigned"):
+            self.handed_off = True
 
     async def _on_disconnect(self) -> None:
         self.connected = False
@@ -169,6 +174,7 @@ class _User:
             base = self.opts.bases[self.base_index % len(self.opts.bases)]
             sio = socketio.AsyncClient(reconnection=False)
             sio.on("bot_uttered", self._on_bot)
+            sio.on("queue_position", self._on_queue)
             sio.on("disconnect", self._on_disconnect)
             try:
                 await sio.connect(base, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
@@ -194,6 +200,7 @@ class _User:
                                                    "session_id": conv.id})
         if not isinstance(ack, dict) or ack.get("session_id") != conv.id:
             return False
+        self.handed_off = self.handed_off or ack.get("status") in ("queued", "assigned")
         history = await self._call("history", {"session_id": conv.id, "after_id": conv.last_id})
         if not isinstance(history, list):
             return False
@@ -229,6 +236,7 @@ class _User:
                 break
             self.connected = False  # no conversation opened: treat it as a broken connection
         self.conv = _Conversation(ack["session_id"], ack.get("session_token"))
+        self.handed_off = False
         self.tally.conversations.append(self.conv.id)
 
     async def run(self, deadline: float) -> None:
@@ -239,7 +247,7 @@ class _User:
             while time.monotonic() < deadline:
                 kind = self.rng.choices(kinds, weights)[0]
                 await self.ask(kind)
-                if kind != "known":  # with the agents now: start afresh
+                if kind != "known" or self.handed_off:  # with the agents now: start afresh
                     await self.check()
                     await self.new_conversation()
                 await asyncio.sleep(self.opts.think * (0.5 + self.rng.random()))
