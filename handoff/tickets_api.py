@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from handoff.auth import Auth
@@ -50,6 +50,7 @@ class TicketPublic(BaseModel):
 def build_tickets_router(tickets: TicketStore, auth: Auth) -> APIRouter:
     router = APIRouter(prefix="/api/tickets", tags=["offline tickets"])
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
+    TicketId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the ticket's id")]
 
     @router.get(
         "",
@@ -66,7 +67,7 @@ def build_tickets_router(tickets: TicketStore, auth: Auth) -> APIRouter:
         return [TicketPublic.of(t) for t in tickets.list(wanted, limit)]
 
     @router.get("/{ticket_id}", response_model=TicketPublic, summary="One offline ticket")
-    def get_ticket(ticket_id: int, _: CurrentAgent) -> TicketPublic:
+    def get_ticket(ticket_id: TicketId, _: CurrentAgent) -> TicketPublic:
         return TicketPublic.of(tickets.get(ticket_id))
 
     @router.post(
@@ -74,7 +75,7 @@ def build_tickets_router(tickets: TicketStore, auth: Auth) -> APIRouter:
         response_model=TicketPublic,
         summary="Close an open ticket (you answered by email); 409 if it is not open",
     )
-    async def close_ticket(ticket_id: int, agent: CurrentAgent) -> TicketPublic:
+    async def close_ticket(ticket_id: TicketId, agent: CurrentAgent) -> TicketPublic:
         await anyio.to_thread.run_sync(tickets.get, ticket_id)  # 404 for drafts and unknown ids
         closed = await anyio.to_thread.run_sync(
             lambda: tickets.move(ticket_id, TicketStatus.CLOSED, closed_by=agent.id)

@@ -174,6 +174,9 @@ def test_closed_hours_offer_a_message_and_store_the_ticket(
     assert again.status_code == 409 and "cannot become 'closed'" in again.json()["detail"]
     assert client.get("/api/tickets").status_code == 401
     assert client.post("/api/tickets/999/close", headers=headers).status_code == 404
+    assert client.get("/api/tickets/0", headers=headers).status_code == 422
+    assert client.get(f"/api/tickets/{2**63}", headers=headers).status_code == 422
+    assert client.get("/api/tickets?status=draft", headers=headers).status_code == 422
 
 
 def test_an_opened_ticket_is_published_for_webhooks(handoff, service, published):
