@@ -154,7 +154,8 @@
       var item = el("li", { "data-revision": r.id }, [el("strong", { text: r.action }), " " + new Date(r.at).toLocaleString() + " by " + r.actor +
         (r.changed.length ? " \u2014 " + r.changed.join(", ") : "") + " ",
         el("button", { type: "button", class: "show-diff", text: "Show changes", onclick: function () {
-          view.replaceChildren(view.childNodes.length ? "" : diffTable(s.before || {}, s.after || {}));
+          if (view.childElementCount) view.replaceChildren();
+          else view.replaceChildren(diffTable(s.before || {}, s.after || {}));
         } })]);
       if (r.previous) {
         item.append(" ", el("button", { type: "button", class: "rollback", text: "Roll back to before this change", onclick: async function () {
