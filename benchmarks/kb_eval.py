@@ -14,6 +14,11 @@ Example:
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py --datasets clinc150 --methods learned_head
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py --quick      # 20 texts per label
+    # contrastive fine-tuning on each training split first (the same as `tier1 kb eval --tune`):
+    nice -n 15 .venv/bin/python benchmarks/kb_eval.py --tune --tune-epochs 1 --tune-budget-minutes 25
+
+With ``--tune`` the tuned model is saved under .tier1/bench-cache/tuned-<dataset>-<key>/ and
+reused by a rerun with the same training split and tuning options.
 """
 
 from __future__ import annotations
@@ -70,6 +75,38 @@ def embedder_for(name: str, data) -> CachedEmbedder:
     return cache
 
 
+def tuned_embedder(name: str, data, args) -> tuple[CachedEmbedder, dict]:
+    """Tune on ``data.train`` (or reuse the same run) and cache the tuned model's vectors."""
+    from knowledge_base.evaluation.tuned import tune_on_train
+    from knowledge_base.tuning import TuningOptions
+
+    options = TuningOptions(
+        epochs=args.tune_epochs,
+        max_steps=args.tune_max_steps,
+        batch_size=args.tune_batch_size,
+        budget_minutes=args.tune_budget_minutes,
+        lr=args.tune_lr,
+    )
+    inner, manifest, reused = tune_on_train(data, PACKAGED_MODEL, CACHE, options, batch_size=128)
+    print(
+        f"  tuned model {manifest.name}: {manifest.steps} steps ({manifest.epochs_done} epochs, "
+        f"stopped by {manifest.stopped_by}) in {manifest.seconds} s"
+        + (" (reused)" if reused else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+    cache = CachedEmbedder(inner, CACHE / f"kbeval-{name}-{manifest.fingerprint}.npz")
+    info = {
+        "name": manifest.name,
+        "steps": manifest.steps,
+        "epochs_done": manifest.epochs_done,
+        "stopped_by": manifest.stopped_by,
+        "seconds": manifest.seconds,
+        "options": manifest.options,
+    }
+    return cache, info
+
+
 def _seed_from_research(cache: CachedEmbedder, name: str, data) -> None:
     """Reuse benchmarks/research_scoring.py's cached vectors (same model, same normalisation)."""
     texts = set(data.train.texts) | set(data.test.texts) | set(data.val.texts if data.val else [])
@@ -111,7 +148,9 @@ def goal_threshold(val_predictions, decision, oos_label: str, min_oos_recall: fl
     return max(rows, key=lambda m: m.in_scope_accuracy).answer_threshold if rows else None
 
 
-def evaluate(name: str, method: str, data, embedder, settings: KnowledgeBaseSettings) -> dict:
+def evaluate(
+    name: str, method: str, data, embedder, settings: KnowledgeBaseSettings, label: str = ""
+) -> dict:
     s = settings.copy(update={"scoring": settings.scoring.copy(update={"type": method})})
     t0 = time.perf_counter()
     run = run_evaluation(
@@ -125,7 +164,7 @@ def evaluate(name: str, method: str, data, embedder, settings: KnowledgeBaseSett
     embedder.save()
     row = {
         "dataset": name,
-        "method": method,
+        "method": method + label,
         "articles": run.articles,
         "indexed_texts": run.variants,
         "build_s": round(run.build_seconds, 1),
@@ -264,6 +303,16 @@ def main() -> int:
         choices=["max_cosine", "learned_head"],
     )
     p.add_argument("--quick", action="store_true", help="20 texts per label (a smoke run)")
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="fine-tune the model on each training split first (knowledge_base.tuning)",
+    )
+    p.add_argument("--tune-epochs", type=int, default=1)
+    p.add_argument("--tune-max-steps", type=int, default=None)
+    p.add_argument("--tune-batch-size", type=int, default=32)
+    p.add_argument("--tune-budget-minutes", type=float, default=None)
+    p.add_argument("--tune-lr", type=float, default=5e-5)
     p.add_argument("--out", type=Path, default=CACHE / "kb_eval.json")
     args = p.parse_args()
     if not DATA.exists():
@@ -273,12 +322,21 @@ def main() -> int:
     rows = []
     for name in args.datasets:
         data = load(name)
-        embedder = embedder_for(name, data)
-        if args.quick:
-            data = sample(data, 20)
+        label, tuned = "", None
+        if args.tune:
+            if args.quick:
+                data = sample(data, 20)
+            embedder, tuned = tuned_embedder(name, data, args)
+            label = "+tune"
+        else:
+            embedder = embedder_for(name, data)
+            if args.quick:
+                data = sample(data, 20)
         for method in args.methods:
-            print(f"== {name} / {method}", file=sys.stderr, flush=True)
-            rows.append(evaluate(name, method, data, embedder, settings))
+            print(f"== {name} / {method}{label}", file=sys.stderr, flush=True)
+            rows.append(evaluate(name, method, data, embedder, settings, label))
+            if tuned is not None:
+                rows[-1]["tuning"] = tuned
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     result = {
         "rows": rows,

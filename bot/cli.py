@@ -182,6 +182,20 @@ def cmd_kb_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_tune(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import tuning_options
+    from knowledge_base.tuning import tune_knowledge_base
+
+    settings, _ = _settings(args.config)
+    kb = _kb(settings)
+    manifest, status = tune_knowledge_base(kb, tuning_options(args, seed=args.seed))
+    print(json.dumps({"tuned": manifest.name, "steps": manifest.steps,
+                      "epochs_done": manifest.epochs_done, "stopped_by": manifest.stopped_by,
+                      "seconds": manifest.seconds, "status": status}, indent=2, default=str))
+    print("restart the running bot (tier1 run) so it searches with the tuned model", file=sys.stderr)
+    return 0
+
+
 def cmd_kb_eval(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation.command import run_eval
 
@@ -312,7 +326,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     add("status", cmd_kb_status, "articles, questions, index size and version",
         "example:\n  tier1 kb status", parent=kb)
-    from knowledge_base.evaluation.command import add_data_arguments
+    from knowledge_base.evaluation.command import add_data_arguments, add_tuning_arguments
+
+    tu = add("tune", cmd_kb_tune,
+             "fine-tune the embedding model on the knowledge base's own question variants "
+             "(contrastive, CPU), save it beside the index and re-encode every article with it; "
+             "the bot then uses it automatically",
+             "example:\n  tier1 kb tune --budget-minutes 20\n"
+             "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100", parent=kb)
+    add_tuning_arguments(tu)
+    tu.add_argument("--seed", type=int, default=0, help="pairing/batching seed (default: %(default)s)")
 
     ev = add("eval", cmd_kb_eval,
              "measure answer-or-handoff quality on labelled data: builds a throwaway KB from the "
@@ -322,8 +345,11 @@ def _parser() -> argparse.ArgumentParser:
              "  tier1 kb eval --train ../shared/datasets/banking77/train.csv "
              "--test ../shared/datasets/banking77/test.csv --label-col category --json\n"
              "  tier1 kb eval --clinc data_full.json --limit-per-label 10 --labels 30 "
-             "--predictions preds.csv", parent=kb)
+             "--predictions preds.csv\n"
+             "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30",
+             parent=kb)
     add_data_arguments(ev)
+    add_tuning_arguments(ev, switch=True)
     ev.add_argument("--answer-threshold", type=float, default=None,
                     help="decide at this threshold (default: knowledge_base.decision)")
     ev.add_argument("--json", action="store_true", help="print JSON (metrics and the sweep)")

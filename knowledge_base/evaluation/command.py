@@ -15,6 +15,7 @@ from knowledge_base.evaluation.evaluator import EvalRun, run_evaluation
 from knowledge_base.evaluation.metrics import compute_metrics, decisions, sweep
 from knowledge_base.evaluation.report import plot, table, write_predictions
 from knowledge_base.settings import KnowledgeBaseSettings
+from knowledge_base.tuning import TuningOptions
 
 
 def add_data_arguments(parser) -> None:
@@ -60,6 +61,49 @@ def add_data_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_tuning_arguments(parser, *, switch: bool = False) -> None:
+    """The knobs of ``knowledge_base.tuning`` (``switch``: add ``--tune`` to turn tuning on)."""
+    g = parser.add_argument_group("tuning (contrastive fine-tuning on the question variants)")
+    if switch:
+        g.add_argument(
+            "--tune",
+            action="store_true",
+            help="fine-tune the model on the TRAINING split first (never val/test), as "
+            "`tier1 kb tune` does; an identical earlier run is reused from <state_dir>/eval/",
+        )
+    defaults = TuningOptions()
+    g.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
+    g.add_argument(
+        "--max-steps", type=int, default=None, metavar="N", help="stop after N optimiser steps"
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="pairs per step, at most one per article (default: %(default)s)",
+    )
+    g.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="stop training after M minutes (the model trained so far is kept)",
+    )
+    g.add_argument("--lr", type=float, default=defaults.lr, help="default: %(default)s")
+
+
+def tuning_options(args: Namespace, seed: int = 0) -> TuningOptions:
+    """Raises TuningError: an option is out of range."""
+    return TuningOptions(
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        budget_minutes=args.budget_minutes,
+        lr=args.lr,
+        seed=seed,
+    )
+
+
 def load_data(args: Namespace) -> EvalData:
     """Raises DatasetError: neither --clinc nor --train/--test, or a file is unusable."""
     if args.clinc:
@@ -91,9 +135,38 @@ def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBase
 
 
 def _run(
-    settings: KnowledgeBaseSettings, args: Namespace, data: EvalData, include_val: bool
+    settings: KnowledgeBaseSettings,
+    args: Namespace,
+    data: EvalData,
+    include_val: bool,
+    state_dir: Path | None = None,
 ) -> EvalRun:
-    return run_evaluation(data, settings, progress=not args.no_progress, include_val=include_val)
+    embedder, tuned = None, None
+    if getattr(args, "tune", False):
+        from knowledge_base.evaluation.tuned import tune_on_train
+
+        if settings.embedder.type != "sentence-transformers":
+            raise DatasetError("--tune needs knowledge_base.embedder.type: sentence-transformers")
+        embedder, tuned, _ = tune_on_train(
+            data,
+            settings.embedder.model,
+            Path(state_dir or ".tier1") / "eval",
+            tuning_options(args),
+            progress=not args.no_progress,
+            batch_size=settings.embedder.batch_size,
+        )
+    run = run_evaluation(
+        data, settings, embedder=embedder, progress=not args.no_progress, include_val=include_val
+    )
+    if tuned is not None:
+        run.extra["tuning"] = {
+            "model": tuned.name,
+            "steps": tuned.steps,
+            "epochs_done": tuned.epochs_done,
+            "stopped_by": tuned.stopped_by,
+            "seconds": tuned.seconds,
+        }
+    return run
 
 
 def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) -> tuple[str, int]:
@@ -103,13 +176,15 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
     decision = settings.decision
     if args.answer_threshold is not None:
         decision = decision.copy(update={"answer_threshold": args.answer_threshold})
-    run = _run(settings, args, data, include_val=False)
+    run = _run(settings, args, data, include_val=False, state_dir=state_dir)
     metrics = compute_metrics(run.test, decision, data.oos_label)
     swept = sweep(run.test, decision, data.oos_label)
     plot_path = (
         Path(args.plot)
         if args.plot
-        else state_dir / "eval" / f"{data.name}-{settings.scoring.type}.png"
+        else state_dir
+        / "eval"
+        / f"{data.name}-{settings.scoring.type}{'-tuned' if 'tuning' in run.extra else ''}.png"
     )
     plot(swept, plot_path, decision.answer_threshold, f"{data.name}: {settings.scoring.type}")
     if args.predictions:
@@ -124,6 +199,8 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
         "ms_per_query": round(run.ms_per_query, 2),
         "plot": str(plot_path),
     }
+    if "tuning" in run.extra:
+        info["tuning"] = run.extra["tuning"]
     if args.json:
         doc = {**info, "metrics": metrics.to_dict(), "sweep": [m.to_dict() for m in swept]}
         return json.dumps(doc, indent=2), 0
@@ -142,6 +219,12 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
     ]
     if args.predictions:
         lines.append(f"predictions: {args.predictions}")
+    if "tuning" in run.extra:
+        t = run.extra["tuning"]
+        lines.append(
+            f"tuned on the training split: {t['steps']} steps ({t['epochs_done']} epochs, "
+            f"stopped by {t['stopped_by']}) in {t['seconds']:.0f} s; model {t['model']}"
+        )
     return "\n".join(lines), 0
 
 

@@ -1,0 +1,156 @@
+"""``tier1 kb tune``: contrastive fine-tuning on the KB's own variants, saved beside the index and
+picked up automatically (and ignored when its manifest does not match)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine
+
+from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, SentenceTransformerEmbedder
+from knowledge_base.embedder import create_embedder
+from knowledge_base.settings import PACKAGED_MODEL, EmbedderSettings
+from knowledge_base.tuning import (
+    MANIFEST,
+    TuningError,
+    TuningOptions,
+    distinct_batches,
+    read_manifest,
+    training_pairs,
+    tune,
+    tune_knowledge_base,
+    tuned_model_dir,
+)
+from tests.knowledge_base.conftest import ARTICLES, write_kb_file
+
+# --------------------------------------------------------------------------- no model needed
+
+
+@pytest.mark.unit
+def test_batches_never_hold_two_pairs_of_one_article_and_cover_every_pair():
+    groups = [[f"g{g} text {i}" for i in range(n)] for g, n in enumerate([1, 2, 5, 9, 3, 7])]
+    pairs = training_pairs(groups, seed=3)
+    assert len(pairs) == sum(n for n in [2, 5, 9, 3, 7])  # the 1-text group has no positive
+    assert all(a != p and a.split()[0] == p.split()[0] for _, a, p in pairs)
+    batches = distinct_batches(pairs, 4, random.Random(0))
+    for batch in batches:
+        groups_in = [pairs[i][0] for i in batch]
+        assert len(groups_in) == len(set(groups_in)) and 2 <= len(batch) <= 4
+    covered = sorted(i for b in batches for i in b)
+    assert len(covered) == len(set(covered))
+    # only pairs of the largest group can be left over once fewer than two groups remain
+    assert {pairs[i][0] for i in set(range(len(pairs))) - set(covered)} <= {3}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"batch_size": 1}, "batch-size"),
+        ({"epochs": 0}, "epochs"),
+        ({"max_steps": 0}, "max-steps"),
+        ({"budget_minutes": -1}, "budget-minutes"),
+    ],
+)
+def test_bad_options_are_named(kwargs, needle):
+    with pytest.raises(TuningError, match=needle):
+        TuningOptions(**kwargs)
+
+
+@pytest.mark.unit
+def test_too_few_variants_is_a_clear_error_before_any_model_loads(tmp_path):
+    with pytest.raises(TuningError, match="at least two articles with two or more"):
+        tune([["only one"], ["a", "b"]], "/nonexistent/model", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- the real model
+
+
+@pytest.fixture(scope="module")
+def tuned_kb(tmp_path_factory):
+    """A small real KB (packaged MiniLM), tuned for a few steps by ``tune_knowledge_base``."""
+    tmp = tmp_path_factory.mktemp("tune")
+    settings = KnowledgeBaseSettings(index={"type": "memory"}, seed_file=None)
+    engine = create_engine(f"sqlite:///{tmp / 'kb.db'}", future=True)
+    index_path = tmp / "state" / "kb.index"
+    kb = KnowledgeBase(settings, engine, index_path)
+    kb.start()
+    kb.import_file(write_kb_file(tmp / "articles.yml", ARTICLES))
+    before = kb.status()
+    options = TuningOptions(max_steps=4, batch_size=4, lr=2e-4, max_seq_length=32)
+    manifest, after = tune_knowledge_base(kb, options, progress=False)
+    yield kb, settings, engine, index_path, manifest, before, after
+    engine.dispose()
+
+
+def _margin(embedder, groups) -> float:
+    """Mean cosine between texts of one article minus mean cosine across articles."""
+    texts = [t for g in groups for t in g]
+    labels = np.array([i for i, g in enumerate(groups) for _ in g])
+    v = embedder.encode(texts)
+    sims = v @ v.T
+    same = labels[:, None] == labels[None, :]
+    off_diagonal = ~np.eye(len(texts), dtype=bool)
+    return float(sims[same & off_diagonal].mean() - sims[~same].mean())
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tuning_brings_same_article_variants_closer(tuned_kb, real_embedder):
+    kb, _, _, index_path, manifest, _, _ = tuned_kb
+    groups = kb.question_groups()
+    assert len(groups) == len(ARTICLES)
+    tuned = SentenceTransformerEmbedder(str(tuned_model_dir(index_path)), name=manifest.name)
+    base_vectors = real_embedder.encode(groups[0])
+    tuned_vectors = tuned.encode(groups[0])
+    assert np.abs(tuned_vectors - base_vectors).max() > 1e-3  # the weights really changed
+    assert _margin(tuned, groups) > _margin(real_embedder, groups) + 0.01
+    assert manifest.steps == 4 and manifest.stopped_by == "max_steps"
+    assert manifest.base_model == PACKAGED_MODEL and manifest.articles == len(ARTICLES)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tune_switches_the_kb_and_a_restart_picks_the_tuned_model(tuned_kb):
+    kb, settings, engine, index_path, manifest, before, after = tuned_kb
+    assert before["model"] == PACKAGED_MODEL
+    assert after["model"] == manifest.name != PACKAGED_MODEL
+    assert after["index_size"] == before["index_size"] and not after["stale"]
+    assert kb.search("I forgot my password").hits[0].slug == "reset-password"
+    saved = json.loads((tuned_model_dir(index_path) / MANIFEST).read_text())
+    assert saved["kb_version"] == before["version"] and saved["fingerprint"] == manifest.fingerprint
+    # A fresh process on the same database and index picks the tuned model by itself.
+    restarted = KnowledgeBase(settings, engine, index_path)
+    restarted.start()
+    assert restarted.status()["model"] == manifest.name
+    assert restarted.search("where is my parcel").hits[0].slug == "track-order"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_stale_or_broken_manifest_is_ignored(tuned_kb, tmp_path, caplog):
+    *_, index_path, manifest, _, _ = tuned_kb
+    copy = tmp_path / "kb.index.tuned-model"
+    shutil.copytree(tuned_model_dir(index_path), copy)
+    settings = EmbedderSettings()
+    assert create_embedder(settings, copy).name == manifest.name
+
+    doc = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps({**doc, "base_model": "/some/other/model"}))
+    with caplog.at_level("INFO"):
+        assert create_embedder(settings, copy).name == PACKAGED_MODEL
+    assert "tuned from '/some/other/model'" in caplog.text
+
+    (copy / MANIFEST).write_text("{not json")
+    assert read_manifest(copy, PACKAGED_MODEL) is None
+    assert create_embedder(settings, copy).name == PACKAGED_MODEL
+
+    (copy / MANIFEST).write_text(json.dumps(doc))
+    (copy / "modules.json").unlink()  # an interrupted copy: no usable model
+    assert read_manifest(copy, PACKAGED_MODEL) is None
+    assert create_embedder(settings, tmp_path / "absent").name == PACKAGED_MODEL
