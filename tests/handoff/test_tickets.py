@@ -276,3 +276,32 @@ def test_an_empty_message_is_refused_and_nothing_is_lost(handoff, service):
     with pytest.raises(InvalidMessage):
         anyio.run(say, service, cid, "   ")
     assert TicketStore(handoff.engine).collecting(cid).status is TicketStatus.AWAITING_EMAIL
+
+
+def test_a_database_at_ho_0002_gets_the_tickets_table(tmp_path):
+    from sqlalchemy import create_engine, inspect, text
+
+    from handoff.migrations import VERSION_TABLE, current_revision, head, migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}", future=True)
+    migrate(engine)
+    with engine.begin() as conn:  # as the schema was before ho_0003
+        conn.execute(text("DROP TABLE offline_tickets"))
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'ho_0002'"))
+    assert current_revision(engine) == "ho_0002"
+    migrate(engine)
+    assert current_revision(engine) == head()
+    assert "offline_tickets" in inspect(engine).get_table_names()
+    cid = "conv-1"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO conversations (id, status, context, user_metadata, created_at, "
+                "priority, updated_at) VALUES (:id, 'queued', '{}', '{}', "
+                "'2026-01-01 00:00:00', 0, '2026-01-01 00:00:00')"
+            ),
+            {"id": cid},
+        )
+    store = TicketStore(engine)
+    ticket = store.draft(cid, "closed")
+    assert store.collecting(cid).id == ticket.id
