@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
 
 from bot.loadtest import _percentile, known_questions, parse_mix, report
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
