@@ -2,8 +2,10 @@
 
 Deactivating an agent revokes its tokens (`AgentAccounts.set_deactivated`), hands every
 conversation it holds back to the queue through the one state machine (`HandoffService.move`,
-as a release would, but audited as the admin's act), and - because the roster leaves
-deactivated agents out - it gets no new assignments. Reactivating lets the agent log in again
+as a release would, but audited as the admin's act), publishes ``agent.deactivated`` (the agent
+socket closes its open sockets in this process; on other replicas its next socket event is
+refused, as every event reloads the account) and - because the roster leaves deactivated
+agents out - it gets no new assignments. Reactivating lets the agent log in again
 (old tokens stay revoked). A password reset revokes the agent's tokens too.
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from handoff import events
 from handoff.assignment import Assigner
 from handoff.errors import IllegalTransition, NotAssignee
+from handoff.events import Event
 from handoff.records import Agent, NewMessage
 from handoff.service import HandoffService
 from handoff.status import Status
@@ -71,6 +75,10 @@ class AccountAdmin:
             except (IllegalTransition, NotAssignee):
                 continue  # resolved or moved meanwhile: nothing to hand back
             requeued.append(conversation_id)
+        # The agent socket closes the account's open sockets (pushes stop at once).
+        await self._service.bus.publish(
+            Event(events.AGENT_DEACTIVATED, "", {"agent_id": agent.id})
+        )
         log.info("agent %s deactivated by %s; %d conversation(s) requeued",
                  agent.id, by.actor, len(requeued))
         return Deactivation(agent, requeued)

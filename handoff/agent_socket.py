@@ -72,6 +72,8 @@ class AgentSocket:
         bus.subscribe(events.TYPING, self.push_typing)
         bus.subscribe(events.PRESENCE_CHANGED, self.push_presence)
         bus.subscribe(events.CSAT_RECEIVED, self.push_csat)
+        bus.subscribe(events.AGENT_DEACTIVATED, self.disconnect_agent)
+        self._sids: dict[int, set[str]] = {}  # agent id -> its sockets in this process
         for name in events.STATUS_EVENTS:
             bus.subscribe(name, self.push_queue)
 
@@ -84,6 +86,7 @@ class AgentSocket:
         except AuthError as e:
             raise socketio.exceptions.ConnectionRefusedError(str(e)) from e
         await self.sio.save_session(sid, {"token": token, "agent_id": agent.id}, namespace=NAMESPACE)
+        self._sids.setdefault(agent.id, set()).add(sid)
         await self._enter(sid, ALL_AGENTS)
         await self.sio.emit(
             "hello",
@@ -100,6 +103,7 @@ class AgentSocket:
         session = await self.sio.get_session(sid, namespace=NAMESPACE)
         agent_id = session.get("agent_id")
         if agent_id is not None:
+            self._sids.get(agent_id, set()).discard(sid)
             await self.assigner.presence_changed(
                 self.assigner.presence.disconnected(agent_id, sid)
             )
@@ -198,6 +202,11 @@ class AgentSocket:
 
     async def push_presence(self, event: Event) -> None:
         await self._emit("presence", event.data, ALL_AGENTS)
+
+    async def disconnect_agent(self, event: Event) -> None:
+        """A deactivated account: close its sockets here (pushes to it stop at once)."""
+        for sid in list(self._sids.pop(event.data["agent_id"], ())):
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
 
     async def push_csat(self, event: Event) -> None:
         await self._emit(

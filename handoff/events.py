@@ -28,6 +28,8 @@ MESSAGE_CREATED = "message.created"
 TYPING = "conversation.typing"
 PRESENCE_CHANGED = "agent.presence_changed"
 CSAT_RECEIVED = "conversation.csat_received"
+# An admin deactivated an agent: its open sockets are closed.
+AGENT_DEACTIVATED = "agent.deactivated"
 # A user left an offline ticket (email + message) while no person could take the chat.
 TICKET_OPENED = "offline_ticket.opened"
 
