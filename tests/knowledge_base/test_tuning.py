@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from sqlalchemy import create_engine
 
+from bot.cli import main
 from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, SentenceTransformerEmbedder
 from knowledge_base.embedder import create_embedder
 from knowledge_base.settings import PACKAGED_MODEL, EmbedderSettings
@@ -26,6 +29,8 @@ from knowledge_base.tuning import (
     tuned_model_dir,
 )
 from tests.knowledge_base.conftest import ARTICLES, write_kb_file
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # --------------------------------------------------------------------------- no model needed
 
@@ -154,3 +159,68 @@ def test_a_stale_or_broken_manifest_is_ignored(tuned_kb, tmp_path, caplog):
     (copy / "modules.json").unlink()  # an interrupted copy: no usable model
     assert read_manifest(copy, PACKAGED_MODEL) is None
     assert create_embedder(settings, tmp_path / "absent").name == PACKAGED_MODEL
+
+
+# --------------------------------------------------------------------------- tier1 kb eval --tune
+
+
+@pytest.fixture
+def eval_files(tmp_path):
+    from tests.knowledge_base.test_eval_cli import OOS, TOPICS, write_csv
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["server"]["state_dir"] = str(tmp_path / "state")
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    train = write_csv(tmp_path / "train.csv", [(t, k) for k, ts in TOPICS.items() for t in ts[:3]])
+    test = write_csv(
+        tmp_path / "test.csv", [(ts[3], k) for k, ts in TOPICS.items()] + [(t, "oos") for t in OOS]
+    )
+    return config_path, train, test
+
+
+def _eval_args(config, train, test, *extra):
+    return [
+        "--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test),
+        "--text-col", "utterance", "--label-col", "intent", "--json", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.unit
+def test_tuning_groups_come_from_the_training_split_only(eval_files):
+    from knowledge_base.evaluation.datasets import load_csv
+    from knowledge_base.evaluation.tuned import training_groups
+
+    _, train, test = eval_files
+    data = load_csv(train, test, text_col="utterance", label_col="intent")
+    groups = training_groups(data)
+    assert sorted(t for g in groups for t in g) == sorted(data.train.texts)
+    assert not set(data.test.texts) & {t for g in groups for t in g}
+
+
+@pytest.mark.unit
+def test_kb_eval_tune_needs_a_sentence_transformers_embedder(eval_files, tmp_path, capsys):
+    config, train, test = eval_files
+    raw = yaml.safe_load(config.read_text())
+    raw["knowledge_base"]["embedder"] = {"type": "hashing", "dimensions": 64}
+    config.write_text(yaml.safe_dump(raw))
+    assert main(_eval_args(config, train, test, "--tune", "--max-steps", "1")) == 1
+    assert "--tune needs knowledge_base.embedder.type: sentence-transformers" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_kb_eval_tune_tunes_on_train_then_reuses_the_model(eval_files, tmp_path, capsys):
+    config, train, test = eval_files
+    args = _eval_args(config, train, test, "--tune", "--max-steps", "2", "--batch-size", "3")
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["tuning"]["steps"] == 2 and first["tuning"]["model"].startswith("tuned:")
+    assert first["metrics"]["queries"] == 6
+    saved = list((tmp_path / "state" / "eval").glob("tuned-*/" + MANIFEST))
+    assert len(saved) == 1
+    assert json.loads(saved[0].read_text())["pairs"] == 9  # 3 labels x 3 training texts
+    assert main(args) == 0  # same split and options: the saved model is reused, not retrained
+    assert json.loads(capsys.readouterr().out)["tuning"] == first["tuning"]
