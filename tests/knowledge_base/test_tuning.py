@@ -224,3 +224,25 @@ def test_kb_eval_tune_tunes_on_train_then_reuses_the_model(eval_files, tmp_path,
     assert json.loads(saved[0].read_text())["pairs"] == 9  # 3 labels x 3 training texts
     assert main(args) == 0  # same split and options: the saved model is reused, not retrained
     assert json.loads(capsys.readouterr().out)["tuning"] == first["tuning"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_kb_tune_command_saves_the_model_beside_the_index(tmp_path, capsys):
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["server"]["state_dir"] = str(tmp_path / "state")
+    config["database"] = {"url": f"sqlite:///{tmp_path / 'tier1.db'}"}
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    articles = write_kb_file(tmp_path / "articles.yml", ARTICLES)
+    assert main(["--config", str(config_path), "kb", "import", str(articles)]) == 0
+    capsys.readouterr()
+    args = ["--config", str(config_path), "kb", "tune", "--max-steps", "1", "--batch-size", "4"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["steps"] == 1 and out["status"]["model"] == out["tuned"]
+    index = tmp_path / "state" / config["knowledge_base"]["index"]["path"]
+    assert read_manifest(tuned_model_dir(index), PACKAGED_MODEL).name == out["tuned"]
+    # `kb status` (a new process's view) reports the tuned model without re-encoding anything
+    assert main(["--config", str(config_path), "kb", "status"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == out["tuned"]
