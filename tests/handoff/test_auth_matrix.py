@@ -50,6 +50,9 @@ REQUIRED = {
     ("PUT", "/api/canned-responses/{canned_id}"): "admin",
     ("DELETE", "/api/canned-responses/{canned_id}"): "admin",
     ("POST", "/api/internal/handoff"): "internal",
+    ("GET", "/api/tickets"): "agent",
+    ("GET", "/api/tickets/{ticket_id}"): "agent",
+    ("POST", "/api/tickets/{ticket_id}/close"): "agent",
 }
 
 
