@@ -79,6 +79,7 @@ class KnowledgeBase:
         self._settings = settings
         self._store = ArticleStore(engine, passage_chars=settings.passage_chars)
         self._embedder = embedder
+        self._configured = embedder is None  # the embedder follows settings + the tuned model
         self._index_path = Path(index_path)
         self._live = LiveIndex(
             settings.index, Path(index_path), index, create_scorer(settings.scoring)
@@ -122,12 +123,24 @@ class KnowledgeBase:
                 self._live.rebuild(self._store, self._embedder, progress=progress)
 
     def refresh(self) -> bool:
-        """Rebuild the index if another process changed the database; return whether it did."""
+        """Rebuild the index if another process changed the database; return whether it did.
+
+        A model ``tier1 kb tune`` saved meanwhile (it re-encodes, so the version moves) is
+        adopted here, so processes sharing the index directory do not re-encode each other's
+        vectors back and forth.
+        """
         self._require_started()
         with self._writer:
             if self._store.version() == self._live.version:
                 return False
-            self._live.rebuild(self._store, self.embedder)
+            embedder = self.embedder
+            if self._configured:
+                latest = create_embedder(self._settings.embedder, tuned_model_dir(self._index_path))
+                if latest.name != embedder.name:
+                    log.info("switching the embedder from %s to %s", embedder.name, latest.name)
+                    embedder = latest
+            self._live.rebuild(self._store, embedder)
+            self._embedder = embedder
             return True
 
     def reindex(self, *, progress: bool = False) -> dict:

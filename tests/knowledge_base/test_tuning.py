@@ -87,9 +87,11 @@ def tuned_kb(tmp_path_factory):
     kb.start()
     kb.import_file(write_kb_file(tmp / "articles.yml", ARTICLES))
     before = kb.status()
+    other = KnowledgeBase(settings, engine, index_path)  # another process, e.g. the action server
+    other.start()
     options = TuningOptions(max_steps=4, batch_size=4, lr=2e-4, max_seq_length=32)
     manifest, after = tune_knowledge_base(kb, options, progress=False)
-    yield kb, settings, engine, index_path, manifest, before, after
+    yield kb, settings, engine, index_path, manifest, before, after, other
     engine.dispose()
 
 
@@ -107,7 +109,7 @@ def _margin(embedder, groups) -> float:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_tuning_brings_same_article_variants_closer(tuned_kb, real_embedder):
-    kb, _, _, index_path, manifest, _, _ = tuned_kb
+    kb, _, _, index_path, manifest, _, _, _ = tuned_kb
     groups = kb.question_groups()
     assert len(groups) == len(ARTICLES)
     tuned = SentenceTransformerEmbedder(str(tuned_model_dir(index_path)), name=manifest.name)
@@ -122,7 +124,7 @@ def test_tuning_brings_same_article_variants_closer(tuned_kb, real_embedder):
 @pytest.mark.integration
 @pytest.mark.slow
 def test_tune_switches_the_kb_and_a_restart_picks_the_tuned_model(tuned_kb):
-    kb, settings, engine, index_path, manifest, before, after = tuned_kb
+    kb, settings, engine, index_path, manifest, before, after, other = tuned_kb
     assert before["model"] == PACKAGED_MODEL
     assert after["model"] == manifest.name != PACKAGED_MODEL
     assert after["index_size"] == before["index_size"] and not after["stale"]
@@ -134,12 +136,17 @@ def test_tune_switches_the_kb_and_a_restart_picks_the_tuned_model(tuned_kb):
     restarted.start()
     assert restarted.status()["model"] == manifest.name
     assert restarted.search("where is my parcel").hits[0].slug == "track-order"
+    # A process that was running meanwhile adopts it on its next refresh (no ping-pong).
+    assert other.status()["model"] == PACKAGED_MODEL
+    assert other.refresh() is True
+    assert other.status()["model"] == manifest.name and not other.status()["stale"]
+    assert other.refresh() is False
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_stale_or_broken_manifest_is_ignored(tuned_kb, tmp_path, caplog):
-    *_, index_path, manifest, _, _ = tuned_kb
+    *_, index_path, manifest, _, _, _ = tuned_kb
     copy = tmp_path / "kb.index.tuned-model"
     shutil.copytree(tuned_model_dir(index_path), copy)
     settings = EmbedderSettings()
