@@ -104,6 +104,7 @@ class Handoff:
     rasa: RasaClient
     sessions: WidgetSessions | None = None
     queue: QueuePositions | None = None
+    offline: OfflineTickets | None = None  # business hours and offline tickets
     static_dir: Path = STATIC_DIR
     engine: Engine | None = None
     _background: asyncio.Future[list[None]] | None = field(default=None, repr=False)
@@ -236,6 +237,7 @@ def build_handoff(
             "user_uttered",
             limit_socket_messages(gateway.sio, rate_limiter, gateway.on_user_uttered, SESSION_KEY),
         )
+    gateway.closed_now = offline.closed_now
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()
     router.include_router(build_router(service, desk, assigner, canned, auth, offline=offline))
@@ -256,6 +258,7 @@ def build_handoff(
         rasa=rasa,
         sessions=sessions,
         queue=queue,
+        offline=offline,
         engine=engine,
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -120,6 +121,9 @@ class Gateway:
         self.sio.on("history", self.on_history)
         self.sio.on("user_typing", self.on_user_typing)
         self.bus = bus
+        # Set by the composition root: True while nobody can take a chat (closed hours; see
+        # handoff.tickets_flow). Queue updates then carry no wait estimate: it could not come true.
+        self.closed_now: Callable[[], bool] | None = None
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
         bus.subscribe(events.TYPING, self.deliver_typing)
         queue.listen(self.deliver_queue_position)
@@ -139,7 +143,9 @@ class Gateway:
             opened: OpenedSession = await anyio.to_thread.run_sync(
                 self.sessions.open, token, requested, custom
             )
-            queue = await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
+            queue = await self._honest(
+                await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
+            )
         except Exception:
             log.exception("session_request failed")
             await self._error(sid, "The server could not open a session; retry in a moment.")
@@ -256,7 +262,15 @@ class Gateway:
 
     async def deliver_queue_position(self, conversation_id: str, info: dict[str, Any]) -> None:
         """``queue_position {status, position, queue_length, estimated_wait_seconds}``."""
-        await self.sio.emit("queue_position", info, room=conversation_id)
+        await self.sio.emit("queue_position", await self._honest(info), room=conversation_id)
+
+    async def _honest(self, info: dict[str, Any]) -> dict[str, Any]:
+        """``info`` without a wait estimate while nobody can take the chat."""
+        if info.get("estimated_wait_seconds") is None or self.closed_now is None:
+            return info
+        if not await anyio.to_thread.run_sync(self.closed_now):
+            return info
+        return {**info, "estimated_wait_seconds": None}
 
     async def _reject(self, sid: str, error: str) -> dict[str, Any]:
         await self._error(sid, error)

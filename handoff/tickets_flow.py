@@ -14,6 +14,7 @@ taking the chat (assigned), a hand-back or a resolve cancels a draft still colle
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -44,6 +45,7 @@ SKIP_PAYLOAD = "/skip"
 CANCEL_WORDS = frozenset({"cancel", "/cancel", "stop", "never mind", "nevermind"})
 SKIP_WORDS = frozenset({"skip", "/skip"})
 MAX_TICKET_MESSAGE_CHARS = 4000
+CLOSED_CACHE_SECONDS = 1.0
 
 CLOSED_TEXT = "Our team is offline right now — we're back {when}."
 NOBODY_TEXT = "Nobody from our team is online right now."
@@ -104,6 +106,7 @@ class OfflineTickets:
         self.nobody_online = nobody_online
         self.staffing = staffing
         self.clock = clock
+        self._closed: tuple[float, bool] | None = None
         service.bus.subscribe(events.HANDOFF_REQUESTED, self.on_handoff_requested)
         for name in (events.ASSIGNED, events.HANDED_BACK, events.RESOLVED):
             service.bus.subscribe(name, self.on_taken_or_ended)
@@ -112,6 +115,15 @@ class OfflineTickets:
         """Whether a person can take a chat now (synchronous: reads the roster)."""
         online, free = self.staffing()
         return decide(self.clock(), self.hours, agents_online=online, free_capacity=free)
+
+    def closed_now(self) -> bool:
+        """True while a handoff would be offered the offline message (closed hours, or nobody
+        online with ``nobody_online: offline``); cached for a second, as queue updates ask
+        once per waiting conversation. Synchronous."""
+        now = time.monotonic()
+        if self._closed is None or now - self._closed[0] > CLOSED_CACHE_SECONDS:
+            self._closed = (now, self.offers_message(self.availability()))
+        return self._closed[1]
 
     def offers_message(self, availability: Availability) -> bool:
         if availability.state is AvailabilityState.CLOSED:

@@ -117,6 +117,8 @@ def test_closed_hours_the_user_leaves_a_message_that_agents_see(closed_stack, ag
 
     async def scenario() -> str:
         w = Widget(closed_stack.url)
+        queue_infos: list[dict] = []
+        w.sio.on("queue_position", queue_infos.append)
         conv = await w.connect()
         try:
             await w.say("I want to talk to a person", "o1")
@@ -133,6 +135,9 @@ def test_closed_hours_the_user_leaves_a_message_that_agents_see(closed_stack, ag
             await w.say("My invoice shows the wrong address, please fix it.", "o4")
             done = await w.replies(lambda m: "we'll email you" in texts(m), 15)
             assert "Thanks — we'll email you at kim@example.com." in texts(done)
+            # queued, but no "estimated wait: 2 min" while the team is away
+            queued = [i for i in queue_infos if i["status"] == "queued"]
+            assert queued and all(i["estimated_wait_seconds"] is None for i in queued), queue_infos
             return conv
         finally:
             await w.sio.disconnect()
@@ -228,6 +233,12 @@ def test_kb_unreachable_the_user_gets_an_apology_and_a_person(closed_stack, faul
             # gateway's rasa_timeout_seconds (which would otherwise apologise instead)
             assert seconds < budget + 5, seconds
             assert seconds < processes.rasa_timeout, seconds
+            # "Yes": the action server cannot reach the app to queue the chat either, and says
+            # so honestly (it does not pause a chat nobody was told about), also in bounded time.
+            started = time.monotonic()
+            await w.say("/affirm", f"kb-{fault}-yes")
+            await w.replies(lambda m: "couldn't reach our support team" in texts(m), budget + 20)
+            assert time.monotonic() - started < budget + 5
         finally:
             await w.sio.disconnect()
 

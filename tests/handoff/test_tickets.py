@@ -305,3 +305,25 @@ def test_a_database_at_ho_0002_gets_the_tickets_table(tmp_path):
     store = TicketStore(engine)
     ticket = store.draft(cid, "closed")
     assert store.collecting(cid).id == ticket.id
+
+
+def test_no_wait_estimate_while_nobody_can_take_the_chat(handoff, service, clock):
+    """The widget's queue info drops the estimate while closed: "about 2 min" would be false."""
+    gateway = next(
+        listener.__self__
+        for listener in handoff.queue._listeners
+        if getattr(listener, "__name__", "") == "deliver_queue_position"
+    )
+    cid = service.open_conversation(None).id
+    anyio.run(service.request_handoff, cid, "user_request")
+    info = handoff.queue.info(cid)
+    assert info["estimated_wait_seconds"] is not None  # the queue's own figure
+
+    assert handoff.offline.closed_now() is True  # Saturday
+    assert anyio.run(gateway._honest, info)["estimated_wait_seconds"] is None
+    assert anyio.run(gateway._honest, info)["position"] == 1
+
+    clock.now = MONDAY_MORNING  # open; nobody online queues as usual (nobody_online: queue)
+    handoff.offline._closed = None  # skip the one-second cache
+    assert handoff.offline.closed_now() is False
+    assert anyio.run(gateway._honest, info) == info
