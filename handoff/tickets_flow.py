@@ -138,6 +138,10 @@ class OfflineTickets:
         availability = await self.service.run(self.availability)
         if not self.offers_message(availability):
             return
+        # Auto-assignment runs first on the same event: an agent who took it is answer enough.
+        now = await self.service.run(self.service.store.get_conversation, event.conversation_id)
+        if now.status is not Status.QUEUED:
+            return
         await self.service.run(self.tickets.draft, event.conversation_id, availability.state.value)
         text = offline_notice(availability, self.clock()) + OFFER_TEXT
         await self._say(event.conversation_id, text, [CANCEL_BUTTON])

@@ -45,9 +45,15 @@ def nobody_online() -> str:
 
 
 @pytest.fixture
-def settings(nobody_online) -> HandoffSettings:
+def assignment() -> str:
+    return "manual"
+
+
+@pytest.fixture
+def settings(nobody_online, assignment) -> HandoffSettings:
     return HandoffSettings(
         max_message_chars=200,
+        assignment=assignment,
         business_hours=BusinessHoursSettings(
             timezone="Europe/Berlin",
             schedule={"mon-fri": "09:00-17:00"},
@@ -327,3 +333,15 @@ def test_no_wait_estimate_while_nobody_can_take_the_chat(handoff, service, clock
     handoff.offline._closed = None  # skip the one-second cache
     assert handoff.offline.closed_now() is False
     assert anyio.run(gateway._honest, info) == info
+
+
+@pytest.mark.parametrize("assignment", ["auto"])
+def test_an_agent_auto_assigned_out_of_hours_gets_the_chat_without_an_offer(
+    handoff, service, agent
+):
+    handoff.assigner.presence.heartbeat(agent.id, PresenceState.ONLINE)
+    cid = service.open_conversation(None).id
+    anyio.run(service.request_handoff, cid, "user_request")
+    assert service.store.get_conversation(cid).status is Status.ASSIGNED
+    assert not any("offline" in t for t in bot_texts(service, cid))
+    assert TicketStore(handoff.engine).collecting(cid) is None
