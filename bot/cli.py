@@ -123,6 +123,22 @@ def cmd_agent_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_reset_password(args: argparse.Namespace) -> int:
+    from handoff.errors import AgentNotFound
+
+    settings, _ = _settings(args.config)
+    accounts = _handoff(settings).service.accounts
+    agent = accounts.find(args.email)
+    if agent is None:
+        raise AgentNotFound(f"No agent has the email {args.email!r}; create it with tier1 agent create.")
+    _, password = accounts.reset_password(agent.id, args.password)
+    if args.password:
+        print(f"password of {agent.email} changed; its sessions ended")
+    else:
+        print(f"new password of {agent.email} (shown once): {password}")
+    return 0
+
+
 def _kb(settings: Settings):
     from bot.database import create_database_engine
     from knowledge_base import KnowledgeBase
@@ -301,6 +317,14 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--name", default=None, help="display name shown to users (default: from the email)")
     a.add_argument("--capacity", type=int, default=None,
                    help="concurrent chats for this agent (default: handoff.default_agent_capacity)")
+    rp = add("reset-password", cmd_agent_reset_password,
+             "set a new password for an account (e.g. a locked-out admin); its sessions end",
+             "example:\n  tier1 agent reset-password --email boss@example.com\n"
+             "  tier1 agent reset-password --email ana@example.com --password 'n3w-s3cret-pass'",
+             parent=agent)
+    rp.add_argument("--email", required=True)
+    rp.add_argument("--password", default=None,
+                    help="at least 8 characters (default: generate one and print it once)")
 
     kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
         dest="kb_command", required=True, metavar="SUBCOMMAND")

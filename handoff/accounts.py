@@ -97,6 +97,11 @@ class AgentAccounts:
             )
         return self._store.set_deactivated(agent_id, deactivated)
 
+    def find(self, email: str) -> Agent | None:
+        """The agent with this email (case-insensitive), or None."""
+        found = self._store.agent_credentials((email or "").strip().lower())
+        return found[0] if found else None
+
     def get(self, agent_id: int) -> Agent | None:
         return self._store.get_agent(agent_id)
 

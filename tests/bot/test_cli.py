@@ -8,6 +8,7 @@ from bot.cli import _parser, main
 pytestmark = pytest.mark.unit
 
 COMMANDS = [[], ["run"], ["train"], ["config", "check"], ["agent", "create"],
+            ["agent", "reset-password"],
             ["kb", "import"], ["kb", "search"], ["kb", "status"]]
 
 
