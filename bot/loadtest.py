@@ -13,8 +13,9 @@ unacknowledged message with the same ``client_id`` (the server stores it once).
 
 Counted per user message: **acknowledged** (the server's ack said stored), **replied** (a
 bot/agent/system message later in the conversation arrived, live or replayed, within
-``reply_timeout`` of sending; an apology or "connecting you to a person" is a reply) or
-**unanswered**; an unanswered message whose reply is in the stored history at the end counts
+``reply_timeout`` of sending; an apology or "connecting you to a person" is a reply),
+**with agents** (no reply, but the conversation was handed off: the widget showed the queue)
+or **unanswered**; an unanswered message whose reply is in the stored history at the end counts
 also as **late**. At the end of each conversation its stored history is compared with what
 arrived: an acknowledged user message missing from the history, or a stored bot/agent/system
 message that never arrived, is **lost**; a user message stored twice, or a message delivered
@@ -96,6 +97,7 @@ class _Tally:
     unacked: int = 0
     replies: int = 0
     unanswered: int = 0
+    with_agents: int = 0  # no reply, but the conversation went to the agents' queue
     late: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -135,6 +137,7 @@ class _User:
         self.base_index = n % len(opts.bases)  # users spread over the replicas
         self.sio: Any = None
         self.connected = False
+        self.dropped = asyncio.Event()  # set while the current connection is gone
         self.arrived = asyncio.Event()
         self.conv: _Conversation | None = None
         self.handed_off = False  # the current conversation went to the agents' queue
@@ -154,6 +157,7 @@ class _User:
 
     async def _on_disconnect(self) -> None:
         self.connected = False
+        self.dropped.set()
         self.arrived.set()  # wake a waiting turn so it reconnects
 
     def _received(self, conv: _Conversation, message_id: int, live: bool) -> None:
@@ -179,6 +183,7 @@ class _User:
             try:
                 await sio.connect(base, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
                 self.sio, self.connected = sio, True
+                self.dropped.clear()
                 if self.conv is not None and await self._rejoin(self.conv):
                     return
                 if self.conv is None:
@@ -215,8 +220,18 @@ class _User:
         """The ack of ``event``, or None when the connection failed or no ack came in time."""
         import socketio
 
+        # A dropped connection never acks: stop waiting when it drops, not at the timeout.
+        call = asyncio.ensure_future(self.sio.call(event, data, timeout=timeout))
+        dropped = asyncio.ensure_future(self.dropped.wait())
+        await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        dropped.cancel()
+        if not call.done():
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await call
+            return None
         try:
-            return await self.sio.call(event, data, timeout=timeout)
+            return call.result()
         except (socketio.exceptions.SocketIOError, OSError):
             self.connected = False
             return None
@@ -291,7 +306,10 @@ class _User:
             except asyncio.TimeoutError:
                 break
         if turn.replied_at is None or turn.replied_at > give_up:
-            self.tally.unanswered += 1
+            if self.handed_off:  # told "you're in the queue for a person" (queue_position)
+                self.tally.with_agents += 1
+            else:
+                self.tally.unanswered += 1
             return
         self.tally.replies += 1
         self.tally.latencies.append(turn.replied_at - turn.sent_at)
@@ -392,6 +410,7 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
         "lost": tally.lost,
         "duplicated": tally.duplicated,
         "unanswered": tally.unanswered,
+        "with_agents": tally.with_agents,
         "late": tally.late,
         "errors": tally.errors,
         "users_failed": len(failed),
@@ -441,7 +460,8 @@ def report(result: dict) -> str:
          f"(a reply later than {result.get('reply_timeout_s', '?')} s counts as unanswered)"),
         (f"messages sent {result['messages_sent']}  acknowledged {result.get('acknowledged', '?')}  "
          f"replies {result['replies']}  unanswered {result['unanswered']} "
-         f"(late {result.get('late', 0)})  lost {result['lost']}  "
+         f"(late {result.get('late', 0)})  with agents {result.get('with_agents', 0)}  "
+         f"lost {result['lost']}  "
          f"duplicated {result['duplicated']}  errors {result['errors']}  "
          f"reconnects {result.get('reconnects', 0)}"),
         f"latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms",
