@@ -5,8 +5,10 @@ background task. If the replica dies (kill -9, OOM, a crash) between the two, th
 safe in the database but nobody will ever answer it. Every replica therefore sweeps for
 conversations with the bot whose newest message is a user message older than any routing can
 take, and gives them what a Rasa outage gives: the apology ("I'm connecting you to a person")
-and a place in the agents' queue. The move is a guarded status transition, so when several
-replicas sweep at once exactly one of them answers.
+and a place in the agents' queue. A conversation the action server queued just before the
+replica died (the handoff notice was in the lost reply) gets the apology too. The apology is
+stored only while the user message is still the newest (the conversation row locked), so when
+several replicas sweep at once exactly one of them answers.
 """
 
 from __future__ import annotations
@@ -45,29 +47,35 @@ class RoutingRecovery:
         return cls(service, max(20.0, 4 * service.settings.rasa_timeout_seconds))
 
     async def sweep(self) -> list[str]:
-        """One round: apologise and queue for a person; returns the conversations moved."""
+        """One round: apologise and queue for a person; returns the conversations answered."""
         now = utcnow()
         pending = await self.service.run(
             self.service.store.unanswered_user_messages, now - self.after, now - HORIZON
         )
-        moved = []
-        for conversation_id, text in pending:
+        answered = []
+        for conversation_id, message_id, text, status in pending:
             if self.service.lock(conversation_id).locked():
                 continue  # this replica is routing it right now
             apology = NewMessage("bot", self.service.settings.unavailable_message)
-            try:
-                await self.service.move(
-                    conversation_id, Status.QUEUED, actor="system", reason=BOT_UNAVAILABLE,
-                    context={"last_question": text,
-                             "error": "the message was never answered (its replica stopped)"},
-                    messages=[apology],
-                )
-            except IllegalTransition:
-                continue  # answered or handed off meanwhile, or another replica got there first
-            log.warning("recovered unanswered message of %s: apologised and queued for a person",
-                        conversation_id)
-            moved.append(conversation_id)
-        return moved
+            stored = await self.service.run(
+                self.service.store.add_messages_if_last, conversation_id, message_id, [apology]
+            )
+            if not stored:
+                continue  # answered meanwhile, or another replica got there first
+            await self.service.publish_messages(stored)
+            if status is Status.BOT:
+                context = {"last_question": text,
+                           "error": "the message was never answered (its replica stopped)"}
+                try:
+                    await self.service.request_handoff(
+                        conversation_id, BOT_UNAVAILABLE, context, actor="system"
+                    )
+                except IllegalTransition:
+                    pass  # resolved or moved meanwhile: the apology stands
+            log.warning("recovered unanswered message %s of %s: apologised, queued for a person",
+                        message_id, conversation_id)
+            answered.append(conversation_id)
+        return answered
 
     async def run(self) -> None:
         """Sweep every ``interval_seconds`` until cancelled; errors are logged."""

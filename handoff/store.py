@@ -269,9 +269,11 @@ class ConversationStore:
 
     def unanswered_user_messages(
         self, stored_before: datetime, stored_after: datetime
-    ) -> list[tuple[str, str]]:
-        """Conversations with the bot whose newest message (notes aside) is a user message
-        stored between ``stored_after`` and ``stored_before``: ``(conversation id, its text)``.
+    ) -> list[tuple[str, int, str, Status]]:
+        """User messages stored between ``stored_after`` and ``stored_before`` that are the
+        newest message of their conversation (notes aside), while the conversation is with the
+        bot, or was queued only after the message (so no handoff notice answered it):
+        ``(conversation id, message id, text, status)``.
 
         Such a message was acknowledged but never answered: the replica routing it died.
         """
@@ -283,16 +285,41 @@ class ConversationStore:
         )
         with self._session() as s:
             rows = s.execute(
-                select(ConversationRow.id, MessageRow.text)
+                select(ConversationRow.id, MessageRow.id, MessageRow.text, ConversationRow.status)
                 .join(last, last.c.conversation_id == ConversationRow.id)
                 .join(MessageRow, MessageRow.id == last.c.last_id)
                 .where(
-                    ConversationRow.status == Status.BOT.value,
                     MessageRow.sender == "user",
                     MessageRow.created_at < stored_before,
+                    (ConversationRow.status == Status.BOT.value)
+                    | (
+                        (ConversationRow.status == Status.QUEUED.value)
+                        & (ConversationRow.queued_at >= MessageRow.created_at)
+                    ),
                 )
             ).all()
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2], Status(r[3])) for r in rows]
+
+    def add_messages_if_last(
+        self, conversation_id: str, last_id: int, messages: Iterable[NewMessage]
+    ) -> list[StoredMessage]:
+        """Store ``messages`` only if message ``last_id`` is still the conversation's newest
+        (notes aside); else store nothing and return []. The conversation row is locked, so of
+        several replicas answering the same message exactly one does."""
+        with self._session() as s, s.begin():
+            s.execute(
+                select(ConversationRow.id)
+                .where(ConversationRow.id == conversation_id)
+                .with_for_update()
+            ).one()
+            newest = s.execute(
+                select(func.max(MessageRow.id)).where(
+                    MessageRow.conversation_id == conversation_id, MessageRow.sender != "note"
+                )
+            ).scalar()
+            if newest != last_id:
+                return []
+            return self._insert(s, conversation_id, messages)
 
     def status_changes(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's audit trail, oldest first."""

@@ -57,3 +57,20 @@ def test_a_recent_or_in_flight_message_is_left_to_its_routing(service):
 def test_the_orphan_bound_follows_the_rasa_timeout(service):
     recovery = RoutingRecovery.for_service(service)
     assert recovery.after.total_seconds() == max(20.0, 4 * service.settings.rasa_timeout_seconds)
+
+
+def test_a_conversation_queued_after_the_message_gets_the_notice_it_never_saw(service, settings):
+    # The action server queued it while Rasa answered; the replica died before storing the
+    # reply ("connecting you to a person"), so the user was never told.
+    conv = service.open_conversation(None)
+    run(service.accept_user_message(conv.id, "I want a person", "c1"))
+    run(service.request_handoff(conv.id, "user_request"))
+    waiting = service.open_conversation(None)
+    run(service.request_handoff(waiting.id, "user_request"))
+    # Written while already queued: the notice came before; it waits for the agents.
+    run(service.accept_user_message(waiting.id, "Are you there?", "c2"))
+
+    assert run(RoutingRecovery(service, after_seconds=0).sweep()) == [conv.id]
+    assert senders(service, conv.id)[-1] == ("bot", settings.unavailable_message)
+    assert service.get_conversation(conv.id).status is Status.QUEUED
+    assert senders(service, waiting.id)[-1] == ("user", "Are you there?")
