@@ -28,9 +28,9 @@ def socket_manager(settings: Settings) -> Any | None:
     if kind == "memory":
         return None
     if kind == "redis":
-        import socketio
+        from handoff.socket_redis import ResyncingRedisManager
 
-        return socketio.AsyncRedisManager(
+        return ResyncingRedisManager(
             _redis_url(settings), channel=f"{settings.redis.key_prefix}:socketio"
         )
     raise ValueError(f"unknown backends.socket_manager {kind!r}; use memory or redis")

@@ -34,7 +34,7 @@ def test_defaults_stay_in_process(tmp_path):
 def test_redis_backends_when_configured(tmp_path):
     s = settings_from_dict({**REDIS, "server": {"state_dir": str(tmp_path)}}, SECRETS)
     manager = backends.socket_manager(s)  # connects lazily: no Redis needed to build it
-    assert type(manager).__name__ == "AsyncRedisManager"
+    assert type(manager).__name__ == "ResyncingRedisManager"  # an AsyncRedisManager
     assert manager.channel == "acme-prod:socketio"
     assert isinstance(backends.presence(s), RedisPresence)
     assert isinstance(backends.kb_invalidation(s, kb=None), VersionPoller)
