@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -15,10 +14,12 @@ def test_small_load_run_loses_and_duplicates_nothing(stack):
                       "--json", "--no-progress")
     result = json.loads(run.stdout)
     assert run.returncode == 0, (run.stdout, run.stderr)
-    expected = {"users", "messages_sent", "replies", "lost", "duplicated", "unanswered", "p50_ms",
-                "p95_ms", "p99_ms", "msgs_per_s", "baseline_msgs_per_s"}
+    expected = {"users", "messages_sent", "acknowledged", "replies", "lost", "duplicated",
+                "unanswered", "with_agents", "late", "reconnects", "p50_ms", "p95_ms", "p99_ms",
+                "msgs_per_s", "baseline_msgs_per_s"}
     assert expected <= set(result)
     assert result["users"] == 5 and result["messages_sent"] >= 5
     assert result["lost"] == 0 and result["duplicated"] == 0 and result["errors"] == 0
+    assert result["acknowledged"] == result["messages_sent"] and result["reconnects"] == 0
     assert result["replies"] >= result["messages_sent"] - result["unanswered"] > 0
     assert result["baseline_msgs_per_s"] > 0
