@@ -17,37 +17,28 @@ import httpx
 import socketio
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import knowledge_base
-from bot import backends
+from bot import backends, http_errors, openapi
 from bot.admin_api import create_router as create_admin_router
-from bot.learning import LearningError, LearningLoop
-from bot.limits import LimitMiddleware
 from bot.database import create_database_engine
+from bot.learning import LearningLoop
+from bot.limits import LimitMiddleware
 from bot.settings import Settings, load_settings_from_env
 from handoff import Handoff, Principal, build_handoff
 from handoff.analytics import Analytics
-from handoff.errors import Forbidden, HandoffError
+from handoff.errors import Forbidden
 from handoff.ratelimit import RateLimiter
 from knowledge_base import KnowledgeBase
-from knowledge_base.errors import KnowledgeBaseError
 
 log = logging.getLogger("tier1.app")
 
 ADMIN_DIR = Path(__file__).resolve().parent / "web" / "admin"
 
 VERSION = "0.1.0"
-
-
-def _error_response(exc: Exception) -> JSONResponse:
-    status = getattr(exc, "http_status", 500)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(
-        {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
-    )
 
 
 def create_app(settings: Settings) -> socketio.ASGIApp:
@@ -125,10 +116,9 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         allow_headers=["*"],
     )
 
-    # Errors are translated to HTTP here, once: every package error carries its status.
-    api.add_exception_handler(KnowledgeBaseError, lambda _r, e: _error_response(e))
-    api.add_exception_handler(HandoffError, lambda _r, e: _error_response(e))
-    api.add_exception_handler(LearningError, lambda _r, e: _error_response(e))
+    # Errors are translated to HTTP in one place (bot.http_errors), and documented there.
+    http_errors.install(api)
+    openapi.install(api)
 
     api.include_router(handoff.router)
     # Reads and search: agents and the internal token; writes, import, export, reindex: admins.

@@ -14,6 +14,14 @@ from handoff.models import AgentRow, ConversationRow, utcnow
 from handoff.records import Agent
 from handoff.status import Status
 
+# SQL ids are 64-bit: a larger (or non-positive) id names no agent, and a larger one would
+# overflow the database driver (a 500 instead of a 404).
+MAX_ID = 2**63 - 1
+
+
+def _get(s: Session, agent_id: int) -> AgentRow | None:
+    return s.get(AgentRow, agent_id) if 0 < agent_id <= MAX_ID else None
+
 
 class AgentStore:
     """Agent rows plus the workload queries assignment needs; one transaction per method."""
@@ -54,7 +62,7 @@ class AgentStore:
 
     def get_agent(self, agent_id: int) -> Agent | None:
         with self._session() as s:
-            row = s.get(AgentRow, agent_id)
+            row = _get(s, agent_id)
             return None if row is None else _agent(row)
 
     def list_agents(self, include_deactivated: bool = False) -> list[Agent]:
@@ -71,7 +79,7 @@ class AgentStore:
     ) -> Agent:
         """Change the given fields (None leaves a field alone)."""
         with self._session() as s, s.begin():
-            row = s.get(AgentRow, agent_id)
+            row = _get(s, agent_id)
             if row is None:
                 raise AgentNotFound(f"No agent has id {agent_id}; list agents at GET /api/agents.")
             if capacity is not None:
@@ -116,7 +124,7 @@ class AgentStore:
 
     @staticmethod
     def _row(s: Session, agent_id: int) -> AgentRow:
-        row = s.get(AgentRow, agent_id)
+        row = _get(s, agent_id)
         if row is None:
             raise AgentNotFound(f"No agent has id {agent_id}; list agents at GET /api/agents.")
         return row

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event
 
 from bot.admin_api import create_router
-from bot.app import _error_response
+from bot.http_errors import error_response as _error_response
 from bot.learning import LearningError, LearningLoop
 from handoff.analytics import Analytics
 from handoff.errors import Forbidden, HandoffError
