@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handoff.agent_store import MAX_ID
 from handoff.errors import CannedResponseExists, CannedResponseNotFound, InvalidCannedResponse
 from handoff.models import CannedResponseRow, utcnow
 
@@ -80,7 +81,7 @@ class CannedResponses:
         shortcut, text = _validate(shortcut, text)
         try:
             with self._session() as s, s.begin():
-                row = s.get(CannedResponseRow, canned_id)
+                row = s.get(CannedResponseRow, canned_id) if 0 < canned_id <= MAX_ID else None
                 if row is None:
                     raise CannedResponseNotFound()
                 row.shortcut, row.text, row.updated_at = shortcut, text, utcnow()
@@ -93,7 +94,7 @@ class CannedResponses:
 
     def delete(self, canned_id: int) -> None:
         with self._session() as s, s.begin():
-            row = s.get(CannedResponseRow, canned_id)
+            row = s.get(CannedResponseRow, canned_id) if 0 < canned_id <= MAX_ID else None
             if row is None:
                 raise CannedResponseNotFound()
             s.delete(row)

@@ -9,7 +9,7 @@ so a change is searchable as soon as its request returns.
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile, status
 
 from knowledge_base.errors import FileProblem, KnowledgeFileError
 from knowledge_base.ingest import IMPORT_EXTENSIONS
@@ -34,6 +34,8 @@ from knowledge_base.service import KnowledgeBase
 
 _MEDIA = {"csv": "text/csv", "json": "application/json", "yaml": "application/yaml"}
 MAX_UPLOAD_BYTES = 50 * 2**20
+# SQL ids are 64-bit: a larger one is refused here (422) instead of overflowing the driver.
+ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the article's id")]
 
 
 def _actor(principal: Any) -> str:
@@ -103,7 +105,7 @@ def create_router(
         return kb.create_article(_fields(body.dict()), actor=_actor(who)).to_dict()
 
     @router.get("/articles/{article_id}", response_model=ArticlePublic, summary="One article by id")
-    def get_article(article_id: int) -> dict:
+    def get_article(article_id: ArticleId) -> dict:
         return kb.get_article(article_id).to_dict()
 
     @router.put(
@@ -111,7 +113,7 @@ def create_router(
         response_model=ArticlePublic,
         summary="Replace an article (the previous version is kept as a revision)",
     )
-    def replace_article(article_id: int, body: ArticleCreate, who: Admin) -> dict:
+    def replace_article(article_id: ArticleId, body: ArticleCreate, who: Admin) -> dict:
         return kb.update_article(article_id, _fields(body.dict()), actor=_actor(who)).to_dict()
 
     @router.patch(
@@ -119,7 +121,7 @@ def create_router(
         response_model=ArticlePublic,
         summary="Change some fields of an article, e.g. its status",
     )
-    def update_article(article_id: int, body: ArticleUpdate, who: Admin) -> dict:
+    def update_article(article_id: ArticleId, body: ArticleUpdate, who: Admin) -> dict:
         changes = _fields(body.dict(exclude_unset=True))
         return kb.update_article(article_id, changes, actor=_actor(who), partial=True).to_dict()
 
@@ -129,7 +131,7 @@ def create_router(
         response_class=Response,
         summary="Delete an article (it leaves search results when this returns)",
     )
-    def delete_article(article_id: int, who: Admin) -> Response:
+    def delete_article(article_id: ArticleId, who: Admin) -> Response:
         kb.delete_article(article_id, actor=_actor(who))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -138,7 +140,7 @@ def create_router(
         response_model=list[RevisionPublic],
         summary="An article's change history, newest first",
     )
-    def revisions(article_id: int) -> list:
+    def revisions(article_id: ArticleId) -> list:
         return [r.to_dict() for r in kb.article_revisions(article_id)]
 
     @router.post(
