@@ -120,6 +120,7 @@ class Gateway:
         self.sio.on("user_uttered", self.on_user_uttered)
         self.sio.on("history", self.on_history)
         self.sio.on("user_typing", self.on_user_typing)
+        self.sio.on("*", self.on_unknown_event)  # anything else, agents' events included
         self.bus = bus
         # Set by the composition root: True while nobody can take a chat (closed hours; see
         # handoff.tickets_flow). Queue updates then carry no wait estimate: it could not come true.
@@ -227,7 +228,9 @@ class Gateway:
                 "pass the id from session_confirm.",
             )
         after_id = data.get("after_id")
-        if after_id is not None and (isinstance(after_id, bool) or not isinstance(after_id, int)):
+        if after_id is not None and (
+            isinstance(after_id, bool) or not isinstance(after_id, int) or not 0 <= after_id < 2**63
+        ):
             return await self._reject(sid, "after_id must be a message id (an integer) or null.")
         messages: list[StoredMessage] = await anyio.to_thread.run_sync(
             self.service.history, conversation_id, after_id
@@ -271,6 +274,16 @@ class Gateway:
         if not await anyio.to_thread.run_sync(self.closed_now):
             return info
         return {**info, "estimated_wait_seconds": None}
+
+    async def on_unknown_event(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
+        """Refuse an event the widget protocol does not have (e.g. an agent's ``send``, which
+        lives on the ``/agent`` namespace behind an agent token)."""
+        known = sorted(e for e in self.sio.handlers.get("/", {}) if e not in ("*", "connect", "disconnect"))
+        return await self._reject(
+            sid,
+            f"unknown event {str(event)[:40]!r}; the widget socket takes {', '.join(known)} "
+            "(agents use the /agent namespace).",
+        )
 
     async def _reject(self, sid: str, error: str) -> dict[str, Any]:
         await self._error(sid, error)
