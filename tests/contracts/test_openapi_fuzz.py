@@ -10,8 +10,11 @@ credentials (so the refusals are checked too). Each response must:
 - have the documented content type and body schema (`content_type_conformance`,
   `response_schema_conformance`) and documented headers (`response_headers_conformance`).
 
-Cases per operation: ``TIER1_FUZZ_EXAMPLES`` (default 10, about 1000 generated cases over
-the ~50 operations x 2 credentials; CI's `make test` runs the default).
+Cases: ``TIER1_FUZZ_EXAMPLES`` (default 12) random cases per operation and credential, plus
+the schema's examples: about 1,200 over the ~57 operations x 2 (`make test` runs this; at
+least 1,000 are asserted). ``TIER1_FUZZ_FULL=1`` adds schemathesis' coverage phase (boundary
+and invalid values for every field: about 4,500 cases). ``TIER1_FUZZ_PATHS=<regex>`` narrows
+the run to matching paths while chasing one failure.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -34,9 +38,12 @@ from schemathesis.specs.openapi.checks import (
 from bot.app import create_app
 from bot.settings import settings_from_dict
 
-pytestmark = [pytest.mark.unit, pytest.mark.slow]
+# In-process and deterministic, but about a minute: kept out of `make test-fast`.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("TIER1_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("TIER1_FUZZ_EXAMPLES", "12"))
+FULL = os.environ.get("TIER1_FUZZ_FULL") == "1"
+MIN_CASES = 1000
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"jwt_secret": "f" * 32, "internal_token": "i" * 32, "rasa_token": "r" * 32}
 CHECKS = [
@@ -77,7 +84,10 @@ def fuzz_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_app):
-    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+    # The coverage phase (boundary and negative values for every field, ~4x the cases) runs
+    # with TIER1_FUZZ_FULL=1; the default suite runs the examples and the random fuzzing.
+    config = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": FULL}}})
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app, config=config)
     only = os.environ.get("TIER1_FUZZ_PATHS")  # a regex, to chase one failure
     return schema.include(path_regex=only) if only else schema
 
@@ -112,21 +122,20 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 def test_as_admin_no_5xx_and_every_response_is_documented(case, admin):
     admin_id, other_id, headers = admin
     _spare_the_admin(case, admin_id, other_id)
-    _timed(case, headers)
+    _call(case, headers)
 
 
 @schema.parametrize()
 @FUZZ
 def test_anonymous_no_5xx_and_every_response_is_documented(case):
-    _timed(case, {})
+    _call(case, {})
 
 
-def _timed(case, headers):
-    import time, json
-    t = time.monotonic()
-    try:
-        case.call_and_validate(headers=headers, checks=CHECKS)
-    finally:
-        COUNTED.append(1)
-        with open("/tmp/h4_times.jsonl", "a") as f:
-            f.write(json.dumps([case.operation.label, bool(headers), time.monotonic() - t]) + "\n")
+def _call(case, headers: dict[str, str]) -> None:
+    COUNTED.append(case.operation.label)
+    case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+def test_at_least_1000_cases_ran():
+    """Runs after the two fuzz tests (module order): the total the issue asks for."""
+    assert len(COUNTED) >= MIN_CASES, f"only {len(COUNTED)} generated cases ran"
