@@ -1,7 +1,12 @@
-"""Every endpoint of the handoff API, walked with no token, the wrong role and the right one.
+"""Every route of the whole app x every kind of caller: who gets in, who gets 401 or 403.
 
-The routes come from the OpenAPI schema, so a new endpoint without a row in `REQUIRED` fails
-`test_every_route_has_an_expected_role` until someone decides who may call it.
+The app is the real composition root (`bot.app.create_app`: handoff, knowledge base, admin,
+pages), so the KB's and the admin console's routers are walked too. Routes come from the
+app itself (including pages outside the OpenAPI schema), so a new endpoint without a row in
+`REQUIRED` fails `test_every_route_has_an_expected_role` until someone decides who may call it.
+
+Callers: anonymous, a malformed token, an agent, an admin, the internal token (the action
+server), an end user's session token for the conversation in the path, and another user's.
 """
 
 from __future__ import annotations
@@ -9,15 +14,34 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from tests.full_app import INTERNAL, build_app
 
 pytestmark = pytest.mark.unit
 
-INTERNAL = {"Authorization": "Bearer test-internal-token-0123456789"}
-
-# (method, path) -> who may call it: public | agent (agents and admins) | admin | internal |
-# session (an end user's session token for that conversation) | stream (the same, but the
-# right token opens an endless event stream, so only refusals are walked here)
+# Who may call it:
+#   public    anyone (never 401/403)
+#   agent     agents and admins
+#   admin     admins only (agents get 403)
+#   internal  the internal token only
+#   reader    the internal token, agents and admins (the KB's reads and search)
+#   session   an end user's session token for that conversation (another's gets 403)
+#   stream    the same, but the right token opens an endless stream: only refusals are walked
 REQUIRED = {
+    # pages and docs
+    ("GET", "/"): "public",
+    ("GET", "/console"): "public",
+    ("GET", "/admin"): "public",
+    ("GET", "/health"): "public",
+    ("GET", "/widget.js"): "public",
+    ("GET", "/openapi.json"): "public",
+    ("GET", "/docs"): "public",
+    ("GET", "/docs/oauth2-redirect"): "public",
+    ("GET", "/redoc"): "public",
+    # handoff: auth, widget, end users' chat API
     ("POST", "/api/auth/token"): "public",
     ("GET", "/api/widget/config"): "public",
     ("POST", "/api/chat/sessions"): "public",
@@ -26,6 +50,7 @@ REQUIRED = {
     ("GET", "/api/chat/sessions/{session_id}/messages"): "session",
     ("POST", "/api/chat/sessions/{session_id}/typing"): "session",
     ("GET", "/api/chat/sessions/{session_id}/events"): "stream",
+    # handoff: agents and admins
     ("GET", "/api/agents/me"): "agent",
     ("POST", "/api/agents/me/heartbeat"): "agent",
     ("GET", "/api/agents"): "agent",
@@ -49,19 +74,79 @@ REQUIRED = {
     ("POST", "/api/canned-responses"): "admin",
     ("PUT", "/api/canned-responses/{canned_id}"): "admin",
     ("DELETE", "/api/canned-responses/{canned_id}"): "admin",
-    ("POST", "/api/internal/handoff"): "internal",
     ("GET", "/api/tickets"): "agent",
     ("GET", "/api/tickets/{ticket_id}"): "agent",
     ("POST", "/api/tickets/{ticket_id}/close"): "agent",
+    ("POST", "/api/internal/handoff"): "internal",
+    # knowledge base: reads and search for agents and the action server, writes for admins
+    ("POST", "/api/kb/search"): "reader",
+    ("GET", "/api/kb/articles"): "reader",
+    ("GET", "/api/kb/articles/{article_id}"): "reader",
+    ("GET", "/api/kb/articles/{article_id}/revisions"): "reader",
+    ("GET", "/api/kb/status"): "reader",
+    ("POST", "/api/kb/articles"): "admin",
+    ("PUT", "/api/kb/articles/{article_id}"): "admin",
+    ("PATCH", "/api/kb/articles/{article_id}"): "admin",
+    ("DELETE", "/api/kb/articles/{article_id}"): "admin",
+    ("POST", "/api/kb/import"): "admin",
+    ("POST", "/api/kb/import/preview"): "admin",
+    ("GET", "/api/kb/export"): "admin",
+    ("POST", "/api/kb/reindex"): "admin",
+    # the admin console's API
+    ("GET", "/api/admin/unanswered"): "admin",
+    ("POST", "/api/admin/unanswered/{item_id}/attach"): "admin",
+    ("POST", "/api/admin/unanswered/{item_id}/draft"): "admin",
+    ("POST", "/api/admin/unanswered/{item_id}/dismiss"): "admin",
+    ("GET", "/api/admin/analytics"): "admin",
+    ("GET", "/api/admin/analytics.csv"): "admin",
 }
 
+PASSWORD = "matrix-password-1"
+BAD = {"Authorization": "Bearer not-a-token"}
 
-def routes(app) -> list[tuple[str, str]]:
-    return sorted(
-        (method.upper(), path)
-        for path, ops in app.openapi()["paths"].items()
-        for method in ops
-    )
+
+def routes(api) -> set[tuple[str, str]]:
+    """Every (method, path) the FastAPI app serves, pages included (HEAD is GET's twin)."""
+    return {
+        (method, route.path)
+        for route in api.routes
+        if isinstance(route, (APIRoute, Route))
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    return build_app(tmp_path_factory.mktemp("matrix"), seed=False)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def callers(app, client) -> dict:
+    for email, role in (("agent@example.com", "agent"), ("admin@example.com", "admin")):
+        app.handoff.create_agent(email, PASSWORD, role=role)
+
+    def login(email: str) -> dict[str, str]:
+        r = client.post("/api/auth/token", data={"username": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    mine = client.post("/api/chat/sessions").json()
+    other = client.post("/api/chat/sessions").json()
+    return {
+        "agent": login("agent@example.com"),
+        "admin": login("admin@example.com"),
+        "internal": INTERNAL,
+        "session": {"Authorization": f"Bearer {mine['session_token']}"},
+        "session_id": mine["session_id"],
+        "other_session": {"Authorization": f"Bearer {other['session_token']}"},
+    }
 
 
 def call(client, method: str, path: str, headers: dict[str, str] | None = None, ident="999999"):
@@ -71,67 +156,56 @@ def call(client, method: str, path: str, headers: dict[str, str] | None = None, 
 
 
 def test_every_route_has_an_expected_role(app):
-    assert set(routes(app)) == set(REQUIRED)
+    assert routes(app.fastapi) == set(REQUIRED)
 
 
-@pytest.fixture
-def tokens(client, agent, admin, auth_headers):
-    session = client.post("/api/chat/sessions").json()
-    other = client.post("/api/chat/sessions").json()
-    return {
-        "agent": auth_headers("ana@example.com"),
-        "admin": auth_headers("root@example.com"),
-        "session": ({"Authorization": f"Bearer {session['session_token']}"}, session["session_id"]),
-        "other_session": {"Authorization": f"Bearer {other['session_token']}"},
-    }
-
-
-def check(client, tokens, method: str, path: str) -> None:
+def check(client, callers: dict, method: str, path: str) -> None:
     required = REQUIRED[(method, path)]
     if required == "public":
-        assert call(client, method, path).status_code != 403
+        for who in (None, BAD, callers["session"]):
+            r = call(client, method, path, who)
+            assert r.status_code not in (401, 403) or path == "/api/auth/token", (who, r.text)
         return
-    bad = {"Authorization": "Bearer not-a-token"}
-    for headers in (None, bad):
+    for headers in (None, BAD):
         r = call(client, method, path, headers)
         assert r.status_code == 401, (headers, r.status_code, r.text)
         assert r.headers["www-authenticate"] == "Bearer"
     if required in ("session", "stream"):
-        # Agents' and internal tokens are not session tokens; another user's session is refused.
-        for who in (tokens["agent"], tokens["admin"], INTERNAL):
-            assert call(client, method, path, who).status_code == 401
-        headers, session_id = tokens["session"]
-        r = call(client, method, path, tokens["other_session"], ident=session_id)
+        # Agents', admins' and the internal token are not session tokens.
+        for who in ("agent", "admin", "internal"):
+            assert call(client, method, path, callers[who]).status_code == 401, who
+        r = call(client, method, path, callers["other_session"], ident=callers["session_id"])
         assert r.status_code == 403, (r.status_code, r.text)
         if required == "session":
-            r = call(client, method, path, headers, ident=session_id)
+            r = call(client, method, path, callers["session"], ident=callers["session_id"])
             assert r.status_code not in (401, 403), (r.status_code, r.text)
         return
-    if required == "agent":
-        # The internal token is not an agent.
-        assert call(client, method, path, INTERNAL).status_code == 401
-        right = [tokens["agent"], tokens["admin"]]
-    elif required == "admin":
-        assert call(client, method, path, tokens["agent"]).status_code == 403
-        assert call(client, method, path, INTERNAL).status_code == 401
-        right = [tokens["admin"]]
-    else:  # internal
-        for who in ("agent", "admin"):
-            assert call(client, method, path, tokens[who]).status_code == 401
-        right = [INTERNAL]
-    for headers in right:
-        r = call(client, method, path, headers)
-        # Past auth: the request itself may still be invalid (404 for the fake id, 422 body).
-        assert r.status_code not in (401, 403), (r.status_code, r.text)
+    # An end user's session token never opens an agent, admin or internal route.
+    assert call(client, method, path, callers["session"]).status_code == 401
+    allowed = {
+        "agent": ("agent", "admin"),
+        "admin": ("admin",),
+        "internal": ("internal",),
+        "reader": ("agent", "admin", "internal"),
+    }[required]
+    for who in ("agent", "admin", "internal"):
+        r = call(client, method, path, callers[who])
+        if who in allowed:
+            # Past auth: the request itself may still be invalid (404 for the fake id, 422).
+            assert r.status_code not in (401, 403), (who, r.status_code, r.text)
+        elif who == "agent" and required == "admin":
+            assert r.status_code == 403, (who, r.status_code, r.text)
+        else:
+            assert r.status_code == 401, (who, r.status_code, r.text)
 
 
-def test_auth_matrix(client, tokens):
+def test_auth_matrix(client, callers):
     # One app for every route (a fresh app per route would cost seconds); each failure is
     # reported with its route.
     failures = []
     for method, path in sorted(REQUIRED):
         try:
-            check(client, tokens, method, path)
+            check(client, callers, method, path)
         except AssertionError as e:
             failures.append(f"{method} {path}: {e}")
     assert failures == []
