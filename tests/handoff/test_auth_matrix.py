@@ -209,3 +209,68 @@ def test_auth_matrix(client, callers):
         except AssertionError as e:
             failures.append(f"{method} {path}: {e}")
     assert failures == []
+
+
+# -- conversation isolation ---------------------------------------------------------------------
+
+
+def test_only_the_assignee_acts_on_an_assigned_conversation(app, client, callers):
+    """Another agent, and an admin too, can read and annotate a conversation an agent holds,
+    but not reply, resolve, release, transfer or hand it back; a transfer moves that right."""
+    app.handoff.create_agent("bo@example.com", PASSWORD, role="agent")
+    bo = {"Authorization": "Bearer " + client.post(
+        "/api/auth/token", data={"username": "bo@example.com", "password": PASSWORD}
+    ).json()["access_token"]}
+    ana, admin = callers["agent"], callers["admin"]
+    cid = client.post("/api/chat/sessions").json()["session_id"]
+    r = client.post("/api/internal/handoff", headers=INTERNAL,
+                    json={"conversation_id": cid, "reason": "request_human"})
+    assert r.status_code == 200, r.text
+    assert client.post(f"/api/conversations/{cid}/claim", headers=ana).status_code == 200
+
+    def attempts(who: dict[str, str]) -> dict[str, int]:
+        base = f"/api/conversations/{cid}"
+        return {
+            "read": client.get(base, headers=who).status_code,
+            "note": client.post(f"{base}/notes", headers=who, json={"text": "fyi"}).status_code,
+            "reply": client.post(f"{base}/messages", headers=who, json={"text": "hi"}).status_code,
+            "resolve": client.post(f"{base}/resolve", headers=who).status_code,
+            "release": client.post(f"{base}/release", headers=who).status_code,
+            "transfer": client.post(f"{base}/transfer", headers=who, json={"agent_id": None}
+                                    ).status_code,
+            "handback": client.post(f"{base}/handback", headers=who).status_code,
+        }
+
+    refused = {"read": 200, "note": 201, "reply": 403, "resolve": 403, "release": 403,
+               "transfer": 403, "handback": 403}
+    assert attempts(bo) == refused
+    assert attempts(admin) == refused
+    assert app.handoff.service.get_conversation(cid).assignee_id is not None
+
+    bo_id = next(a["id"] for a in client.get("/api/agents", headers=ana).json()
+                 if a["display_name"] == "bo")
+    r = client.post(f"/api/conversations/{cid}/transfer", headers=ana, json={"agent_id": bo_id})
+    assert r.status_code == 200, r.text
+    assert client.post(f"/api/conversations/{cid}/messages", headers=ana,
+                       json={"text": "still me?"}).status_code == 403
+    assert client.post(f"/api/conversations/{cid}/messages", headers=bo,
+                       json={"text": "Bo here"}).status_code == 201
+    texts = [m.text for m in app.handoff.service.history(cid)]
+    assert "Bo here" in texts and "hi" not in texts and "still me?" not in texts
+
+
+def test_a_session_token_reads_and_streams_only_its_own_conversation(client):
+    mine = client.post("/api/chat/sessions").json()
+    other = client.post("/api/chat/sessions").json()
+    me = {"Authorization": f"Bearer {mine['session_token']}"}
+    r = client.post(f"/api/chat/sessions/{mine['session_id']}/messages", headers=me,
+                    json={"text": "my secret", "client_id": "s-1"})
+    assert r.status_code == 201, r.text
+    theirs = {"Authorization": f"Bearer {other['session_token']}"}
+    base = f"/api/chat/sessions/{mine['session_id']}"
+    assert client.get(f"{base}/messages", headers=theirs).status_code == 403
+    assert client.post(f"{base}/messages", headers=theirs, json={"text": "into A"}).status_code == 403
+    # EventSource cannot send headers, so the stream also takes ?token=: same refusal.
+    assert client.get(f"{base}/events", params={"token": other["session_token"]}).status_code == 403
+    own = client.get(f"{base}/messages", headers=me).json()
+    assert [m["text"] for m in own if m["sender"] == "user"] == ["my secret"]
