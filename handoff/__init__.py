@@ -49,7 +49,7 @@ from handoff.models import Base
 from handoff.presence import InMemoryPresence, Presence, PresenceState
 from handoff.queue_positions import QueuePositions
 from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
-from handoff.ratelimit import RateLimiter, limit_socket_messages
+from handoff.ratelimit import RateLimiter, limit_socket_ip, limit_socket_messages
 from handoff.records import (
     Agent,
     Conversation,
@@ -237,6 +237,11 @@ def build_handoff(
             "user_uttered",
             limit_socket_messages(gateway.sio, rate_limiter, gateway.on_user_uttered, SESSION_KEY),
         )
+        # Every widget event also counts against its IP's limit (a loop of session_request
+        # would otherwise open conversations without end).
+        for name in ("session_request", "user_uttered", "history", "user_typing"):
+            handler = gateway.sio.handlers["/"][name]
+            gateway.sio.on(name, limit_socket_ip(gateway.sio, rate_limiter, handler))
     gateway.closed_now = offline.closed_now
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()

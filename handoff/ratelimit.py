@@ -187,6 +187,34 @@ def limit_socket_messages(sio, limiter: RateLimiter, handler, session_key: str):
     return limited
 
 
+def socket_ip(sio, sid: str) -> str | None:
+    """The client address of a socket (from its ASGI scope), or None if unknown."""
+    scope = (sio.get_environ(sid) or {}).get("asgi.scope") or {}
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def limit_socket_ip(sio, limiter: RateLimiter, handler):
+    """Wrap a socket handler ``(sid, data)`` so each event counts against its IP's limit
+    (``per_ip``, the same budget as that IP's HTTP requests).
+
+    Without it a script could emit ``session_request`` in a loop and open conversations
+    without end. Over the limit: an ``error`` event and the ack ``{"ok": false, "error",
+    "retry_after"}``; the handler does not run.
+    """
+
+    async def limited(sid: str, data=None):
+        try:
+            limiter.check_http(socket_ip(sio, sid), None)
+        except RateLimited as e:
+            error = {"error": str(e), "retry_after": e.retry_after}
+            await sio.emit("error", error, room=sid)
+            return {"ok": False, **error}
+        return await handler(sid, data)
+
+    return limited
+
+
 __all__ = [
     "BodyTooLarge",
     "LimitSettings",
@@ -194,5 +222,7 @@ __all__ = [
     "RateLimiter",
     "RateSettings",
     "TokenBuckets",
+    "limit_socket_ip",
     "limit_socket_messages",
+    "socket_ip",
 ]

@@ -8,12 +8,17 @@ Runs against the real uvicorn server of tests/handoff/test_gateway.py.
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 
 import httpx
 import pytest
 import socketio
+import uvicorn
 
+from handoff import HandoffSettings, InMemoryRasa, build_handoff
+from handoff.ratelimit import LimitSettings, RateLimiter, RateSettings
 from tests.handoff import test_gateway as gateway_tests
 from tests.handoff.test_gateway import INTERNAL, PASSWORD, Widget, run
 
@@ -248,3 +253,52 @@ def test_user_typing_with_junk_payloads_is_ignored_and_the_socket_stays_up(live)
     errors, stored, (ok, connected) = run(go())
     assert errors == [] and stored == []
     assert ok["ok"] and connected
+
+
+@pytest.fixture(scope="module")
+def limited_url(tmp_path_factory, sqlite_engine):
+    """A second server whose per-IP limit allows a burst of 6 events."""
+    engine = sqlite_engine(tmp_path_factory.mktemp("limited") / "db.sqlite")
+    handoff = build_handoff(
+        HandoffSettings(), engine, jwt_secret="limited-jwt-secret-0123456789abcdef",
+        internal_token="limited-internal-token-0123456789", rasa_url="http://rasa.invalid",
+        rasa_token="rasa-token", cors_origins=["*"], rasa=InMemoryRasa(),
+        rate_limiter=RateLimiter(LimitSettings(per_ip=RateSettings(per_minute=1, burst=6))),
+    )
+    handoff.start()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(
+        socketio.ASGIApp(handoff.sio), log_level="warning", lifespan="off", ws="wsproto",
+        timeout_graceful_shutdown=0.5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", handoff
+    server.should_exit = True
+    thread.join(10)
+    engine.dispose()
+
+
+def test_a_session_request_loop_is_cut_at_the_ip_limit(limited_url):
+    """Each new session is a conversation row: one IP cannot open them without end."""
+    url, handoff = limited_url
+
+    async def go():
+        async with Widget(url) as w:
+            acks = [await w.sio.call("session_request", {"session_id": None}, timeout=5)
+                    for _ in range(10)]
+            await asyncio.sleep(0.1)
+            return acks, list(w.errors), w.sio.connected
+
+    acks, errors, connected = run(go())
+    opened = [a for a in acks if "session_id" in a]
+    refused = [a for a in acks if a.get("ok") is False]
+    assert len(opened) == 6 and len(refused) == 4
+    assert all("Too many requests from this IP address" in a["error"] and a["retry_after"] >= 1
+               for a in refused)
+    assert errors == [{k: a[k] for k in ("error", "retry_after")} for a in refused]
+    assert len(handoff.service.store.list_conversations(None, 100)) == 6 and connected
