@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sys
 
 import pytest
 import yaml
@@ -22,6 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def _faults():
     spec = importlib.util.spec_from_file_location("tier1_faults", ROOT / "benchmarks" / "faults.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
