@@ -1,0 +1,81 @@
+"""The sentence-embedding featurizer of the NLU pipeline (bot/nlu_sentence_featurizer.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def featurizer_class():
+    from bot.nlu_sentence_featurizer import SentenceEmbeddingFeaturizer
+
+    return SentenceEmbeddingFeaturizer
+
+
+def create(**config):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    cls = featurizer_class()
+    context = ExecutionContext(GraphSchema({}), node_name="sentence_featurizer")
+    return cls.create(config, model_storage=None, resource=None, execution_context=context)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"scale": 0}, "scale"),
+        ({"scale": -2.5}, "scale"),
+        ({"scale": "ten"}, "scale"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"torch_threads": 0}, "torch_threads"),
+        ({"torch_threads": True}, "torch_threads"),
+    ],
+)
+def test_a_bad_config_value_is_rejected_by_name(config, named):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match=named):
+        featurizer_class().validate_config(config)
+
+
+@pytest.mark.unit
+def test_defaults_are_valid():
+    cls = featurizer_class()
+    cls.validate_config(cls.get_default_config())
+
+
+@pytest.mark.unit
+def test_a_missing_model_fails_at_creation_naming_the_setting(tmp_path):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match="SentenceEmbeddingFeaturizer.*no sentence"):
+        create(model=str(tmp_path / "nowhere"), torch_threads=None)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_messages_get_one_scaled_sentence_vector_and_textless_ones_none():
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    featurizer = create(scale=10)
+    messages = [Message(data={TEXT: "are you a bot?"}), Message(data={TEXT: "is this a robot"}),
+                Message(data={TEXT: "how do I top up my balance"}), Message(data={"intent": "greet"})]
+    featurizer.process_training_data(TrainingData(training_examples=messages))
+
+    sequence, sentence = messages[0].get_dense_features(TEXT)
+    assert sequence is None
+    vectors = [m.get_dense_features(TEXT)[1].features[0] for m in messages[:3]]
+    assert vectors[0].shape == (384,)
+    assert np.linalg.norm(vectors[0]) == pytest.approx(10.0, rel=1e-4)
+    # meaning, not words: the two bot questions share no word but are closer than the question
+    similar = vectors[0] @ vectors[1]
+    assert similar > vectors[0] @ vectors[2]
+    assert messages[3].get_dense_features(TEXT) == (None, None)
+
+    parsed = Message(data={TEXT: "are you a bot?"})
+    featurizer.process([parsed])
+    assert np.allclose(parsed.get_dense_features(TEXT)[1].features[0], vectors[0], atol=1e-4)
