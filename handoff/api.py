@@ -272,6 +272,8 @@ def build_router(
         response_model=MessagePublic,
         status_code=201,
         summary="Reply as the assigned agent (delivered to the user live)",
+        responses={200: {"model": MessagePublic,
+                         "description": "A resend with a known client_id: the stored reply"}},
     )
     async def reply(
         conversation_id: str, body: AgentMessageCreate, agent: CurrentAgent, response: Response

@@ -303,6 +303,8 @@ def build_client_router(
         response_model=MessageAck,
         status_code=201,
         summary="Send a message; idempotent by client_id (201 stored, 200 already stored)",
+        responses={200: {"model": MessageAck,
+                         "description": "A resend with a known client_id: already stored"}},
     )
     async def send_message(
         session_id: Session, body: ChatMessageCreate, response: Response

@@ -260,9 +260,14 @@ class ConversationStore:
         """Messages with ``id > after_id`` (all when None), oldest first, at most ``limit``.
 
         Internal notes only with ``include_notes`` (agents); the user's side never sees them.
+        A cursor beyond SQL's 64-bit ids follows every message (it would overflow the driver).
         """
         with self._session() as s:
             self._require(s, conversation_id)
+            if after_id is not None and after_id >= 2**63:
+                return []
+            if after_id is not None and after_id < 0:
+                after_id = None  # before every message
             return self._messages(
                 s, conversation_id, after_id=after_id, limit=limit, include_notes=include_notes
             )

@@ -34,8 +34,10 @@ from knowledge_base.service import KnowledgeBase
 
 _MEDIA = {"csv": "text/csv", "json": "application/json", "yaml": "application/yaml"}
 MAX_UPLOAD_BYTES = 50 * 2**20
-# SQL ids are 64-bit: a larger one is refused here (422) instead of overflowing the driver.
-ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the article's id")]
+# SQL integers are 64-bit: larger ids and offsets are refused here (422) instead of
+# overflowing the database driver (a 500).
+MAX_ID = 2**63 - 1
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="the article's id")]
 
 
 def _actor(principal: Any) -> str:
@@ -76,7 +78,7 @@ def create_router(
         "/articles", response_model=ArticlePage, summary="List articles, filtered and paged"
     )
     def list_articles(
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         status_: Annotated[Status | None, Query(alias="status")] = None,
         tag: str | None = None,

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.full_app import build_app
+from tests.full_app import INTERNAL, build_app
 
 # In-process and deterministic, but about a minute: kept out of `make test-fast`.
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -51,12 +51,14 @@ CHECKS = [
 COUNTED: list[str] = []  # the operation of every case that ran
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory):
-    return build_app(tmp_path_factory.mktemp("fuzz"))
+# Function scope: schemathesis ends an ASGI app's lifespan when the test that started it ends
+# (closing its Rasa client and database), so each fuzz test gets an app of its own.
+@pytest.fixture
+def fuzz_app(tmp_path):
+    return build_app(tmp_path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def api_schema(fuzz_app):
     # The coverage phase (boundary and negative values for every field, ~4x the cases) runs
     # with TIER1_FUZZ_FULL=1; the default suite runs the examples and the random fuzzing.
@@ -66,7 +68,7 @@ def api_schema(fuzz_app):
     return schema.include(path_regex=only) if only else schema
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin(api_schema, fuzz_app):
     """The fuzzing admin's id and headers; a second agent takes the calls aimed at it."""
     # Loading the schema started the app's lifespan (tables, seed).
@@ -103,6 +105,30 @@ def test_as_admin_no_5xx_and_every_response_is_documented(case, admin):
 @FUZZ
 def test_anonymous_no_5xx_and_every_response_is_documented(case):
     _call(case, {})
+
+
+@schema.include(path_regex="^/api/(internal|kb)/").parametrize()
+@FUZZ
+def test_as_the_action_server_no_5xx_and_every_response_is_documented(case):
+    """The internal token opens /api/internal/handoff and the KB's reads and search."""
+    _call(case, INTERNAL)
+
+
+@pytest.fixture
+def end_user(api_schema, fuzz_app) -> tuple[str, dict[str, str]]:
+    opened = fuzz_app.handoff.sessions.open(None, None, {})
+    return opened.conversation.id, {"Authorization": f"Bearer {opened.token}"}
+
+
+# The event stream never ends for its own token: its refusals are fuzzed above.
+@schema.include(path_regex="^/api/chat/sessions/").exclude(path_regex="/events$").parametrize()
+@FUZZ
+def test_as_an_end_user_no_5xx_and_every_response_is_documented(case, end_user):
+    """A session token on its own conversation, so the chat handlers run on fuzzed bodies."""
+    conversation_id, headers = end_user
+    if case.path_parameters and "session_id" in case.path_parameters:
+        case.path_parameters["session_id"] = conversation_id
+    _call(case, headers)
 
 
 def _call(case, headers: dict[str, str]) -> None:
