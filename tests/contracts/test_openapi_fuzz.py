@@ -1,20 +1,22 @@
 """Schemathesis over the app's own OpenAPI schema: no 5xx, and every response is documented.
 
 The app is the real composition root (`bot.app.create_app`) in-process over ASGI, with a temp
-SQLite database, the hashing embedder and the in-memory vector index. Every operation is
-called as an admin (who passes every role check, so the handlers run) and with no
-credentials (so the refusals are checked too). Each response must:
+SQLite database, the hashing embedder and the in-memory vector index (Rasa is down: its port
+refuses). Every operation is called as an admin (who passes every agent and admin check) and
+with no credentials (the refusals); the internal and KB routes also with the internal token
+(the action server), and the end users' chat routes with a session token for the conversation
+in the path, so every handler runs on generated input. Each response must:
 
 - not be a 5xx (`not_a_server_error`),
 - have a status code the schema documents for that operation (`status_code_conformance`),
 - have the documented content type and body schema (`content_type_conformance`,
   `response_schema_conformance`) and documented headers (`response_headers_conformance`).
 
-Cases: ``TIER1_FUZZ_EXAMPLES`` (default 12) random cases per operation and credential, plus
-the schema's examples: about 1,200 over the ~57 operations x 2 (`make test` runs this; at
-least 1,000 are asserted). ``TIER1_FUZZ_FULL=1`` adds schemathesis' coverage phase (boundary
-and invalid values for every field: about 4,500 cases). ``TIER1_FUZZ_PATHS=<regex>`` narrows
-the run to matching paths while chasing one failure.
+Cases: ``TIER1_FUZZ_EXAMPLES`` (default 12) random cases per operation and caller, plus the
+schema's examples: about 1,450 (`make test` runs this; at least 1,000 are asserted).
+``TIER1_FUZZ_FULL=1`` adds schemathesis' coverage phase (boundary and invalid values for
+every field: about 5,000 cases). ``TIER1_FUZZ_PATHS=<regex>`` narrows the run to matching
+paths while chasing one failure.
 """
 
 from __future__ import annotations
