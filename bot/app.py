@@ -187,7 +187,7 @@ def _kb_access(handoff: Handoff):
     return kb_access
 
 
-def _database_state(engine) -> dict[str, Any]:  # noqa: ANN001 - SQLAlchemy engine
+def _database_state(engine) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -23,8 +23,8 @@ from handoff.agent_socket import AgentSocket
 from handoff.agent_store import AgentStore
 from handoff.api import build_router
 from handoff.assignment import Assigner
-from handoff.availability import BusinessHours
 from handoff.auth import Auth, Passwords, Principal, Tokens
+from handoff.availability import BusinessHours
 from handoff.canned import CannedResponses
 from handoff.client_api import build_client_router
 from handoff.csat import Csat

@@ -165,7 +165,7 @@ class RateLimiter:
             raise RateLimited("session", wait)
 
 
-def limit_socket_messages(sio, limiter: RateLimiter, handler, session_key: str):  # noqa: ANN001
+def limit_socket_messages(sio, limiter: RateLimiter, handler, session_key: str):
     """Wrap a socket handler ``(sid, data)`` so it runs only within the per-session limit.
 
     The conversation id is read from the socket's session (``session_key``); a socket with
@@ -174,7 +174,7 @@ def limit_socket_messages(sio, limiter: RateLimiter, handler, session_key: str):
     "error", "retry_after"}`` (nothing was stored, so the client may resend later).
     """
 
-    async def limited(sid: str, data=None):  # noqa: ANN001, ANN202 - socket.io handler
+    async def limited(sid: str, data=None):
         key = (await sio.get_session(sid)).get(session_key) or f"sid:{sid}"
         try:
             limiter.check_socket(key)
