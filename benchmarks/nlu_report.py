@@ -9,7 +9,7 @@ one does not. Rasa's evaluation undoes FallbackClassifier predictions, so this m
 intent classifier itself (tests/bot/test_nlu_quality.py checks the fallback share).
 
     .venv/bin/python benchmarks/nlu_report.py            # about 1-3 minutes on 2 cores
-    .venv/bin/python benchmarks/nlu_report.py --folds 5 --out /tmp/nlu-report
+    .venv/bin/python benchmarks/nlu_report.py --folds 5 --seed 1 --out /tmp/nlu-report
     .venv/bin/python benchmarks/nlu_report.py --config /tmp/other-pipeline.yml
 """
 
@@ -47,22 +47,53 @@ def nlu_files(data_dir: Path = DATA_DIR) -> list[Path]:
     return files
 
 
-def cross_validate(folds: int, config: Path, files: list[Path], out: Path) -> dict:
+# Rasa draws its folds with StratifiedKFold(shuffle=True) and no random_state, i.e. from numpy's
+# global generator: seeding it before Rasa starts makes a run reproducible, and different seeds
+# show how much the numbers move with the split.
+_SEEDED_RASA = (
+    "import sys, numpy; numpy.random.seed(int(sys.argv[1])); "
+    "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[2:]]; main()"
+)
+
+
+def cross_validate(folds: int, config: Path, files: list[Path], out: Path, seed: int) -> dict:
     """Run Rasa's cross-validation on `files` and return its intent report (``intent_report.json``)."""
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     for f in files:  # rasa test nlu takes one path: a directory holding just the NLU files
         shutil.copy(f, data / f.name)
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "rasa", "test", "nlu", "--cross-validation",
-           "--folds", str(folds), "--nlu", str(data),
-           "--config", str(config), "--domain", str(ROOT / "bot/domain.yml"),
-           "--out", str(out)]
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    cmd = [
+        sys.executable,
+        "-c",
+        _SEEDED_RASA,
+        str(seed),
+        "test",
+        "nlu",
+        "--cross-validation",
+        "--folds",
+        str(folds),
+        "--nlu",
+        str(data),
+        "--config",
+        str(config),
+        "--domain",
+        str(ROOT / "bot/domain.yml"),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, check=False)
     report = out / "intent_report.json"
     if done.returncode != 0 or not report.exists():
-        sys.exit(f"rasa test nlu failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+        sys.exit(
+            f"rasa test nlu failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}"
+        )
     return json.loads(report.read_text())
 
 
@@ -84,8 +115,18 @@ def main() -> int:
         epilog="example: .venv/bin/python benchmarks/nlu_report.py --folds 3",
     )
     parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
-                        help="Rasa config with the pipeline to evaluate (default config.yml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / "config.yml",
+        help="Rasa config with the pipeline to evaluate (default config.yml)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the fold split (default 0; same seed, same folds)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="keep Rasa's reports here")
     args = parser.parse_args()
     if args.folds < 2:
@@ -96,13 +137,19 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     files = nlu_files()
     started = time.perf_counter()
-    report = cross_validate(args.folds, args.config.resolve(), files, out)
+    report = cross_validate(args.folds, args.config.resolve(), files, out, args.seed)
     seconds = time.perf_counter() - started
 
-    intents = sorted(k for k, v in report.items()
-                     if isinstance(v, dict) and "f1-score" in v and k not in AVERAGES)
+    intents = sorted(
+        k
+        for k, v in report.items()
+        if isinstance(v, dict) and "f1-score" in v and k not in AVERAGES
+    )
     names = ", ".join(str(f.relative_to(ROOT)) for f in files)
-    print(f"NLU cross-validation, {args.folds} folds, {names}, config {args.config}")
+    print(
+        f"NLU cross-validation, {args.folds} folds (seed {args.seed}), {names}, "
+        f"config {args.config}"
+    )
     print(f"({seconds:.0f} s; Rasa's reports in {out})")
     print(f"{'intent':24} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>5}  target")
     failing, conversational_f1 = [], []
@@ -115,20 +162,28 @@ def main() -> int:
             if not ok:
                 failing.append(name)
         mark = (f">= {TARGET_F1} " + ("ok" if ok else "MISSED")) if conversational else "-"
-        print(f"{name:24} {r['precision']:9.3f} {r['recall']:7.3f} {r['f1-score']:6.3f} "
-              f"{r['support']:5d}  {mark}")
+        print(
+            f"{name:24} {r['precision']:9.3f} {r['recall']:7.3f} {r['f1-score']:6.3f} "
+            f"{r['support']:5d}  {mark}"
+        )
     for avg in ("macro avg", "weighted avg"):
         if avg in report:
-            print(f"{avg + ' (all)':24} {report[avg]['precision']:9.3f} "
-                  f"{report[avg]['recall']:7.3f} {report[avg]['f1-score']:6.3f}")
+            print(
+                f"{avg + ' (all)':24} {report[avg]['precision']:9.3f} "
+                f"{report[avg]['recall']:7.3f} {report[avg]['f1-score']:6.3f}"
+            )
     if conversational_f1:
         macro = sum(conversational_f1) / len(conversational_f1)
-        print(f"{'macro F1, conversational':24} {'':9} {'':7} {macro:6.3f}  "
-              f"(min {min(conversational_f1):.3f})")
+        print(
+            f"{'macro F1, conversational':24} {'':9} {'':7} {macro:6.3f}  "
+            f"(min {min(conversational_f1):.3f})"
+        )
     top = confusions(out, 8)
     if top:
-        print("most frequent confusions (true -> predicted: count): "
-              + ", ".join(f"{t} -> {p}: {n}" for (t, p), n in top))
+        print(
+            "most frequent confusions (true -> predicted: count): "
+            + ", ".join(f"{t} -> {p}: {n}" for (t, p), n in top)
+        )
     if failing:
         print(f"conversational intents below F1 {TARGET_F1}: {', '.join(failing)}")
         return 1

@@ -38,9 +38,7 @@ from knowledge_base.errors import EmbedderError
 from knowledge_base.settings import PACKAGED_MODEL
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the message text's sentence embedding as a dense sentence feature.
 
@@ -95,9 +93,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         try:
             featurizer._embedder.load()
         except EmbedderError as e:
-            raise InvalidConfigException(
-                f"{cls.__name__} (config.yml pipeline): {e}"
-            ) from e
+            raise InvalidConfigException(f"{cls.__name__} (config.yml pipeline): {e}") from e
         return featurizer
 
     @classmethod

@@ -96,17 +96,45 @@ def held_out_predictions(tmp_path_factory) -> list[tuple[str, str, float]]:
 
     work = tmp_path_factory.mktemp("nlu-quality")
     train, test = split()
-    nlu = {"version": "3.1",
-           "nlu": [{"intent": i, "examples": "".join(f"- {t}\n" for t in texts)}
-                   for i, texts in train.items()]}
+    nlu = {
+        "version": "3.1",
+        "nlu": [
+            {"intent": i, "examples": "".join(f"- {t}\n" for t in texts)}
+            for i, texts in train.items()
+        ],
+    }
     (work / "nlu.yml").write_text(yaml.safe_dump(nlu, allow_unicode=True, sort_keys=False))
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(ROOT / "config.yml"),
-         "--nlu", str(work / "nlu.yml"), "--domain", str(ROOT / "bot/domain.yml"),
-         "--out", str(work / "models"), "--fixed-model-name", "split"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "nlu",
+            "--config",
+            str(ROOT / "config.yml"),
+            "--nlu",
+            str(work / "nlu.yml"),
+            "--domain",
+            str(ROOT / "bot/domain.yml"),
+            "--out",
+            str(work / "models"),
+            "--fixed-model-name",
+            "split",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     model = work / "models" / "split.tar.gz"
     assert done.returncode == 0 and model.exists(), (done.stdout + done.stderr)[-3000:]
@@ -116,8 +144,10 @@ def held_out_predictions(tmp_path_factory) -> list[tuple[str, str, float]]:
         return [await agent.parse_message(text) for _, text in test]
 
     results = asyncio.run(parse_all())
-    return [(intent, r["intent"]["name"], r["intent"]["confidence"])
-            for (intent, _), r in zip(test, results)]
+    return [
+        (intent, r["intent"]["name"], r["intent"]["confidence"])
+        for (intent, _), r in zip(test, results)
+    ]
 
 
 def test_conversational_intents_reach_their_f1_floor(held_out_predictions):

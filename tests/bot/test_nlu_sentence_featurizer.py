@@ -62,11 +62,15 @@ def test_messages_get_one_scaled_sentence_vector_and_textless_ones_none():
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     featurizer = create(scale=10)
-    messages = [Message(data={TEXT: "are you a bot?"}), Message(data={TEXT: "is this a robot"}),
-                Message(data={TEXT: "how do I top up my balance"}), Message(data={"intent": "greet"})]
+    messages = [
+        Message(data={TEXT: "are you a bot?"}),
+        Message(data={TEXT: "is this a robot"}),
+        Message(data={TEXT: "how do I top up my balance"}),
+        Message(data={"intent": "greet"}),
+    ]
     featurizer.process_training_data(TrainingData(training_examples=messages))
 
-    sequence, sentence = messages[0].get_dense_features(TEXT)
+    sequence, _ = messages[0].get_dense_features(TEXT)
     assert sequence is None
     vectors = [m.get_dense_features(TEXT)[1].features[0] for m in messages[:3]]
     assert vectors[0].shape == (384,)
