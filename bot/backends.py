@@ -52,7 +52,7 @@ def presence(settings: Settings) -> Presence:
     raise ValueError(f"unknown backends.presence {kind!r}; use memory or redis")
 
 
-def kb_invalidation(settings: Settings, kb) -> Invalidation:  # noqa: ANN001 - KnowledgeBase
+def kb_invalidation(settings: Settings, kb) -> Invalidation:
     """How this replica learns of knowledge-base writes made by another."""
     return create_invalidation(settings.backends.kb_sync, kb, settings.backends.kb_sync_interval_seconds)
 

@@ -7,8 +7,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as e:
         print(f"tier1: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # noqa: BLE001 - print the package error's message, not a traceback
+    except Exception as e:
         if type(e).__module__.split(".")[0] in ("knowledge_base", "handoff", "bot"):
             print(f"tier1: {e}", file=sys.stderr)
             return 1

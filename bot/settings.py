@@ -8,8 +8,9 @@ environment only; nothing below this module reads ``os.environ``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
@@ -75,7 +76,7 @@ class DatabaseSettings(_Strict):
     url: str = "sqlite:///.tier1/tier1.db"
 
     @validator("url")
-    def _known_scheme(cls, v: str) -> str:  # noqa: N805 - pydantic validator
+    def _known_scheme(cls, v: str) -> str:
         if not v.startswith(("sqlite:", "postgresql")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg2://")
         return v
@@ -89,7 +90,7 @@ class RedisSettings(_Strict):
     key_prefix: str = Field("tier1", regex=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     @validator("url")
-    def _redis_scheme(cls, v: str | None) -> str | None:  # noqa: N805 - pydantic validator
+    def _redis_scheme(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)")
         return v
@@ -117,7 +118,7 @@ class Secrets(_Strict):
     webhook_secret: SecretStr | None = None  # signs handoff webhooks (handoff.webhooks.urls)
 
     @validator("*")
-    def _long_enough(cls, v: SecretStr) -> SecretStr:  # noqa: N805 - pydantic validator
+    def _long_enough(cls, v: SecretStr) -> SecretStr:
         if len(v.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
         return v
@@ -136,7 +137,7 @@ class Settings(_Strict):
     root: Path = Field(Path("."), description="directory config.yml lives in; relative paths resolve here")
 
     @root_validator(skip_on_failure=True)
-    def _redis_configured(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+    def _redis_configured(cls, values: dict[str, Any]) -> dict[str, Any]:
         users = values["backends"].redis_users()
         if users and values["redis"].url is None:
             raise ValueError(

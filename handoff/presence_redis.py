@@ -54,7 +54,7 @@ class RedisPresence:
 
     def __init__(
         self,
-        client,  # noqa: ANN001 - redis.Redis
+        client,
         timeout_seconds: float,
         prefix: str = "tier1",
         clock: Callable[[], float] = time.time,

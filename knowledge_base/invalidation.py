@@ -51,7 +51,7 @@ class VersionPoller:
             try:
                 if await asyncio.to_thread(self._kb.refresh):
                     log.info("knowledge base changed on another replica; index rebuilt")
-            except Exception:  # noqa: BLE001 - a database blip must not end the loop
+            except Exception:
                 log.warning("knowledge base version check failed; retrying", exc_info=True)
             await asyncio.sleep(self._interval)
 

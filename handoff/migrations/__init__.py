@@ -72,7 +72,7 @@ def _migrate(conn: Connection) -> str:
     scripts = _scripts()
     target = scripts.get_current_head()
 
-    def upgrade(revision, _context):  # noqa: ANN001, ANN202 - Alembic's callback
+    def upgrade(revision, _context):
         return scripts._upgrade_revs(target, revision)
 
     context = MigrationContext.configure(

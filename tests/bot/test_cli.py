@@ -30,5 +30,6 @@ def test_bad_config_exits_2_with_the_key_named(tmp_path, capsys):
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True,
+                         check=False)
     assert out.returncode == 0 and "tier1" in out.stdout

@@ -34,7 +34,7 @@ class Stack:
 
     def tier1(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([TIER1, "--config", str(self.config), *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
 
     def agent_token(self, email: str, password: str = "agent-password-1") -> str:
         created = self.tier1("agent", "create", "--email", email, "--password", password)
