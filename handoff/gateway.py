@@ -124,7 +124,7 @@ class Gateway:
         self.bus = bus
         # Set by the composition root: True while nobody can take a chat (closed hours; see
         # handoff.tickets_flow). Queue updates then carry no wait estimate: it could not come true.
-        self.closed_now: Callable[[], bool] | None = None
+        self.nobody_can_answer: Callable[[], bool] | None = None
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
         bus.subscribe(events.TYPING, self.deliver_typing)
         queue.listen(self.deliver_queue_position)
@@ -268,12 +268,13 @@ class Gateway:
         await self.sio.emit("queue_position", await self._honest(info), room=conversation_id)
 
     async def _honest(self, info: dict[str, Any]) -> dict[str, Any]:
-        """``info`` without a wait estimate while nobody can take the chat."""
-        if info.get("estimated_wait_seconds") is None or self.closed_now is None:
+        """``info`` without a wait estimate, and with ``agents_available: false``, while nobody
+        can take the chat (closed, or nobody online): "about 2 min" would be false then."""
+        if info.get("position") is None or self.nobody_can_answer is None:
             return info
-        if not await anyio.to_thread.run_sync(self.closed_now):
+        if not await anyio.to_thread.run_sync(self.nobody_can_answer):
             return info
-        return {**info, "estimated_wait_seconds": None}
+        return {**info, "estimated_wait_seconds": None, "agents_available": False}
 
     async def on_unknown_event(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
         """Refuse an event the widget protocol does not have (e.g. an agent's ``send``, which

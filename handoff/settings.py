@@ -105,6 +105,7 @@ class WidgetStrings(_Strict):
     agent_fallback_name: str = "Agent"
     queue_position: str = "You are number {position} in the queue."
     queue_wait: str = "Estimated wait: about {minutes} min."
+    queue_nobody: str = "No one from the team is online right now; you'll be answered here as soon as someone is."
     source: str = "Source:"
     helpful: str = "Helpful"
     not_helpful: str = "Not helpful"

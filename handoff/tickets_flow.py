@@ -107,9 +107,11 @@ class OfflineTickets:
         self.staffing = staffing
         self.clock = clock
         self._closed: tuple[float, bool] | None = None
+        self._nobody: tuple[float, bool] | None = None
         service.bus.subscribe(events.HANDOFF_REQUESTED, self.on_handoff_requested)
         for name in (events.ASSIGNED, events.HANDED_BACK, events.RESOLVED):
             service.bus.subscribe(name, self.on_taken_or_ended)
+        service.bus.subscribe(events.PRESENCE_CHANGED, self.on_presence_changed)
 
     def availability(self) -> Availability:
         """Whether a person can take a chat now (synchronous: reads the roster)."""
@@ -124,6 +126,16 @@ class OfflineTickets:
         if self._closed is None or now - self._closed[0] > CLOSED_CACHE_SECONDS:
             self._closed = (now, self.offers_message(self.availability()))
         return self._closed[1]
+
+    def nobody_can_answer_now(self) -> bool:
+        """True while no person could take a queued chat: closed hours, or open with nobody
+        online (whatever ``nobody_online`` says). A wait estimate would be false then.
+        Cached for a second like `closed_now`. Synchronous."""
+        now = time.monotonic()
+        if self._nobody is None or now - self._nobody[0] > CLOSED_CACHE_SECONDS:
+            state = self.availability().state
+            self._nobody = (now, state is not AvailabilityState.OPEN_WITH_AGENTS)
+        return self._nobody[1]
 
     def offers_message(self, availability: Availability) -> bool:
         if availability.state is AvailabilityState.CLOSED:
@@ -145,6 +157,10 @@ class OfflineTickets:
         await self.service.run(self.tickets.draft, event.conversation_id, availability.state.value)
         text = offline_notice(availability, self.clock()) + OFFER_TEXT
         await self._say(event.conversation_id, text, [CANCEL_BUTTON])
+
+    async def on_presence_changed(self, event: Event) -> None:
+        """An agent came or went: the cached "can anyone answer?" is stale."""
+        self._closed = self._nobody = None
 
     async def on_taken_or_ended(self, event: Event) -> None:
         await self.service.run(self.tickets.cancel_collecting, event.conversation_id)

@@ -392,6 +392,8 @@
         if (typeof info.estimated_wait_seconds === "number") {
           var minutes = Math.max(1, Math.round(info.estimated_wait_seconds / 60));
           text += " " + fill(s.queue_wait, { minutes: minutes });
+        } else if (info.agents_available === false && s.queue_nobody) {
+          text += " " + s.queue_nobody;
         }
         queue.textContent = text;
         queue.dataset.position = String(info.position);

@@ -205,17 +205,24 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     page.screenshot(path=str(SHOTS / "widget-phone-1-markdown-answer.png"))
 
     # "Talk to a person": queued behind the one already waiting, position updated live.
+    roster = httpx.get(f"{stack.url}/api/agents", headers=agent).json()
+    anyone_online = any(a["presence"] == "online" for a in roster)
     page.click("#human")
     queue = page.locator("#queue")
     expect(queue).to_be_visible(timeout=30_000)
     position = int(queue.get_attribute("data-position"))
     assert position >= 2
-    expect(queue).to_contain_text(re.compile(r"Estimated wait: about \d+ min"))
+    if not anyone_online:  # no false estimate while nobody could take the chat
+        expect(queue).to_contain_text("No one from the team is online right now")
     expect(page.locator("#human")).to_be_hidden()
     page.screenshot(path=str(SHOTS / "widget-phone-2-queued.png"))
+    # the agent comes online and takes the chat ahead: the next push carries a real estimate
+    r = httpx.post(f"{stack.url}/api/agents/me/heartbeat", headers=agent, json={"state": "online"})
+    assert r.status_code == 200, r.text
     r = httpx.post(f"{stack.url}/api/conversations/{ahead['session_id']}/claim", headers=agent)
     assert r.status_code == 200, r.text
     expect(queue).to_have_attribute("data-position", str(position - 1), timeout=10_000)
+    expect(queue).to_contain_text(re.compile(r"Estimated wait: about \d+ min"), timeout=10_000)
 
     # The agent takes it: joined notice, hostile text inert, the position banner gone.
     sid = page.evaluate("localStorage.getItem('tier1.session_id')")

@@ -389,15 +389,19 @@ def test_queued_users_get_their_position_live(live):
             await first.start(None)
             await second.start(None)
             async with httpx.AsyncClient(base_url=live.url) as http:
+                # an agent online: the estimate is only given while someone can take the chat
+                login = await http.post("/api/auth/token",
+                                        data={"username": "ana@example.com", "password": PASSWORD})
+                ana = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                r = await http.post("/api/agents/me/heartbeat", headers=ana,
+                                    json={"state": "online"})
+                assert r.status_code == 200, r.text
                 for w in (first, second):
                     r = await http.post("/api/internal/handoff", headers=INTERNAL, json={
                         "conversation_id": w.session_id, "reason": "request_human"})
                     assert r.status_code == 200, r.text
                 await asyncio.sleep(0.3)
                 before = [dict(p) for p in pushed["second"]]
-                login = await http.post("/api/auth/token",
-                                        data={"username": "ana@example.com", "password": PASSWORD})
-                ana = {"Authorization": f"Bearer {login.json()['access_token']}"}
                 r = await http.post(f"/api/conversations/{first.session_id}/claim", headers=ana)
                 assert r.status_code == 200, r.text
                 deadline = time.monotonic() + 5

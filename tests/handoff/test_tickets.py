@@ -313,7 +313,7 @@ def test_a_database_at_ho_0002_gets_the_tickets_table(tmp_path):
     assert store.collecting(cid).id == ticket.id
 
 
-def test_no_wait_estimate_while_nobody_can_take_the_chat(handoff, service, clock):
+def test_no_wait_estimate_while_nobody_can_take_the_chat(handoff, service, clock, agent):
     """The widget's queue info drops the estimate while closed: "about 2 min" would be false."""
     gateway = next(
         listener.__self__
@@ -329,9 +329,18 @@ def test_no_wait_estimate_while_nobody_can_take_the_chat(handoff, service, clock
     assert anyio.run(gateway._honest, info)["estimated_wait_seconds"] is None
     assert anyio.run(gateway._honest, info)["position"] == 1
 
-    clock.now = MONDAY_MORNING  # open; nobody online queues as usual (nobody_online: queue)
-    handoff.offline._closed = None  # skip the one-second cache
+    assert anyio.run(gateway._honest, info)["agents_available"] is False
+
+    # open, but nobody online: queued as usual (nobody_online: queue), still no false estimate
+    clock.now = MONDAY_MORNING
+    handoff.offline._closed = handoff.offline._nobody = None  # skip the one-second caches
     assert handoff.offline.closed_now() is False
+    honest = anyio.run(gateway._honest, info)
+    assert honest["estimated_wait_seconds"] is None and honest["agents_available"] is False
+
+    # an agent comes online: the queue's own estimate is true again
+    handoff.assigner.presence.heartbeat(agent.id, PresenceState.ONLINE)
+    handoff.offline._nobody = None
     assert anyio.run(gateway._honest, info) == info
 
 
