@@ -82,7 +82,28 @@ def fingerprint(config_path: Path, domain: Path, data_dir: Path) -> str:
     add("domain", Path(domain).read_bytes())
     for f in _data_files(Path(data_dir)):
         add(f"data/{f.relative_to(data_dir).as_posix()}", f.read_bytes())
+    for f in _component_sources(rasa_config(config_path), _CODE_ROOT):
+        add(f"component/{f.name}", f.read_bytes())
     return h.hexdigest()
+
+
+# Where the ``bot`` package lives: custom components are named ``bot.module.Class``.
+_CODE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _component_sources(config: dict, root: Path) -> list[Path]:
+    """Source files of the project's own pipeline/policy components (``bot.x.Class`` names
+    that resolve to a file under ``root``): editing one must retrain, like editing the data."""
+    found: list[Path] = []
+    for entry in [*(config.get("pipeline") or []), *(config.get("policies") or [])]:
+        name = entry.get("name", "") if isinstance(entry, dict) else ""
+        parts = name.split(".")
+        for n in range(len(parts) - 1, 0, -1):
+            candidate = root.joinpath(*parts[:n]).with_suffix(".py")
+            if candidate.is_file():
+                found.append(candidate)
+                break
+    return sorted(set(found))
 
 
 def model_path(models_dir: Path, fp: str) -> Path:

@@ -87,6 +87,21 @@ def test_fingerprint_changes_with_data_edits_and_new_files(project):
     assert fp(project) != second
 
 
+def test_fingerprint_covers_the_source_of_our_own_components(tmp_path):
+    """Editing bot/nlu_sentence_featurizer.py must retrain, like editing the data."""
+    from bot.settings import rasa_config
+    from bot.training import _component_sources
+
+    (tmp_path / "bot").mkdir()
+    source = tmp_path / "bot" / "featurizer.py"
+    source.write_text("class F: ...\n")
+    config = {"pipeline": [{"name": "WhitespaceTokenizer"}, {"name": "bot.featurizer.F"}],
+              "policies": [{"name": "RulePolicy"}]}
+    assert _component_sources(config, tmp_path) == [source]
+    shipped = _component_sources(rasa_config(ROOT / "config.yml"), ROOT)
+    assert ROOT / "bot" / "nlu_sentence_featurizer.py" in shipped
+
+
 def test_fingerprint_changes_with_rasa_version(project, monkeypatch):
     before = fp(project)
     monkeypatch.setattr(training.metadata, "version", lambda name: "9.9.9")
