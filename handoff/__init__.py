@@ -242,7 +242,7 @@ def build_handoff(
         for name in ("session_request", "user_uttered", "history", "user_typing"):
             handler = gateway.sio.handlers["/"][name]
             gateway.sio.on(name, limit_socket_ip(gateway.sio, rate_limiter, handler))
-    gateway.nobody_can_answer = offline.nobody_can_answer_now
+    queue.nobody_can_answer = offline.nobody_can_answer_now
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()
     router.include_router(build_router(service, desk, assigner, canned, auth, offline=offline))

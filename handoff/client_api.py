@@ -53,6 +53,10 @@ class QueueInfo(BaseModel):
     position: int | None
     queue_length: int | None
     estimated_wait_seconds: int | None
+    agents_available: bool | None = Field(
+        None, description="false while nobody can take the chat (closed hours or no agent "
+        "online): then there is no wait estimate"
+    )
 
 
 class SessionPublic(BaseModel):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -124,7 +123,6 @@ class Gateway:
         self.bus = bus
         # Set by the composition root: True while nobody can take a chat (closed hours; see
         # handoff.tickets_flow). Queue updates then carry no wait estimate: it could not come true.
-        self.nobody_can_answer: Callable[[], bool] | None = None
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
         bus.subscribe(events.TYPING, self.deliver_typing)
         queue.listen(self.deliver_queue_position)
@@ -144,9 +142,7 @@ class Gateway:
             opened: OpenedSession = await anyio.to_thread.run_sync(
                 self.sessions.open, token, requested, custom
             )
-            queue = await self._honest(
-                await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
-            )
+            queue = await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
         except Exception:
             log.exception("session_request failed")
             await self._error(sid, "The server could not open a session; retry in a moment.")
@@ -265,16 +261,7 @@ class Gateway:
 
     async def deliver_queue_position(self, conversation_id: str, info: dict[str, Any]) -> None:
         """``queue_position {status, position, queue_length, estimated_wait_seconds}``."""
-        await self.sio.emit("queue_position", await self._honest(info), room=conversation_id)
-
-    async def _honest(self, info: dict[str, Any]) -> dict[str, Any]:
-        """``info`` without a wait estimate, and with ``agents_available: false``, while nobody
-        can take the chat (closed, or nobody online): "about 2 min" would be false then."""
-        if info.get("position") is None or self.nobody_can_answer is None:
-            return info
-        if not await anyio.to_thread.run_sync(self.nobody_can_answer):
-            return info
-        return {**info, "estimated_wait_seconds": None, "agents_available": False}
+        await self.sio.emit("queue_position", info, room=conversation_id)
 
     async def on_unknown_event(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
         """Refuse an event the widget protocol does not have (e.g. an agent's ``send``, which

@@ -35,6 +35,9 @@ class QueuePositions:
         self.bus = bus
         self.seconds_per_position = seconds_per_position
         self._listeners: list[Listener] = []
+        # "Can no person take a queued chat now?" (closed hours, nobody online); set by the
+        # composition root. While it says so, no wait estimate is given: it could not come true.
+        self.nobody_can_answer: Callable[[], bool] | None = None
         for name in events.STATUS_EVENTS:
             bus.subscribe(name, self._on_change)
 
@@ -51,33 +54,43 @@ class QueuePositions:
 
     def info(self, conversation_id: str) -> dict[str, Any]:
         """``{status, position, queue_length, estimated_wait_seconds}`` for one conversation
-        (position and wait are null unless it is queued). Synchronous."""
+        (position and wait are null unless it is queued; while nobody can take the chat the
+        wait is null and ``agents_available`` is false). Synchronous."""
         conversation = self.service.store.get_conversation(conversation_id)
         if conversation.status is not Status.QUEUED:
             return self._payload(conversation.status.value, None, None)
         queue = self.snapshot()
         position = queue.index(conversation_id) + 1 if conversation_id in queue else len(queue)
-        return self._payload(Status.QUEUED.value, position, len(queue))
+        return self._payload(Status.QUEUED.value, position, len(queue), self._nobody_now())
 
-    def _payload(self, status: str, position: int | None, length: int | None) -> dict[str, Any]:
+    def _nobody_now(self) -> bool:
+        return self.nobody_can_answer is not None and self.nobody_can_answer()
+
+    def _payload(
+        self, status: str, position: int | None, length: int | None, nobody: bool = False
+    ) -> dict[str, Any]:
         wait = None if position is None else math.ceil(position * self.seconds_per_position)
-        return {
+        payload: dict[str, Any] = {
             "status": status,
             "position": position,
             "queue_length": length,
             "estimated_wait_seconds": wait,
         }
+        if position is not None and nobody:
+            payload.update(estimated_wait_seconds=None, agents_available=False)
+        return payload
 
     async def _on_change(self, event: Event) -> None:
         if not self._listeners:
             return
         queue = await anyio.to_thread.run_sync(self.snapshot)
+        nobody = bool(queue) and await anyio.to_thread.run_sync(self._nobody_now)
         updates: list[tuple[str, dict[str, Any]]] = []
         if event.conversation_id not in queue:
             status = str(event.data.get("to") or "")
             updates.append((event.conversation_id, self._payload(status, None, None)))
         updates += [
-            (cid, self._payload(Status.QUEUED.value, i + 1, len(queue)))
+            (cid, self._payload(Status.QUEUED.value, i + 1, len(queue), nobody))
             for i, cid in enumerate(queue)
         ]
         for conversation_id, info in updates:

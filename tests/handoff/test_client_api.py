@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from handoff import Handoff, InMemoryRasa
 from handoff.client_api import EventStream, client_message
+from handoff.presence import PresenceState
 
 pytestmark = pytest.mark.unit
 
@@ -81,14 +82,22 @@ def test_history_after_a_cursor_and_only_for_the_tokens_conversation(
     assert r.status_code == 403
 
 
-def test_session_state_shows_the_live_queue_position(client: TestClient, handoff: Handoff):
+def test_session_state_shows_the_live_queue_position(client: TestClient, handoff: Handoff, agent):
     a, b = (client.post("/api/chat/sessions").json() for _ in range(2))
     for s in (a, b):
         asyncio.run(handoff.service.request_handoff(s["session_id"], "request_human"))
     state = client.get(f"/api/chat/sessions/{b['session_id']}", headers=bearer(b)).json()
     assert state["status"] == "queued"
     assert state["queue"]["position"] == 2 and state["queue"]["queue_length"] == 2
+    # nobody online: no estimate (it could not come true), and the client is told why
+    assert state["queue"]["estimated_wait_seconds"] is None
+    assert state["queue"]["agents_available"] is False
+
+    handoff.assigner.presence.heartbeat(agent.id, PresenceState.ONLINE)  # drops the cache
+    asyncio.run(handoff.assigner.presence_changed({agent.id: PresenceState.ONLINE}))
+    state = client.get(f"/api/chat/sessions/{b['session_id']}", headers=bearer(b)).json()
     assert state["queue"]["estimated_wait_seconds"] == 240  # 2 x the configured 120 s
+    assert state["queue"]["agents_available"] is None
 
 
 def test_user_typing_reaches_the_bus(client: TestClient, session, published):
