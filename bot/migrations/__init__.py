@@ -17,72 +17,39 @@ To add a migration, copy the latest file in ``versions/``, give it the next revi
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
+
+from schema_migration import MigrationSet
 
 VERSION_TABLE = "learning_alembic_version"
 BASELINE = "lr_0001"
 TABLE = "learning_handled"
-_MIGRATIONS = Path(__file__).resolve().parent
-_PG_LOCK = 0x6C725F6D6967  # "lr_mig": shared by every replica, distinct from kb/handoff keys
 
-
-@lru_cache(maxsize=1)
-def _scripts():
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(str(_MIGRATIONS))
+_SET = MigrationSet(
+    Path(__file__).resolve().parent,
+    VERSION_TABLE,
+    BASELINE,
+    marker_table=TABLE,
+    lock_key=0x6C725F6D6967,  # "lr_mig": shared by every replica, distinct per package
+    create_all=None,  # an empty database replays the migrations (they create the table)
+)
 
 
 def head() -> str:
     """The newest revision id."""
-    return _scripts().get_current_head()
+    return _SET.head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        return MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_revision()
+    return _SET.current_revision(engine)
 
 
 def migrate(engine: Engine) -> str:
-    """Create or upgrade the learning loop's table; return the revision now in place.
-
-    Raises:
-        sqlalchemy.exc.SQLAlchemyError: the database refused (the caller wraps it).
-    """
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
-        return _migrate(conn)
-
-
-def _migrate(conn: Connection) -> str:
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
-
-    scripts = _scripts()
-    target = scripts.get_current_head()
-
-    def upgrade(revision, _context):  # Alembic's callback
-        return scripts._upgrade_revs(target, revision)
-
-    context = MigrationContext.configure(
-        conn, opts={"version_table": VERSION_TABLE, "fn": upgrade}
-    )
-    if context.get_current_revision() is None and TABLE in inspect(conn).get_table_names():
-        context.stamp(scripts, BASELINE)  # made by create_all before migrations existed
-    if context.get_current_revision() != target:
-        with Operations.context(context):
-            context.run_migrations()
-    return target
+    """Create or upgrade the learning loop's table; return the revision now in place."""
+    return _SET.migrate(engine)
 
 
 __all__ = ["VERSION_TABLE", "current_revision", "head", "migrate"]

@@ -17,75 +17,43 @@ the next revision id and set ``down_revision`` to the previous one.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
+
+from schema_migration import MigrationSet
 
 VERSION_TABLE = "handoff_alembic_version"
 BASELINE = "ho_0001"
-_MIGRATIONS = Path(__file__).resolve().parent
-_PG_LOCK = 0x686F5F6D6967  # "ho_mig": shared by every replica, distinct from the KB's key
 
 
-@lru_cache(maxsize=1)
-def _scripts():
-    from alembic.script import ScriptDirectory
+def _metadata() -> MetaData:
+    from handoff.models import Base
 
-    return ScriptDirectory(str(_MIGRATIONS))
+    return Base.metadata
+
+
+_SET = MigrationSet(
+    Path(__file__).resolve().parent,
+    VERSION_TABLE,
+    BASELINE,
+    marker_table="conversations",
+    lock_key=0x686F5F6D6967,  # "ho_mig": shared by every replica, distinct per package
+    create_all=_metadata,
+)
 
 
 def head() -> str:
     """The newest revision id."""
-    return _scripts().get_current_head()
+    return _SET.head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        return MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_revision()
+    return _SET.current_revision(engine)
 
 
 def migrate(engine: Engine) -> str:
-    """Create or upgrade the handoff tables; return the revision now in place.
-
-    Raises:
-        sqlalchemy.exc.SQLAlchemyError: the database refused (the caller wraps it).
-    """
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
-        return _migrate(conn)
-
-
-def _migrate(conn: Connection) -> str:
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
-
-    from handoff.models import Base
-
-    scripts = _scripts()
-    target = scripts.get_current_head()
-
-    def upgrade(revision, _context):
-        return scripts._upgrade_revs(target, revision)
-
-    context = MigrationContext.configure(
-        conn, opts={"version_table": VERSION_TABLE, "fn": upgrade}
-    )
-    current = context.get_current_revision()
-    if current is None:
-        if "conversations" not in inspect(conn).get_table_names():
-            Base.metadata.create_all(conn)
-            context.stamp(scripts, target)
-            return target
-        context.stamp(scripts, BASELINE)  # created by create_all before migrations existed
-    if context.get_current_revision() != target:
-        with Operations.context(context):
-            context.run_migrations()
-    return target
+    """Create or upgrade the handoff tables; return the revision now in place."""
+    return _SET.migrate(engine)
