@@ -94,8 +94,11 @@ def rasa() -> InMemoryRasa:
     return InMemoryRasa()
 
 
-@pytest.fixture
-def handoff(settings: HandoffSettings, engine: Engine, rasa: InMemoryRasa) -> Handoff:
+def started_handoff(
+    settings: HandoffSettings, engine: Engine, rasa: InMemoryRasa, **extra
+) -> Handoff:
+    """The module as the app builds it, with test secrets and cheap hashing, started.
+    ``extra`` goes to `build_handoff` (e.g. ``clock=``)."""
     built = build_handoff(
         settings,
         engine,
@@ -107,9 +110,21 @@ def handoff(settings: HandoffSettings, engine: Engine, rasa: InMemoryRasa) -> Ha
         rasa=rasa,
         # Cheap argon2 parameters: the default costs ~150 ms per hash.
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        **extra,
     )
     built.start()
     return built
+
+
+@pytest.fixture
+def handoff_factory():
+    """`started_handoff`, for test modules that build the module with other settings."""
+    return started_handoff
+
+
+@pytest.fixture
+def handoff(settings: HandoffSettings, engine: Engine, rasa: InMemoryRasa) -> Handoff:
+    return started_handoff(settings, engine, rasa)
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
-from argon2 import PasswordHasher
 
-from handoff import build_handoff
 from handoff.availability import BusinessHoursSettings
 from handoff.errors import InvalidMessage
 from handoff.presence import PresenceState
@@ -17,7 +15,7 @@ from handoff.settings import HandoffSettings
 from handoff.status import Status
 from handoff.tickets import IllegalTicketTransition, TicketNotFound, TicketStatus, TicketStore
 from handoff.tickets_flow import ASK_MESSAGE_TEXT, CANCELLED_TEXT
-from tests.handoff.conftest import INTERNAL_TOKEN, JWT_SECRET
+from tests.handoff.conftest import INTERNAL_TOKEN
 
 pytestmark = pytest.mark.unit
 
@@ -63,21 +61,8 @@ def settings(nobody_online, assignment) -> HandoffSettings:
 
 
 @pytest.fixture
-def handoff(settings, engine, rasa, clock):
-    built = build_handoff(
-        settings,
-        engine,
-        jwt_secret=JWT_SECRET,
-        internal_token=INTERNAL_TOKEN,
-        rasa_url="http://rasa.invalid",
-        rasa_token="rasa-token",
-        cors_origins=["*"],
-        rasa=rasa,
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-        clock=clock,
-    )
-    built.start()
-    return built
+def handoff(settings, engine, rasa, clock, handoff_factory):
+    return handoff_factory(settings, engine, rasa, clock=clock)
 
 
 def bot_texts(service, cid: str) -> list[str]:
