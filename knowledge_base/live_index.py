@@ -10,6 +10,7 @@ and saved atomically. Each write is then applied in place and saved again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +62,19 @@ class LiveIndex:
     def started(self) -> bool:
         return self.version is not None
 
-    def rank(self, vectors: np.ndarray, top_k: int) -> list[Ranked]:
-        """``scoring.rank_articles`` for each query row, under one read lock."""
+    def rank(
+        self, vectors: np.ndarray, top_k: int, texts: Sequence[str] | None = None
+    ) -> list[Ranked]:
+        """``scoring.rank_articles`` for each query row (with its text), under one read lock."""
         with self._rw.read():
             return [
                 rank_articles(
-                    self._index, self._text_article, vectors[i : i + 1], top_k, self._scorer
+                    self._index,
+                    self._text_article,
+                    vectors[i : i + 1],
+                    top_k,
+                    self._scorer,
+                    None if texts is None else texts[i],
                 )
                 for i in range(len(vectors))
             ]
@@ -120,6 +128,7 @@ class LiveIndex:
             stored.vectors,
             stored.version,
         )
+        texts = list(stored.texts)
         if stored.stale:
             log.info("encoding %d text(s) without a %s vector", len(stored.stale), name)
             fresh = embedder.encode([t for _, _, t in stored.stale], progress=progress)
@@ -129,6 +138,7 @@ class LiveIndex:
                 np.int64
             )
             vectors = np.vstack([vectors, fresh])
+            texts += [t for _, _, t in stored.stale]
             if version != stored.version + 1:
                 version = -1  # someone else wrote meanwhile: stamp stale so refresh() rebuilds
         text_article = dict(zip(ids.tolist(), article_ids.tolist()))
@@ -142,7 +152,7 @@ class LiveIndex:
                 self._index.remove(np.asarray(list(self._text_article), dtype=np.int64))
                 self._index.add(ids, vectors)
                 self._text_article, self.version = text_article, version
-        self._scorer.fit(article_ids, vectors, version, name)
+        self._scorer.fit(article_ids, vectors, version, name, texts)
         self.save(name)
 
     def apply(self, result: UpsertResult, store: ArticleStore, embedder: Embedder) -> None:
@@ -169,7 +179,9 @@ class LiveIndex:
             self.version = result.version
         if self._scorer.needs_fit:
             stored = store.stored_vectors(embedder.dimensions, embedder.name)
-            self._scorer.fit(stored.article_ids, stored.vectors, result.version, embedder.name)
+            self._scorer.fit(
+                stored.article_ids, stored.vectors, result.version, embedder.name, stored.texts
+            )
         self.save(embedder.name)
 
     def save(self, model: str) -> None:

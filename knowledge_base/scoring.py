@@ -7,7 +7,8 @@ keyed by ``knowledge_base.scoring.type``:
 
 - ``max_cosine``: the best cosine itself (no fitting; useful thresholds ~0.45-0.65).
 - ``learned_head``: ``sqrt(p(article | query)) * max_cosine`` where ``p`` comes from an
-  ``ArticleHead`` fitted on all indexed vectors. ``p`` says which article, the cosine says
+  ``ArticleHead`` fitted on all indexed vectors (and, with ``lexical_weight > 0``, on their
+  texts' character n-grams, so scoring then needs the query text too). ``p`` says which article, the cosine says
   whether the query is near the knowledge base at all; the product beats either alone at
   every operating point measured (benchmarks/QUALITY.md). Scores are smaller (useful
   thresholds ~0.15-0.4), so ``decision.answer_threshold`` must be calibrated for the type in
@@ -17,7 +18,7 @@ keyed by ``knowledge_base.scoring.type``:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +44,7 @@ def rank_articles(
     vector: np.ndarray,
     top_k: int,
     scorer: ArticleScorer | None = None,
+    text: str | None = None,
 ) -> Ranked:
     """Top ``top_k`` articles for one query vector, best first (ties: lower article id).
 
@@ -52,6 +54,7 @@ def rank_articles(
         vector: the query, shape ``(1, dimensions)``.
         scorer: turns the candidates' best cosines into article scores (default: the
             best cosine is the score).
+        text: the query's text (a lexical scorer needs it).
     """
     best: dict[int, tuple[float, int]] = {}
     size = len(index)
@@ -67,7 +70,7 @@ def rank_articles(
             break
         k = min(size, k * 4)
     if scorer is not None:
-        scores = scorer.score(vector, {a: s for a, (s, _) in best.items()})
+        scores = scorer.score(vector, {a: s for a, (s, _) in best.items()}, text)
         best = {a: (scores[a], qid) for a, (_, qid) in best.items()}
     return sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:top_k]
 
@@ -84,20 +87,31 @@ class ArticleScorer(Protocol):
         """Whether ``fit`` must see every stored vector after each knowledge-base change."""
         ...
 
-    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+    def score(
+        self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
+    ) -> dict[int, float]:
         """Article scores for one query.
 
         Args:
             vector: the query vector, shape ``(1, dimensions)``.
             best_cosine: candidate article id -> its best question cosine.
+            text: the query text (required by a scorer with a lexical part).
 
         Returns:
             candidate article id -> score (higher is better); the same keys.
         """
         ...
 
-    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
-        """Refit on every stored question vector (row i belongs to ``article_ids[i]``)."""
+    def fit(
+        self,
+        article_ids: np.ndarray,
+        vectors: np.ndarray,
+        version: int,
+        model: str,
+        texts: Sequence[str] | None = None,
+    ) -> None:
+        """Refit on every stored question vector (row i belongs to ``article_ids[i]`` and
+        has the text ``texts[i]``)."""
         ...
 
     def restore(self, path: Path, version: int, model: str) -> bool:
@@ -114,10 +128,19 @@ class MaxCosineScorer:
 
     needs_fit = False
 
-    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+    def score(
+        self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
+    ) -> dict[int, float]:
         return dict(best_cosine)
 
-    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
+    def fit(
+        self,
+        article_ids: np.ndarray,
+        vectors: np.ndarray,
+        version: int,
+        model: str,
+        texts: Sequence[str] | None = None,
+    ) -> None:
         return None
 
     def restore(self, path: Path, version: int, model: str) -> bool:
@@ -131,25 +154,29 @@ class LearnedHeadScorer:
     """``sqrt(p(article | query)) * best cosine`` with an ``ArticleHead``.
 
     With fewer than two articles there is nothing to classify: the head is absent and the
-    score is the best cosine alone.
+    score is the best cosine alone. With ``lexical_weight > 0`` the head also reads character
+    n-grams of the texts (``lexical.CharNgrams``).
     """
 
     needs_fit = True
 
-    def __init__(self, C: float = 10.0, max_iter: int = 300) -> None:
+    def __init__(self, C: float = 10.0, max_iter: int = 300, lexical_weight: float = 0.0) -> None:
         self._C = C
         self._max_iter = max_iter
+        self._lexical_weight = float(lexical_weight)
         self._head: ArticleHead | None = None
 
     @property
     def head(self) -> ArticleHead | None:
         return self._head
 
-    def score(self, vector: np.ndarray, best_cosine: dict[int, float]) -> dict[int, float]:
+    def score(
+        self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
+    ) -> dict[int, float]:
         head = self._head  # one read: a concurrent fit swaps the whole head
         if head is None:
             return dict(best_cosine)
-        p = head.probabilities(vector)[0]
+        p = head.probabilities(vector, None if text is None else [text])[0]
         out = {}
         for article, cosine in best_cosine.items():
             col = head.column(article)
@@ -157,7 +184,14 @@ class LearnedHeadScorer:
             out[article] = float(np.sqrt(p[col]) * cosine) if col is not None else 0.0
         return out
 
-    def fit(self, article_ids: np.ndarray, vectors: np.ndarray, version: int, model: str) -> None:
+    def fit(
+        self,
+        article_ids: np.ndarray,
+        vectors: np.ndarray,
+        version: int,
+        model: str,
+        texts: Sequence[str] | None = None,
+    ) -> None:
         self._head = ArticleHead.fit(
             article_ids,
             vectors,
@@ -166,6 +200,8 @@ class LearnedHeadScorer:
             version=version,
             model=model,
             previous=self._head,
+            texts=texts,
+            lexical_weight=self._lexical_weight,
         )
 
     def restore(self, path: Path, version: int, model: str) -> bool:
@@ -177,7 +213,11 @@ class LearnedHeadScorer:
         except VectorIndexError as e:
             log.warning("ignoring the article head: %s", e)
             return False
-        if (head.version, head.model) != (version, model):
+        if (head.version, head.model, head.lexical_weight) != (
+            version,
+            model,
+            self._lexical_weight,
+        ):
             return False
         self._head = head
         return True
@@ -199,7 +239,9 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
     if settings.type == "max_cosine":
         return MaxCosineScorer()
     if settings.type == "learned_head":
-        return LearnedHeadScorer(C=settings.C, max_iter=settings.max_iter)
+        return LearnedHeadScorer(
+            C=settings.C, max_iter=settings.max_iter, lexical_weight=settings.lexical_weight
+        )
     raise UnsupportedBackend(
         f"unknown knowledge_base.scoring.type {settings.type!r}; use max_cosine or learned_head"
     )

@@ -325,7 +325,7 @@ class KnowledgeBase:
             raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
         if not queries:
             return []
-        rankings = self._live.rank(self.embedder.encode(queries), top_k)
+        rankings = self._live.rank(self.embedder.encode(queries), top_k, queries)
         articles, questions = self._store.describe(
             list({a for ranked in rankings for a, _ in ranked}),
             list({qid for ranked in rankings for _, (_, qid) in ranked}),

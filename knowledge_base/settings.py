@@ -49,13 +49,21 @@ class ScoringSettings(_Strict):
     """How an article's score is computed from its questions (``knowledge_base/scoring.py``).
 
     ``learned_head``: sqrt(p(article | query)) x best question cosine, p from a logistic
-    regression fitted on the question vectors; ``max_cosine``: the best question cosine.
+    regression fitted on the question vectors (plus their character n-grams when
+    ``lexical_weight > 0``); ``max_cosine``: the best question cosine.
     Changing the type changes the score scale: recalibrate ``decision`` (tier1 kb calibrate).
     """
 
     type: Literal["max_cosine", "learned_head"] = "max_cosine"
     C: float = Field(10.0, gt=0, description="learned_head: inverse regularisation strength")
     max_iter: int = Field(300, ge=10, le=10_000, description="learned_head: optimiser iterations")
+    lexical_weight: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="learned_head: weight of character 2-4-gram TF-IDF features beside the "
+        "embedding (0 = embeddings only; 0.5 measured best, benchmarks/QUALITY.md)",
+    )
 
 
 class KnowledgeBaseSettings(_Strict):

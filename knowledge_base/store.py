@@ -61,6 +61,7 @@ class StoredVectors:
     article_ids: np.ndarray
     vectors: np.ndarray
     stale: list[tuple[int, int, str]]  # (question id, article id, text)
+    texts: list[str] = field(default_factory=list)  # the text of each usable row
 
 
 @dataclass
@@ -146,7 +147,7 @@ class ArticleStore:
                     )
                 ).order_by(QuestionRow.id)
             ).all()
-        ids, article_ids, vectors, stale = [], [], [], []
+        ids, article_ids, vectors, texts, stale = [], [], [], [], []
         for qid, article_id, text, blob, blob_model in rows:
             vector = decode_vector(blob, blob_model, dimensions, model)
             if vector is None:
@@ -155,12 +156,14 @@ class ArticleStore:
                 ids.append(qid)
                 article_ids.append(article_id)
                 vectors.append(vector)
+                texts.append(text)
         return StoredVectors(
             version=version,
             ids=np.asarray(ids, dtype=np.int64),
             article_ids=np.asarray(article_ids, dtype=np.int64),
             vectors=np.vstack(vectors) if vectors else np.zeros((0, dimensions), np.float32),
             stale=stale,
+            texts=texts,
         )
 
     def save_vectors(self, ids: Sequence[int], vectors: np.ndarray, model: str) -> int:

@@ -140,3 +140,96 @@ def test_two_articles_match_sklearn_probabilities():
     head = ArticleHead.fit(ids, vectors, C=10, version=1, model="m")
     lr = LogisticRegression(C=10, max_iter=300, multi_class="multinomial").fit(vectors, ids)
     assert np.allclose(head.probabilities(vectors), lr.predict_proba(vectors), atol=1e-4)
+
+
+def lexical_case():
+    """Two articles whose vectors carry no signal (all rows alike); only the words differ."""
+    texts = [f"{w} {x}" for w in ("card", "cash") for x in ("please", "now", "today", "help")]
+    ids = np.repeat([10, 11], 4)
+    vectors = np.ones((8, 4), np.float32) / 2
+    return ids, vectors, texts
+
+
+def test_lexical_head_separates_what_the_embedding_cannot(tmp_path):
+    ids, vectors, texts = lexical_case()
+    plain = ArticleHead.fit(ids, vectors, C=10, version=1, model="m")
+    assert plain.probabilities(vectors[:1])[0].max() == pytest.approx(0.5, abs=0.01)
+    head = ArticleHead.fit(
+        ids, vectors, C=10, version=1, model="m", texts=texts, lexical_weight=0.5
+    )
+    assert head.lexical_weight == 0.5
+    p = head.probabilities(vectors[:2], ["my card", "some cash"])
+    assert list(p.argmax(axis=1)) == [0, 1] and p.max(axis=1).min() > 0.6
+    with pytest.raises(ValueError, match="query texts"):
+        head.probabilities(vectors[:1])
+    with pytest.raises(ValueError, match="one text per vector"):
+        ArticleHead.fit(ids, vectors, C=10, version=1, model="m", texts=texts[:3], lexical_weight=1)
+
+    head.save(tmp_path / "h.npz")
+    loaded = ArticleHead.load(tmp_path / "h.npz")
+    assert loaded.lexical_weight == 0.5
+    assert np.allclose(loaded.probabilities(vectors[:2], ["my card", "some cash"]), p)
+
+
+def test_lexical_head_warm_starts_across_vocabulary_changes():
+    ids, vectors, texts = lexical_case()
+    first = ArticleHead.fit(ids, vectors, C=10, version=1, model="m", texts=texts, lexical_weight=1)
+    more = texts + ["pin locked", "pin blocked"]
+    second = ArticleHead.fit(
+        np.concatenate([ids, [12, 12]]),
+        np.vstack([vectors, vectors[:2]]),
+        C=10,
+        version=2,
+        model="m",
+        previous=first,
+        texts=more,
+        lexical_weight=1,
+    )
+    p = second.probabilities(np.vstack([vectors[:1]] * 3), ["card", "cash", "pin"])
+    assert [int(second.article_ids[i]) for i in p.argmax(axis=1)] == [10, 11, 12]
+
+
+def test_format_1_head_files_still_load(tmp_path):
+    ids, vectors, _ = clusters()
+    head = ArticleHead.fit(ids, vectors, C=10, version=3, model="m")
+    np.savez(
+        tmp_path / "old.npz",
+        format=np.int64(1),
+        article_ids=head.article_ids,
+        coef=head.coef,
+        intercept=head.intercept,
+        version=np.int64(3),
+        model=np.array("m"),
+    )
+    loaded = ArticleHead.load(tmp_path / "old.npz")
+    assert loaded.lexical_weight == 0.0
+    assert np.allclose(loaded.probabilities(vectors), head.probabilities(vectors))
+
+
+def test_scorer_refits_when_the_lexical_weight_changes(tmp_path):
+    ids, vectors, texts = lexical_case()
+    scorer = LearnedHeadScorer(C=10, lexical_weight=0.5)
+    scorer.fit(ids, vectors, 4, "m", texts)
+    scores = scorer.score(vectors[:1], {10: 0.8, 11: 0.8}, "card")
+    assert scores[10] > scores[11]
+    scorer.save(tmp_path / "h.npz")
+    assert LearnedHeadScorer(C=10, lexical_weight=0.5).restore(tmp_path / "h.npz", 4, "m")
+    assert not LearnedHeadScorer(C=10).restore(tmp_path / "h.npz", 4, "m")
+    assert not LearnedHeadScorer(C=10, lexical_weight=1.0).restore(tmp_path / "h.npz", 4, "m")
+
+
+def test_knowledge_base_with_a_lexical_head(make_kb, head_settings, kb_file, index_path, counting):
+    settings = head_settings.copy(
+        update={"scoring": ScoringSettings(type="learned_head", lexical_weight=0.5)}
+    )
+    kb = make_kb(settings=settings)
+    kb.import_file(kb_file)
+    head = ArticleHead.load(head_path(index_path))
+    assert head.lexical_weight == 0.5 and len(head.ngrams) > 100
+    result = kb.search("I forgot my password")
+    assert result.decision is Decision.ANSWER and result.hits[0].slug == "reset-password"
+    scores = [h.score for h in kb.search("courier tracking number").hits]
+    embedder = counting()
+    again = make_kb(embedder, settings=settings)  # restored from disk, texts still used
+    assert [h.score for h in again.search("courier tracking number").hits] == pytest.approx(scores)
+    assert embedder.encoded == ["courier tracking number"]
