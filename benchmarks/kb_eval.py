@@ -13,6 +13,7 @@ the first run encodes ~36k texts (minutes on 2 cores), reruns take about a minut
 Example:
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py --datasets clinc150 --methods learned_head
+    nice -n 10 .venv/bin/python benchmarks/kb_eval.py --methods learned_head+lexical0.5
     nice -n 10 .venv/bin/python benchmarks/kb_eval.py --quick      # 20 texts per label
     # contrastive fine-tuning on each training split first (the same as `tier1 kb eval --tune`):
     nice -n 15 .venv/bin/python benchmarks/kb_eval.py --tune --tune-epochs 1 --tune-budget-minutes 25
@@ -151,7 +152,9 @@ def goal_threshold(val_predictions, decision, oos_label: str, min_oos_recall: fl
 def evaluate(
     name: str, method: str, data, embedder, settings: KnowledgeBaseSettings, label: str = ""
 ) -> dict:
-    s = settings.copy(update={"scoring": settings.scoring.copy(update={"type": method})})
+    kind, _, weight = method.partition("+lexical")
+    scoring = {"type": kind, "lexical_weight": float(weight or 0)}
+    s = settings.copy(update={"scoring": settings.scoring.copy(update=scoring)})
     t0 = time.perf_counter()
     run = run_evaluation(
         data,
@@ -299,8 +302,9 @@ def main() -> int:
     p.add_argument(
         "--methods",
         nargs="+",
-        default=["max_cosine", "learned_head"],
-        choices=["max_cosine", "learned_head"],
+        default=["max_cosine", "learned_head", "learned_head+lexical0.5"],
+        help="scorings to compare; learned_head+lexicalW adds character n-gram features "
+        "with weight W (default: %(default)s)",
     )
     p.add_argument("--quick", action="store_true", help="20 texts per label (a smoke run)")
     p.add_argument(

@@ -58,6 +58,14 @@ def add_data_arguments(parser) -> None:
         default=None,
         help="article scoring to evaluate (default: knowledge_base.scoring.type)",
     )
+    parser.add_argument(
+        "--lexical-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="learned_head: weight of the character n-gram features, 0 = embeddings only "
+        "(default: knowledge_base.scoring.lexical_weight)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -126,11 +134,24 @@ def load_data(args: Namespace) -> EvalData:
     return data
 
 
+def scoring_label(settings: KnowledgeBaseSettings) -> str:
+    """``learned_head``, or ``learned_head+lexical0.5`` when the head reads n-grams."""
+    scoring = settings.scoring
+    if scoring.type == "learned_head" and scoring.lexical_weight > 0:
+        return f"{scoring.type}+lexical{scoring.lexical_weight:g}"
+    return scoring.type
+
+
 def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBaseSettings:
+    update = {}
     if args.scoring:
-        settings = settings.copy(
-            update={"scoring": settings.scoring.copy(update={"type": args.scoring})}
-        )
+        update["type"] = args.scoring
+    if args.lexical_weight is not None:
+        if not 0 <= args.lexical_weight <= 10:
+            raise DatasetError(f"--lexical-weight must be from 0 to 10, got {args.lexical_weight}")
+        update["lexical_weight"] = args.lexical_weight
+    if update:
+        settings = settings.copy(update={"scoring": settings.scoring.copy(update=update)})
     return settings
 
 
@@ -184,14 +205,15 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
         if args.plot
         else state_dir
         / "eval"
-        / f"{data.name}-{settings.scoring.type}{'-tuned' if 'tuning' in run.extra else ''}.png"
+        / f"{data.name}-{scoring_label(settings)}{'-tuned' if 'tuning' in run.extra else ''}.png"
     )
-    plot(swept, plot_path, decision.answer_threshold, f"{data.name}: {settings.scoring.type}")
+    plot(swept, plot_path, decision.answer_threshold, f"{data.name}: {scoring_label(settings)}")
     if args.predictions:
         write_predictions(run.test, decisions(run.test, decision), args.predictions)
     info = {
         "dataset": data.name,
         "scoring": settings.scoring.type,
+        "lexical_weight": settings.scoring.lexical_weight,
         "model": settings.embedder.model,
         "articles": run.articles,
         "indexed_texts": run.variants,
@@ -208,7 +230,7 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
         table(
             metrics,
             swept,
-            f"{data.name} — scoring {settings.scoring.type}, "
+            f"{data.name} — scoring {scoring_label(settings)}, "
             f"{run.articles} articles / {run.variants} indexed texts",
         ),
         "",
@@ -249,7 +271,7 @@ def run_calibrate(
     )
     test = compute_metrics(run.test, result.decision, data.oos_label)
     out = [
-        f"target: {result.target} (scoring {settings.scoring.type}"
+        f"target: {result.target} (scoring {scoring_label(settings)}"
         + (f", out-of-scope share {args.oos_share:.0%}" if args.oos_share is not None else "")
         + ")",
         table(result.validation, title="validation (thresholds chosen here)"),
