@@ -71,7 +71,12 @@ def main() -> int:
         help="default: the wrong-answer rate of the previous shipped setting (max cosine, "
         "0.55 / 0.04) on this validation set",
     )
-    p.add_argument("--methods", nargs="+", default=["max_cosine", "learned_head"])
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=["max_cosine", "learned_head"],
+        help="scorings; learned_head+lexicalW adds character n-grams with weight W",
+    )
     p.add_argument(
         "--clarify-margin",
         type=float,
@@ -93,8 +98,9 @@ def main() -> int:
     )
     results = {}
     for method, margin in zip(args.methods, args.clarify_margin):
+        kind, _, weight = method.partition("+lexical")  # e.g. learned_head+lexical0.5
         settings = KnowledgeBaseSettings(
-            scoring={"type": method},
+            scoring={"type": kind, "lexical_weight": float(weight or 0)},
             index={"type": "faiss"},
             seed_file=None,
             decision={"clarify_margin": margin},

@@ -100,6 +100,18 @@ def test_kb_eval_json_plot_and_predictions(files, tmp_path, capsys):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_kb_eval_lexical_weight(files, capsys):
+    config, train, _, test = files
+    args = ["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test)]
+    args += ["--text-col", "utterance", "--label-col", "intent", "--no-progress"]
+    assert main([*args, "--json", "--lexical-weight", "0.5"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lexical_weight"] == 0.5 and doc["plot"].endswith("learned_head+lexical0.5.png")
+    assert Path(doc["plot"]).read_bytes()[:4] == b"\x89PNG"
+    assert main([*args, "--lexical-weight", "-1"]) == 1
+    assert "--lexical-weight must be from 0 to 10, got -1" in capsys.readouterr().err
+
+
 def test_kb_eval_table_and_data_errors(files, capsys):
     config, train, _, test = files
     assert (

@@ -29,11 +29,13 @@ def runs(real_embedder, tmp_path_factory):
     # Both scorings see the same vectors; the in-memory cache encodes each text once.
     embedder = CachedEmbedder(real_embedder, tmp_path_factory.mktemp("cache") / "unsaved.npz")
     out = {}
-    for scoring in ("max_cosine", "learned_head"):
-        settings = KnowledgeBaseSettings(
-            scoring={"type": scoring}, index={"type": "faiss"}, seed_file=None
-        )
-        out[scoring] = (settings, run_evaluation(data, settings, embedder=embedder, progress=False))
+    for name, scoring in {
+        "max_cosine": {"type": "max_cosine"},
+        "learned_head": {"type": "learned_head"},
+        "lexical": {"type": "learned_head", "lexical_weight": 0.5},
+    }.items():
+        settings = KnowledgeBaseSettings(scoring=scoring, index={"type": "faiss"}, seed_file=None)
+        out[name] = (settings, run_evaluation(data, settings, embedder=embedder, progress=False))
     return data, out
 
 
@@ -52,6 +54,16 @@ def test_learned_head_beats_max_cosine_on_top1(runs):
     assert top1["max_cosine"] >= 0.90
     assert top1["learned_head"] >= 0.94
     assert top1["learned_head"] >= top1["max_cosine"]
+    assert top1["lexical"] >= 0.94  # n-grams through the whole product path, query text included
+
+
+def test_the_lexical_head_was_fitted_on_n_grams(runs):
+    _data, out = runs
+    settings, run = out["lexical"]
+    assert settings.scoring.lexical_weight == 0.5
+    # scores differ from the embeddings-only head: the n-grams took part in every query
+    plain = {p.text: p.score for p in out["learned_head"][1].test}
+    assert sum(abs(p.score - plain[p.text]) > 1e-6 for p in run.test) > len(run.test) / 2
 
 
 def test_mcc_threshold_floors_on_test(runs):
