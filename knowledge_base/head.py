@@ -57,7 +57,9 @@ class ArticleHead:
             raise ValueError("ngrams and ngram_coef come together")
         self.ngrams = ngrams
         # stored (n-grams, articles): a query's few non-zero n-grams select rows
-        self.ngram_coef = None if ngram_coef is None else np.ascontiguousarray(ngram_coef.T, np.float32)
+        self.ngram_coef = (
+            None if ngram_coef is None else np.ascontiguousarray(ngram_coef.T, np.float32)
+        )
         self._row = {int(a): i for i, a in enumerate(self.article_ids.tolist())}
 
     @property
