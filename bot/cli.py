@@ -225,7 +225,7 @@ def cmd_kb_calibrate(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation.command import run_calibrate
 
     settings, _ = _settings(args.config)
-    out, code = run_calibrate(settings.knowledge_base, args, Path(args.config))
+    out, code = run_calibrate(settings.knowledge_base, args, Path(args.config), settings.state_dir)
     print(out)
     return code
 
@@ -386,9 +386,12 @@ def _parser() -> argparse.ArgumentParser:
              "config.yml (knowledge_base.decision; other lines untouched) or print it",
              "example:\n  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json "
              "--max-wrong-rate 0.05\n"
-             "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print",
+             "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print\n"
+             "  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json --objective mcc "
+             "--lexical-weight 0.5 --tune --epochs 1 --print",
              parent=kb)
     add_data_arguments(ca)
+    add_tuning_arguments(ca, switch=True)
     target = ca.add_mutually_exclusive_group(required=True)
     target.add_argument("--max-wrong-rate", type=float, default=None, metavar="RATE",
                         help="at most this share of answers wrong, e.g. 0.05; answer as much as possible")

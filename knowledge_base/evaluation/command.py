@@ -251,7 +251,7 @@ def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) 
 
 
 def run_calibrate(
-    settings: KnowledgeBaseSettings, args: Namespace, config: Path
+    settings: KnowledgeBaseSettings, args: Namespace, config: Path, state_dir: Path | None = None
 ) -> tuple[str, int]:
     """``tier1 kb calibrate``: choose thresholds on validation data; write or print them."""
     settings = _settings(settings, args)
@@ -260,7 +260,7 @@ def run_calibrate(
         raise DatasetError(
             "calibrate chooses thresholds on validation data: give --val CSV or --clinc"
         )
-    run = _run(settings, args, data, include_val=True)
+    run = _run(settings, args, data, include_val=True, state_dir=state_dir)
     result = calibrate(
         run.val,
         settings.decision,
@@ -279,10 +279,17 @@ def run_calibrate(
         table(test, title="test (held out: what to expect)"),
         "",
     ]
-    if settings.scoring.type != _configured_scoring(config):
+    configured = _configured_scoring(config)
+    if (settings.scoring.type, settings.scoring.lexical_weight) != configured:
         out.append(
-            f"note: config.yml uses scoring {_configured_scoring(config)!r}; set "
-            f"knowledge_base.scoring.type: {settings.scoring.type} with these thresholds"
+            f"note: config.yml uses scoring {configured[0]!r} with lexical_weight "
+            f"{configured[1]:g}; set knowledge_base.scoring.type: {settings.scoring.type} and "
+            f"lexical_weight: {settings.scoring.lexical_weight:g} with these thresholds"
+        )
+    if "tuning" in run.extra:
+        out.append(
+            "note: these thresholds were chosen with a model tuned on the training split; "
+            "use them with a knowledge base tuned the same way (tier1 kb tune)"
         )
     if args.print:
         out += ["paste under knowledge_base: in config.yml:", result.snippet()]
@@ -298,11 +305,16 @@ def run_calibrate(
     return "\n".join(out), 0
 
 
-def _configured_scoring(config: Path) -> str:
+def _configured_scoring(config: Path) -> tuple[str, float]:
+    """(scoring type, lexical weight) as config.yml sets them."""
     import yaml
 
     raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
     from knowledge_base.settings import ScoringSettings
 
     section = (raw.get("knowledge_base") or {}).get("scoring") or {}
-    return section.get("type", ScoringSettings().type)
+    default = ScoringSettings()
+    return (
+        section.get("type", default.type),
+        float(section.get("lexical_weight", default.lexical_weight)),
+    )

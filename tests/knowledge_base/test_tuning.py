@@ -235,6 +235,28 @@ def test_kb_eval_tune_tunes_on_train_then_reuses_the_model(eval_files, tmp_path,
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_kb_calibrate_tune_chooses_thresholds_with_the_eval_tuned_model(
+    eval_files, tmp_path, capsys
+):
+    config, train, test = eval_files
+    tuning = ["--tune", "--max-steps", "2", "--batch-size", "3"]
+    assert main(_eval_args(config, train, test, *tuning)) == 0
+    tuned = json.loads(capsys.readouterr().out)["tuning"]
+    calibrate = [
+        "--config", str(config), "kb", "calibrate", "--train", str(train), "--val", str(test),
+        "--test", str(test), "--text-col", "utterance", "--label-col", "intent", "--no-progress",
+        "--objective", "mcc", "--print", *tuning,
+    ]  # fmt: skip
+    assert main(calibrate) == 0
+    out = capsys.readouterr().out
+    assert "answer_threshold:" in out and "tier1 kb tune" in out
+    # the same split and options: the model kb eval tuned is reused, not a second one trained
+    saved = list((tmp_path / "state" / "eval").glob("tuned-*/" + MANIFEST))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["steps"] == tuned["steps"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
 def test_kb_tune_command_saves_the_model_beside_the_index(tmp_path, capsys):
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["server"]["state_dir"] = str(tmp_path / "state")
