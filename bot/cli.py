@@ -388,7 +388,7 @@ def _parser() -> argparse.ArgumentParser:
              "--max-wrong-rate 0.05\n"
              "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print\n"
              "  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json --objective mcc "
-             "--lexical-weight 0.5 --tune --epochs 1 --print",
+             "--lexical-weight 0.5 --clarify-margin 0.04 --tune --epochs 1 --print",
              parent=kb)
     add_data_arguments(ca)
     add_tuning_arguments(ca, switch=True)

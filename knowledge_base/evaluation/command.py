@@ -66,6 +66,14 @@ def add_data_arguments(parser) -> None:
         help="learned_head: weight of the character n-gram features, 0 = embeddings only "
         "(default: knowledge_base.scoring.lexical_weight)",
     )
+    parser.add_argument(
+        "--clarify-margin",
+        type=float,
+        default=None,
+        metavar="M",
+        help="offer a choice when the top two articles are closer than M "
+        "(default: knowledge_base.decision.clarify_margin; benchmarks/QUALITY.md uses 0.04)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -152,6 +160,11 @@ def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBase
         update["lexical_weight"] = args.lexical_weight
     if update:
         settings = settings.copy(update={"scoring": settings.scoring.copy(update=update)})
+    if args.clarify_margin is not None:
+        if not 0 <= args.clarify_margin <= 2:
+            raise DatasetError(f"--clarify-margin must be from 0 to 2, got {args.clarify_margin}")
+        margin = {"clarify_margin": args.clarify_margin}
+        settings = settings.copy(update={"decision": settings.decision.copy(update=margin)})
     return settings
 
 

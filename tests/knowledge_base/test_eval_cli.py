@@ -112,6 +112,22 @@ def test_kb_eval_lexical_weight(files, capsys):
     assert "--lexical-weight must be from 0 to 10, got -1" in capsys.readouterr().err
 
 
+def test_kb_eval_clarify_margin(files, capsys):
+    config, train, _, test = files
+    args = ["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test)]
+    args += ["--text-col", "utterance", "--label-col", "intent", "--no-progress", "--json"]
+    args += ["--answer-threshold", "0"]  # every runner-up is confident enough to offer
+    rates = []
+    for margin in ("0", "2"):
+        assert main([*args, "--clarify-margin", margin]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["metrics"]["clarify_margin"] == float(margin)
+        rates.append(doc["metrics"]["clarify_rate"])
+    assert rates[0] == 0 and rates[1] > 0.5  # a margin of 2 offers a choice for nearly all
+    assert main([*args, "--clarify-margin", "3"]) == 1
+    assert "--clarify-margin must be from 0 to 2" in capsys.readouterr().err
+
+
 def test_kb_eval_table_and_data_errors(files, capsys):
     config, train, _, test = files
     assert (
