@@ -182,6 +182,8 @@ def evaluate(
             "mcc": {"objective": "mcc"},
             "wrong5": {"max_wrong_rate": 0.05},
             "wrong5_mix": {"max_wrong_rate": 0.05, "oos_share": 1000 / 5500},
+            "wrong5_c90": {"max_wrong_rate": 0.05, "confidence": 0.9},
+            "wrong5_mix_c90": {"max_wrong_rate": 0.05, "oos_share": 1000 / 5500, "confidence": 0.9},
         }.items():
             try:
                 cal = calibrate(run.val, s.decision, data.oos_label, **kwargs)
@@ -192,6 +194,7 @@ def evaluate(
             row[key] = {
                 "threshold": cal.decision.answer_threshold,
                 "val_wrong": cal.validation.wrong_answer_rate,
+                "val_weighted": cal.weighted_wrong_rate,
                 **{
                     k: getattr(m, k)
                     for k in (
@@ -237,6 +240,12 @@ def print_table(rows: list[dict]) -> None:
                 f"{_pct(v['in_scope_accuracy'])} / {_pct(v['oos_recall'])} ({v['threshold']:.3f})"
             )
 
+        def wrong(key, r=r):
+            v = r.get(key)
+            if not v or "error" in v:
+                return "-"
+            return f"{_pct(v['wrong_answer_rate'])} (val {_pct(v['val_wrong'])})"
+
         sq = r.get("single_query_ms") or {}
         table.append(
             [
@@ -245,12 +254,9 @@ def print_table(rows: list[dict]) -> None:
                 _pct(r["top1"]),
                 pair("mcc"),
                 pair("goal"),
-                "-"
-                if not r.get("wrong5") or "error" in r["wrong5"]
-                else f"{_pct(r['wrong5']['wrong_answer_rate'])} (val {_pct(r['wrong5']['val_wrong'])})",
-                "-"
-                if not r.get("wrong5_mix") or "error" in r["wrong5_mix"]
-                else f"{_pct(r['wrong5_mix']['wrong_answer_rate'])} (val {_pct(r['wrong5_mix']['val_wrong'])})",
+                wrong("wrong5"),
+                wrong("wrong5_mix"),
+                f"{wrong('wrong5_c90')}; {wrong('wrong5_mix_c90')}",
                 r["build_s"],
                 f"{sq.get('p50', 0):.1f} / {sq.get('p95', 0):.1f}",
             ]
@@ -267,6 +273,7 @@ def print_table(rows: list[dict]) -> None:
                 "in / oos @goal thr (val oos>=75)",
                 "test wrong @5% target",
                 "test wrong @5% target, oos share 18%",
+                "same at 90% confidence: val mix; 18%",
                 "build s",
                 "search ms p50/p95 (cached enc.)",
             ],

@@ -400,6 +400,10 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--oos-share", type=float, default=None, metavar="SHARE",
                     help="expected share of out-of-scope questions in production, weights the "
                          "wrong-answer rate (default: the validation data's own share)")
+    ca.add_argument("--confidence", type=float, default=None, metavar="C",
+                    help="with --max-wrong-rate: hold the target at this one-sided confidence "
+                         "(e.g. 0.9: Wilson upper bounds of the validation rates) instead of "
+                         "for the point estimate")
     ca.add_argument("--print", action="store_true", help="print the config snippet; do not edit config.yml")
 
     scen = sub.add_parser("scenarios", help="dialogue evaluation against a running stack").add_subparsers(

@@ -8,6 +8,13 @@ Targets:
 ``oos_share`` re-weights the validation queries to the share of out-of-scope questions
 expected in production (CLINC150's validation split has 3 % of them, its test split 18 %);
 the wrong-answer rate depends on that mix, the per-query rates do not.
+
+``confidence`` (e.g. 0.9) holds the target against an upper confidence bound of the
+wrong-answer rate instead of its point estimate: each per-query rate (in-scope questions
+answered wrongly; out-of-scope questions answered) is replaced by its one-sided Wilson upper
+bound before the rates are recombined. A validation set with 100 out-of-scope questions
+measures "answered" to a few points only; the bound keeps the chosen threshold from riding
+that noise (benchmarks/QUALITY.md, calibration check).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ def calibrate(
     max_wrong_rate: float | None = None,
     objective: str | None = None,
     oos_share: float | None = None,
+    confidence: float | None = None,
 ) -> Calibration:
     """Pick ``answer_threshold`` on validation predictions for one target.
 
@@ -68,13 +76,17 @@ def calibrate(
         objective: ``"mcc"``.
         oos_share: expected share of out-of-scope questions (0..1) used to weight the
             wrong-answer rate; default: the validation data's own share.
+        confidence: hold ``max_wrong_rate`` at this one-sided confidence (0.5-0.999)
+            rather than for the point estimate; default: the point estimate.
 
     Raises:
-        CalibrationError: no target, both targets, MCC without out-of-scope data, or no
-            threshold reaches the wrong-answer target.
+        CalibrationError: no target, both targets, MCC without out-of-scope data, a
+            confidence out of range, or no threshold reaches the wrong-answer target.
     """
     if (max_wrong_rate is None) == (objective is None):
         raise CalibrationError("give exactly one target: --max-wrong-rate RATE or --objective mcc")
+    if confidence is not None and not 0.5 <= confidence <= 0.999:
+        raise CalibrationError(f"--confidence must be from 0.5 to 0.999, got {confidence}")
     grid = _grid(predictions)
     results = sweep(predictions, settings, oos_label, grid)
     if objective is not None:
@@ -88,7 +100,8 @@ def calibrate(
         best = max(results, key=lambda m: (m.mcc or 0.0, -m.answer_threshold))
         return _result(predictions, settings, oos_label, best, "best MCC", oos_share)
     weighted = [
-        _weighted_wrong_rate(predictions, m, settings, oos_label, oos_share) for m in results
+        _weighted_wrong_rate(predictions, m, settings, oos_label, oos_share, confidence)
+        for m in results
     ]
     feasible = [(m, w) for m, w in zip(results, weighted) if w is not None and w <= max_wrong_rate]
     if not feasible:
@@ -98,9 +111,10 @@ def calibrate(
         )
     # Most answered-and-right wins; ties go to the stricter threshold.
     best, _ = max(feasible, key=lambda mw: (mw[0].in_scope_accuracy or 0.0, mw[0].answer_threshold))
-    return _result(
-        predictions, settings, oos_label, best, f"wrong answers <= {max_wrong_rate:.1%}", oos_share
-    )
+    target = f"wrong answers <= {max_wrong_rate:.1%}"
+    if confidence is not None:
+        target += f" at {confidence:.0%} confidence"
+    return _result(predictions, settings, oos_label, best, target, oos_share, confidence)
 
 
 def _grid(predictions: Sequence[Prediction]) -> list[float]:
@@ -121,16 +135,42 @@ def _weighted_wrong_rate(
     settings: DecisionSettings,
     oos_label: str,
     oos_share: float | None,
+    confidence: float | None = None,
 ) -> float | None:
-    if oos_share is None or not m.out_of_scope or not m.in_scope:
+    if confidence is None and (oos_share is None or not m.out_of_scope or not m.in_scope):
         return m.wrong_answer_rate
+    if not m.in_scope:
+        return _upper(m.wrong_answer_rate or 0.0, round(m.coverage * m.queries), confidence)
+    if oos_share is None:
+        oos_share = m.out_of_scope / m.queries
     # Per-query rates are mix-free; recombine them with the expected out-of-scope share.
     at = settings.copy(update={"answer_threshold": m.answer_threshold})
-    oos_answered = 1.0 - (m.oos_recall or 0.0) - _oos_clarified(predictions, at, oos_label)
+    oos_answered = 0.0
+    if m.out_of_scope:
+        oos_answered = 1.0 - (m.oos_recall or 0.0) - _oos_clarified(predictions, at, oos_label)
     in_answered = (m.coverage * m.queries - oos_answered * m.out_of_scope) / m.in_scope
     in_wrong = in_answered - (m.in_scope_accuracy or 0.0)
+    if confidence is not None:
+        in_wrong = _upper(in_wrong, m.in_scope, confidence)
+        in_answered = max(in_answered, in_wrong)
+        # no out-of-scope queries measured: the bound of "answered" over zero trials is 1
+        oos_answered = _upper(oos_answered, m.out_of_scope, confidence)
     answered = (1 - oos_share) * in_answered + oos_share * oos_answered
     return ((1 - oos_share) * in_wrong + oos_share * oos_answered) / answered if answered else None
+
+
+def _upper(rate: float, n: int, confidence: float | None) -> float:
+    """One-sided Wilson score upper bound of a rate observed as ``rate`` over ``n`` trials."""
+    if confidence is None:
+        return rate
+    if n <= 0:
+        return 1.0
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(confidence)
+    centre = rate + z * z / (2 * n)
+    spread = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return float(min(1.0, (centre + spread) / (1 + z * z / n)))
 
 
 def _oos_clarified(
@@ -142,14 +182,16 @@ def _oos_clarified(
     return sum(decide(p.hits[:2], settings) is Decision.CLARIFY for p in oos) / len(oos)
 
 
-def _result(predictions, settings, oos_label, best: Metrics, target: str, oos_share) -> Calibration:
+def _result(
+    predictions, settings, oos_label, best: Metrics, target: str, oos_share, confidence=None
+) -> Calibration:
     decision = settings.copy(update={"answer_threshold": best.answer_threshold})
     validation = compute_metrics(predictions, decision, oos_label)
     return Calibration(
         decision,
         target,
         validation,
-        _weighted_wrong_rate(predictions, validation, settings, oos_label, oos_share),
+        _weighted_wrong_rate(predictions, validation, settings, oos_label, oos_share, confidence),
     )
 
 

@@ -281,6 +281,7 @@ def run_calibrate(
         max_wrong_rate=args.max_wrong_rate,
         objective=args.objective,
         oos_share=args.oos_share,
+        confidence=args.confidence,
     )
     test = compute_metrics(run.test, result.decision, data.oos_label)
     out = [

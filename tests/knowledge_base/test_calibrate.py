@@ -58,6 +58,25 @@ def test_oos_share_reweights_the_wrong_answer_rate():
     assert mixed.weighted_wrong_rate <= 0.2
 
 
+def test_confidence_holds_the_target_for_an_upper_bound():
+    from knowledge_base.evaluation.calibrate import _upper
+
+    # Wilson 90 % one-sided upper bounds: wider with fewer trials, 1 with none
+    assert _upper(0.1, 100, 0.9) == pytest.approx(0.1451, abs=1e-4)  # (c + s) / (1 + z²/n)
+    assert _upper(0.1, 10, 0.9) > _upper(0.1, 100, 0.9) > 0.1
+    assert _upper(0.0, 50, 0.9) > 0 and _upper(0.3, 0, 0.9) == 1.0
+    plain = calibrate(VAL, SETTINGS, "oos", max_wrong_rate=0.2)
+    sure = calibrate(VAL, SETTINGS, "oos", max_wrong_rate=0.2, confidence=0.6)
+    assert sure.decision.answer_threshold > plain.decision.answer_threshold
+    assert sure.weighted_wrong_rate <= 0.2 and "at 60% confidence" in sure.target
+    assert sure.validation.wrong_answer_rate < plain.validation.wrong_answer_rate
+    # a bound from 14 queries cannot certify 5 %: said, not silently ignored
+    with pytest.raises(CalibrationError, match="no threshold keeps"):
+        calibrate(VAL, SETTINGS, "oos", max_wrong_rate=0.05, confidence=0.9)
+    with pytest.raises(CalibrationError, match="--confidence must be from 0.5"):
+        calibrate(VAL, SETTINGS, "oos", max_wrong_rate=0.2, confidence=1.0)
+
+
 def test_mcc_objective():
     result = calibrate(VAL, SETTINGS, "oos", objective="mcc")
     best = result.validation.mcc
