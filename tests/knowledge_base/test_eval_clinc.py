@@ -76,12 +76,26 @@ def test_mcc_threshold_floors_on_test(runs):
     assert m.mcc >= 0.75
 
 
-@pytest.mark.parametrize("scoring", ["max_cosine", "learned_head"])
-def test_calibrated_wrong_answer_rate_holds_on_test(runs, scoring):
+@pytest.mark.parametrize(
+    "scoring, confidence",
+    [
+        ("max_cosine", None),
+        ("learned_head", None),
+        # ("lexical", None) misses on this sample: 8.0 % on test for 5 % on validation, the
+        # noise --confidence exists for (benchmarks/QUALITY.md, calibration check)
+        ("max_cosine", 0.9),
+        ("learned_head", 0.9),
+        ("lexical", 0.9),
+    ],
+)
+def test_calibrated_wrong_answer_rate_holds_on_test(runs, scoring, confidence):
     _, out = runs
     settings, run = out[scoring]
     target = 0.05
-    chosen = calibrate(run.val, settings.decision, "oos", max_wrong_rate=target)
+    chosen = calibrate(
+        run.val, settings.decision, "oos", max_wrong_rate=target, confidence=confidence
+    )
+    assert chosen.weighted_wrong_rate <= target
     assert chosen.validation.wrong_answer_rate <= target
     achieved = compute_metrics(run.test, chosen.decision, "oos").wrong_answer_rate
     assert achieved <= target + 0.015
