@@ -8,11 +8,11 @@ keyed by ``knowledge_base.scoring.type``:
 - ``max_cosine``: the best cosine itself (no fitting; useful thresholds ~0.45-0.65).
 - ``learned_head``: ``sqrt(p(article | query)) * max_cosine`` where ``p`` comes from an
   ``ArticleHead`` fitted on all indexed vectors (and, with ``lexical_weight > 0``, on their
-  texts' character n-grams, so scoring then needs the query text too). ``p`` says which article, the cosine says
-  whether the query is near the knowledge base at all; the product beats either alone at
-  every operating point measured (benchmarks/QUALITY.md). Scores are smaller (useful
-  thresholds ~0.15-0.4), so ``decision.answer_threshold`` must be calibrated for the type in
-  use (``tier1 kb calibrate``).
+  texts' character n-grams, so scoring then needs the query text too). ``p`` says which
+  article, the cosine says whether the query is near the knowledge base at all; the product
+  beats either alone at every operating point measured (benchmarks/QUALITY.md). Scores are
+  smaller (useful thresholds ~0.15-0.4), so ``decision.answer_threshold`` must be calibrated
+  for the type in use (``tier1 kb calibrate``).
 """
 
 from __future__ import annotations
