@@ -17,12 +17,12 @@ import httpx
 import socketio
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import knowledge_base
-from bot import backends, http_errors, openapi
+from bot import backends, http_errors, metrics, openapi
 from bot.admin_api import create_router as create_admin_router
 from bot.database import create_database_engine
 from bot.learning import LearningLoop
@@ -74,6 +74,9 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         helpful_payload=settings.handoff.widget.feedback_helpful_payload,
         not_helpful_payload=settings.handoff.widget.feedback_not_helpful_payload,
     )
+    observe = metrics.observer("app")
+    kb.observe_stage = observe
+    handoff.service.observe_stage = observe
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -140,6 +143,19 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         }
         ok = all(c["ok"] for c in components.values())
         return {"status": "ok" if ok else "degraded", "version": VERSION, "components": components}
+
+    @api.get(
+        "/metrics",
+        summary="Prometheus metrics: per-stage latency histograms of a chat turn",
+        description="`tier1_stage_seconds{process, stage}` in Prometheus text format, for the app "
+        "and (under `tier1 run`) the Rasa and action servers; stages are listed in bot/metrics.py.",
+        tags=["ops"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
+    async def prometheus_metrics() -> Response:
+        body = await asyncio.to_thread(metrics.exposition)
+        return Response(content=body, media_type=metrics.CONTENT_TYPE)
 
     static_dir = handoff.static_dir
     api.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -13,8 +13,8 @@ from typing import Any
 
 from handoff.ratelimit import BodyTooLarge, RateLimited, RateLimiter
 
-# Probes from load balancers and the supervisor must never be refused.
-UNLIMITED_PATHS = frozenset({"/health"})
+# Probes from load balancers, the supervisor and Prometheus must never be refused.
+UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
 
 class LimitMiddleware:

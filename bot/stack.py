@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.metrics import MULTIPROC_ENV, reset_folder
 from bot.settings import Settings
 from bot.supervisor import Program
 
@@ -18,15 +19,23 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+TRACKER_STORE_TYPE = "bot.tracker_store.PooledSQLTrackerStore"
+
+
 def rasa_tracker_store(settings: Settings) -> dict:
-    """Rasa's SQL tracker store, in the same database server as tier1 (its own SQLite file)."""
+    """Rasa's SQL tracker store, in the same database server as tier1 (its own SQLite file).
+
+    The type is `bot.tracker_store.PooledSQLTrackerStore`: Rasa's SQL store with a pooled,
+    WAL-mode engine on SQLite (the same store on PostgreSQL).
+    """
     url = settings.database_url
     if url.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.state_dir / "rasa_tracker.db")}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite",
+                "db": str(settings.state_dir / "rasa_tracker.db")}
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
-    store = {"type": "SQL", "dialect": "postgresql", "url": u.host or "localhost",
+    store = {"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": u.host or "localhost",
              "db": u.database, "username": u.username or "", "password": u.password or ""}
     if u.port:
         store["port"] = u.port
@@ -58,7 +67,11 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
     """The action server, Rasa and the app server, in start order, with health checks."""
     endpoints, credentials = write_rasa_files(settings)
     server = settings.server
+    # The three processes share one folder of stage histograms; the app's /metrics sums them.
+    metrics_dir = settings.state_dir / "metrics"
+    reset_folder(metrics_dir)
     common = {"TIER1_CONFIG": str(config_path.resolve()), "RASA_TELEMETRY_ENABLED": "false",
+              MULTIPROC_ENV: str(metrics_dir),
               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
               "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     return [
@@ -73,7 +86,8 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
         Program(
             name="rasa",
             # The token is Rasa's only way to protect its HTTP API; Rasa binds loopback only.
-            command=[_bin("rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
+            # bot.rasa_server is Rasa's own CLI with tier1's measured fixes applied first.
+            command=[sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--interface", "127.0.0.1",
                      "--port", str(server.rasa_port), "--model", str(model),
                      "--endpoints", str(endpoints), "--credentials", str(credentials),
                      "--auth-token", settings.secrets.rasa_token.get_secret_value()],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from typing import Any
 
 import anyio
@@ -174,6 +175,7 @@ class Gateway:
         Ack: ``{"ok": true, "message_id", "client_id", "duplicate"}``, or ``{"ok": false,
         "error"}`` (also emitted as an ``error`` event) when nothing was stored.
         """
+        received = time.perf_counter()
         conversation_id = (await self.sio.get_session(sid)).get(SESSION_KEY)
         if not isinstance(data, dict):
             return await self._reject(
@@ -206,6 +208,8 @@ class Gateway:
             )
         if not message.duplicate:
             self.service.route_in_background(message)
+        if self.service.observe_stage is not None:
+            self.service.observe_stage("gateway_store_ack", time.perf_counter() - received)
         return {
             "ok": True,
             "message_id": message.id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -76,6 +77,10 @@ class HandoffService:
         self.waiting_message_handler: (
             Callable[[Conversation, StoredMessage], Awaitable[bool]] | None
         ) = None
+        # Set by the composition root: called with (stage, seconds) for the stages of a turn
+        # (route_to_rasa, delivery, and turn: routing started -> replies delivered; the gateway
+        # adds gateway_store_ack), e.g. to feed latency histograms.
+        self.observe_stage: Callable[[str, float], None] | None = None
 
     # -- reads (synchronous: call from a worker thread or a sync endpoint) ------------------
 
@@ -200,6 +205,7 @@ class HandoffService:
 
     async def route_user_message(self, message: StoredMessage) -> None:
         """Route a stored user message by the conversation's status (in order per conversation)."""
+        entered = time.perf_counter()
         async with self.lock(message.conversation_id):
             conversation = await self.run(self.store.get_conversation, message.conversation_id)
             rating = self.csat.rating_of(message.text) if self.csat.enabled else None
@@ -224,6 +230,7 @@ class HandoffService:
                 **conversation.user_metadata,
                 **((message.payload or {}).get("metadata") or {}),
             }
+            started = time.perf_counter()
             try:
                 if reopened:
                     # The tracker is still paused from the handoff; un-pause it first.
@@ -233,10 +240,16 @@ class HandoffService:
                 log.warning("Rasa unavailable for %s: %s", conversation.id, e)
                 await self._bot_unavailable(conversation.id, message.text, str(e))
                 return
+            answered = time.perf_counter()
             bot_messages = [m for m in map(NewMessage.from_rasa, replies) if m is not None]
             if bot_messages:
                 stored = await self.run(self.store.add_messages, conversation.id, bot_messages)
                 await self.publish_messages(stored)
+                if self.observe_stage is not None:
+                    delivered = time.perf_counter()
+                    self.observe_stage("route_to_rasa", answered - started)
+                    self.observe_stage("delivery", delivered - answered)
+                    self.observe_stage("turn", delivered - entered)
                 return
             # Rasa answered a user message with nothing (e.g. its action server failed and
             # Rasa carried on): never leave the user in silence.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,9 @@ class KnowledgeBase:
             settings.index, Path(index_path), index, create_scorer(settings.scoring)
         )
         self._writer = threading.RLock()  # one write or rebuild at a time
+        # Set by the composition root: called with (stage, seconds) for the stages of a search
+        # (kb_embed, kb_rank, kb_describe, kb_search), e.g. to feed latency histograms.
+        self.observe_stage: Callable[[str, float], None] | None = None
 
     @property
     def settings(self) -> KnowledgeBaseSettings:
@@ -325,11 +329,16 @@ class KnowledgeBase:
             raise InvalidQuery(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
         if not queries:
             return []
-        rankings = self._live.rank(self.embedder.encode(queries), top_k, queries)
+        started = time.perf_counter()
+        vectors = self.embedder.encode(queries)
+        embedded = time.perf_counter()
+        rankings = self._live.rank(vectors, top_k, queries)
+        ranked_at = time.perf_counter()
         articles, questions = self._store.describe(
             list({a for ranked in rankings for a, _ in ranked}),
             list({qid for ranked in rankings for _, (_, qid) in ranked}),
         )
+        described = time.perf_counter()
         results = []
         for ranked in rankings:
             hits = [
@@ -339,6 +348,11 @@ class KnowledgeBase:
             ]
             decision, explanation = decide_explained(hits, self._settings.decision)
             results.append(SearchResult(decision, hits, explanation))
+        if self.observe_stage is not None:
+            self.observe_stage("kb_embed", embedded - started)
+            self.observe_stage("kb_rank", ranked_at - embedded)
+            self.observe_stage("kb_describe", described - ranked_at)
+            self.observe_stage("kb_search", time.perf_counter() - started)
         return results
 
     def get_article(self, article_id: int) -> Article:

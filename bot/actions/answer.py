@@ -27,6 +27,7 @@ from bot.actions.dialogue import (
 from bot.actions.errors import AppUnavailable
 from bot.actions.tracker_view import earlier_user_texts, is_payload, latest_intent, latest_text
 from bot.escalation import HandoffReason
+from bot.metrics import timed
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class ActionAnswer(Action):
             if escalation is not None:
                 return escalate(dispatcher, escalation, failures, kb_hits=[])
         try:
-            result = await app.search(text)
+            with timed(runtime.observe_stage(), "action_kb_search"):
+                result = await app.search(text)
         except AppUnavailable as e:
             return _kb_unavailable(dispatcher, e, failures)
         summary = hits_summary(result.hits)

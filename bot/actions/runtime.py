@@ -11,9 +11,11 @@ import os
 
 import httpx
 
+from bot import metrics
 from bot.actions.app_client import AppClient
 from bot.actions.errors import ActionConfigError
 from bot.escalation import EscalationPolicy
+from bot.metrics import StageObserver
 from bot.settings import Settings, SettingsError, load_settings
 
 CONFIG_ENV = "TIER1_CONFIG"
@@ -43,6 +45,12 @@ def settings() -> Settings:
         return load_settings(path)
     except SettingsError as e:
         raise ActionConfigError(f"the action server cannot start its actions: {e}") from e
+
+
+@functools.lru_cache(maxsize=1)
+def observe_stage() -> StageObserver:
+    """Records ``(stage, seconds)`` into the stage histogram as the ``actions`` process."""
+    return metrics.observer("actions")
 
 
 def policy() -> EscalationPolicy:

@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = [pytest.mark.e2e]
 
-PUBLIC = {("GET", "/health"), ("POST", "/api/auth/token"), ("GET", "/api/widget/config"),
+PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/auth/token"), ("GET", "/api/widget/config"),
           ("POST", "/api/chat/sessions")}
 
 

@@ -36,6 +36,7 @@ REQUIRED = {
     ("GET", "/console"): "public",
     ("GET", "/admin"): "public",
     ("GET", "/health"): "public",
+    ("GET", "/metrics"): "public",
     ("GET", "/widget.js"): "public",
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",

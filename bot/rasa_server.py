@@ -1,0 +1,136 @@
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, with tier1's measured fixes.
+
+`tier1 run` starts the Rasa server through this module instead of the ``rasa`` script. It is the
+same Rasa 3.6.21 (same arguments, same model, same HTTP API); only the fixes below are applied
+first, each one because a CPU profile of the server under load showed it (BENCHMARKS.md,
+"Cost of one turn"):
+
+- **Action responses are validated against a schema checked once.** Rasa's
+  ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which re-validates
+  the (constant) response schema against the JSON-Schema meta-schema on every action call:
+  a third of the Rasa server's CPU per turn. Here the validator is built once and every
+  response is still validated against the same schema, with the same error on a bad one.
+
+It also times the stages of a turn inside Rasa (`instrument`) into tier1's stage histogram
+(`bot.metrics`): ``rasa_message``, ``rasa_nlu``, ``rasa_policies``, ``rasa_tracker_load``,
+``rasa_tracker_save`` and ``rasa_action``, served with the app's at ``GET /metrics``.
+
+Nothing happens at import time: `apply_fixes` and `instrument` patch, `main` patches and runs Rasa.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot import metrics
+from bot.metrics import StageObserver
+
+
+@functools.lru_cache(maxsize=1)
+def _action_response_validator() -> Any:
+    """The validator of Rasa's action-server response schema (its schema checked once)."""
+    from jsonschema import validators
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(result: dict[str, Any]) -> bool:
+    """``RemoteAction._validate_action_result`` without re-checking the schema every call.
+
+    Raises:
+        jsonschema.ValidationError: as Rasa's original, with its pointer to the docs.
+    """
+    from jsonschema.exceptions import best_match
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = best_match(_action_response_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            "from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def apply_fixes() -> None:
+    """Patch the running Rasa with the fixes in this module's docstring (idempotent)."""
+    from rasa.core.actions.action import RemoteAction
+
+    def _validate(self: RemoteAction, result: dict[str, Any]) -> bool:
+        return validate_action_result(result)
+
+    RemoteAction._validate_action_result = _validate  # type: ignore[method-assign]
+
+
+def _timed_async(fn: Callable[..., Awaitable[Any]], observe: StageObserver, stage: str) -> Any:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            observe(stage, time.perf_counter() - started)
+
+    wrapper.__tier1_timed__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _timed_sync(fn: Callable[..., Any], observe: StageObserver, stage: str) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            observe(stage, time.perf_counter() - started)
+
+    wrapper.__tier1_timed__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def instrument(observe: StageObserver | None = None) -> None:
+    """Time Rasa's stages of a turn into ``observe`` (default: the ``rasa`` stage histogram).
+
+    Idempotent: a method already timed is left as it is.
+    """
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    observe = observe or metrics.observer("rasa")
+    targets = [
+        (MessageProcessor, "handle_message", "rasa_message", True),
+        (MessageProcessor, "parse_message", "rasa_nlu", True),
+        (MessageProcessor, "_predict_next_with_tracker", "rasa_policies", False),
+        (SQLTrackerStore, "retrieve", "rasa_tracker_load", True),
+        (SQLTrackerStore, "save", "rasa_tracker_save", True),
+        (RemoteAction, "run", "rasa_action", True),
+    ]
+    for cls, name, stage, is_async in targets:
+        fn = cls.__dict__[name]
+        if getattr(fn, "__tier1_timed__", False):
+            continue
+        wrap = _timed_async if is_async else _timed_sync
+        setattr(cls, name, wrap(fn, observe, stage))
+
+
+def main() -> None:
+    """Run Rasa's command line (``sys.argv``) with the fixes applied and its stages timed."""
+    apply_fixes()
+    instrument()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""tier1's Rasa launcher: the action-response check is Rasa's, minus re-checking the schema;
+Rasa's stages are timed into the stage histogram."""
+
+from __future__ import annotations
+
+import asyncio
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import SQLTrackerStore
+
+from bot import rasa_server
+
+pytestmark = [pytest.mark.unit]
+
+VALID = {
+    "events": [{"event": "slot", "name": "kb_hits", "value": [{"article_id": 1}]}],
+    "responses": [{"text": "Here is how.", "custom": {"source": {"article_id": 1}}}],
+}
+INVALID = [
+    {"events": [{"event": "no_such_event"}]},
+    {"events": "not a list"},
+    {"responses": [1, 2]},
+]
+
+
+def test_valid_action_responses_pass_as_with_rasa():
+    jsonschema.validate(VALID, RemoteAction.action_response_format_spec())  # Rasa's own check
+    assert rasa_server.validate_action_result(VALID) is True
+    assert rasa_server.validate_action_result({}) is True
+
+
+@pytest.mark.parametrize("bad", INVALID)
+def test_invalid_action_responses_fail_as_with_rasa(bad):
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, RemoteAction.action_response_format_spec())
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
+        rasa_server.validate_action_result(bad)
+
+
+def test_apply_fixes_replaces_rasas_check_on_remote_actions(monkeypatch):
+    monkeypatch.setattr(RemoteAction, "_validate_action_result",
+                        RemoteAction._validate_action_result)
+    rasa_server.apply_fixes()
+    action = RemoteAction.__new__(RemoteAction)
+    assert action._validate_action_result(VALID) is True
+    with pytest.raises(jsonschema.ValidationError):
+        action._validate_action_result(INVALID[0])
+
+
+def test_instrument_times_each_stage_once(monkeypatch):
+    for cls, name in [(MessageProcessor, "handle_message"), (MessageProcessor, "parse_message"),
+                      (MessageProcessor, "_predict_next_with_tracker"),
+                      (SQLTrackerStore, "retrieve"), (SQLTrackerStore, "save"),
+                      (RemoteAction, "run")]:
+        monkeypatch.setattr(cls, name, cls.__dict__[name])
+    seen: list[tuple[str, float]] = []
+
+    async def fake_retrieve(self, sender_id):
+        await asyncio.sleep(0.01)
+        return sender_id
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", fake_retrieve)
+    rasa_server.instrument(lambda stage, seconds: seen.append((stage, seconds)))
+    rasa_server.instrument(lambda stage, seconds: seen.append(("twice", seconds)))  # no-op
+    store = SQLTrackerStore.__new__(SQLTrackerStore)
+    assert asyncio.run(store.retrieve("c1")) == "c1"
+    assert [s for s, _ in seen] == ["rasa_tracker_load"]
+    assert seen[0][1] >= 0.01
+    assert getattr(MessageProcessor.parse_message, "__tier1_timed__", False)
+    assert getattr(MessageProcessor._predict_next_with_tracker, "__tier1_timed__", False)
