@@ -275,7 +275,9 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
     seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
     bases = tuple(b.rstrip("/") for b in (args.base or [settings.server.url]))
     opts = LoadOptions(bases=bases, rasa_url=rasa, users=args.users, duration=args.duration,
-                       mix=mix, think=args.think, reply_timeout=args.reply_timeout)
+                       mix=mix, think=args.think, reply_timeout=args.reply_timeout,
+                       kb_search=not args.no_kb_search,
+                       internal_token=settings.secrets.internal_token.get_secret_value())
     result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
     print(json.dumps(result) if args.json else report(result))
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
@@ -433,13 +435,19 @@ def _parser() -> argparse.ArgumentParser:
     bl = add("load", cmd_bench_load,
              "N concurrent simulated widget users over socket.io (known questions, unknown "
              "questions, requests for a person): throughput, p50/p95/p99 reply latency, lost / "
-             "duplicated / unanswered messages; then the same load on Rasa's REST webhook alone "
-             "(the baseline) and the ratio. Exits 1 if any message was lost or duplicated.",
+             "duplicated / unanswered messages; then POST /api/kb/search alone at saturation "
+             "(same clients, texts and duration, closed loop, internal token) and "
+             "ratio_to_kb_search = end-to-end msgs/s / kb-search msgs/s; then the same load on "
+             "Rasa's REST webhook alone (the baseline) and the ratio. Each phase lasts --duration. "
+             "Exits 1 if any message was lost or duplicated.",
              "example:\n  tier1 run &    # in another terminal\n"
              "  tier1 bench load --users 50 --duration 30\n"
+             "  tier1 bench load --users 200 --duration 60\n"
+             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline"
+             "    # human pace\n"
              "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
              "--users 200 --duration 60 --json\n"
-             "  tier1 bench load --mix known=1 --no-baseline\n"
+             "  tier1 bench load --mix known=1 --no-baseline --no-kb-search\n"
              "  tier1 bench load --base http://127.0.0.1:8000 --base http://127.0.0.1:8001 "
              "--users 30", parent=bench)
     bl.add_argument("--base", action="append", default=None,
@@ -456,6 +464,8 @@ def _parser() -> argparse.ArgumentParser:
                     "within which a reply (live or replayed after a reconnect) must arrive, else the "
                     "message counts as unanswered (default 30)")
     bl.add_argument("--no-baseline", action="store_true", help="skip the Rasa REST baseline")
+    bl.add_argument("--no-kb-search", action="store_true",
+                    help="skip the POST /api/kb/search phase (and ratio_to_kb_search)")
     bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     bl.add_argument("--json", action="store_true", help="print one JSON object")
     return p

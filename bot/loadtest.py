@@ -21,8 +21,16 @@ arrived: an acknowledged user message missing from the history, or a stored bot/
 message that never arrived, is **lost**; a user message stored twice, or a message delivered
 twice live, is **duplicated**.
 
-The baseline (`bot.loadbaseline`) is Rasa's REST webhook with the same model, users, texts and
-duration, no gateway: what Rasa alone sustains on this machine.
+Then, in this order so that no two phases overlap:
+
+1. **kb search** (`bot.loadsearch`, skip with ``kb_search=False``): ``POST /api/kb/search``
+   alone with the internal token, the same number of clients, texts and duration, closed loop
+   (no think time): the knowledge base's own ceiling. ``ratio_to_kb_search`` is the end-to-end
+   msgs/s divided by it (the goal is >= 0.25). It runs right after the socket phase so the two
+   figures of that ratio are measured next to each other.
+2. **baseline** (`bot.loadbaseline`): Rasa's REST webhook with the same model, users, texts and
+   duration, no gateway: what Rasa alone sustains on this machine; ``ratio`` is the end-to-end
+   msgs/s divided by it.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ UNKNOWN_QUESTIONS = [
 PERSON_REQUESTS = ["I want to talk to a person", "Can I speak to a human please?",
                    "connect me to an agent"]
 KINDS = ("known", "unknown", "person")
+KB_SEARCH_RATIO_GOAL = 0.25  # end-to-end msgs/s over kb-search msgs/s, from the performance issue
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class LoadOptions:
     reconnect_timeout: float = 120.0  # how long a user keeps trying to get a connection back
     seed: int = 7
     ramp: float = 5.0  # users start spread over this many seconds (no thundering herd)
+    kb_search: bool = True  # run the kb-search phase (needs internal_token)
+    internal_token: str | None = field(default=None, repr=False)  # TIER1_INTERNAL_TOKEN
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -161,13 +172,25 @@ def question_texts(articles_file: Path) -> dict[str, list[str]]:
 
 
 async def run_load(opts: LoadOptions, articles_file: Path, progress: bool = True) -> dict:
-    """Run the gateway load, then (if ``rasa_url``) the baseline; one result dict."""
+    """Run the gateway load, then (if ``kb_search``) the kb-search phase, then (if
+    ``rasa_url``) the baseline; one result dict."""
     import httpx
 
     from bot.loadbaseline import run_baseline
+    from bot.loadsearch import run_kb_search
 
     texts = question_texts(articles_file)
     result = await run_gateway(opts, texts, progress)
+    result["kb_search_msgs_per_s"] = None
+    if opts.kb_search and not opts.internal_token:
+        result["kb_search_error"] = "no internal token (TIER1_INTERNAL_TOKEN) to search with"
+    elif opts.kb_search:
+        try:
+            result.update(await run_kb_search(opts, texts, opts.internal_token, progress))
+        except httpx.HTTPError as e:
+            result["kb_search_error"] = f"{type(e).__name__}: {e}"
+    kb = result.get("kb_search_msgs_per_s")
+    result["ratio_to_kb_search"] = round(result["msgs_per_s"] / kb, 3) if kb else None
     result["baseline_msgs_per_s"] = None
     if opts.rasa_url:
         try:
@@ -193,6 +216,7 @@ def report(result: dict) -> str:
         f"latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms",
         f"throughput {result['msgs_per_s']} replied msgs/s",
     ]
+    lines.extend(_kb_search_lines(result))
     if result.get("baseline_msgs_per_s") is not None:
         lines.append(f"baseline (Rasa REST webhook) {result['baseline_msgs_per_s']} msgs/s, "
                      f"p50 {result['baseline_p50_ms']} ms  ->  ratio {result['ratio']}")
@@ -203,5 +227,28 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LoadOptions", "UserGaveUp", "known_questions", "parse_mix", "question_texts",
+def _kb_search_lines(result: dict) -> list[str]:
+    if result.get("kb_search_msgs_per_s") is None:
+        error = result.get("kb_search_error")
+        return [f"kb search not measured: {error}"] if error else []
+    lines = [
+        (f"kb search alone (POST /api/kb/search, {result.get('kb_search_users', '?')} closed-loop "
+         f"clients) {result['kb_search_msgs_per_s']} msgs/s, p50 {result['kb_search_p50_ms']} ms  "
+         f"p95 {result['kb_search_p95_ms']} ms  (sent {result.get('kb_search_sent', '?')}, "
+         f"rate limited {result.get('kb_search_rate_limited', 0)}, "
+         f"failed {result.get('kb_search_failed', 0)})"),
+        (f"end-to-end / kb search: ratio_to_kb_search {result['ratio_to_kb_search']} "
+         f"(goal >= {KB_SEARCH_RATIO_GOAL})"),
+    ]
+    if result.get("kb_search_rate_limited"):
+        lines.append("  warning: the app refused searches with HTTP 429 "
+                     f"({result.get('kb_search_first_refusal', 'limits.per_token / per_ip')}): "
+                     "the kb-search figure measures the rate limit, not the search, and the "
+                     "action server (same token) was refused too while it ran")
+    if result.get("kb_search_first_error"):
+        lines.append(f"  first kb search error: {result['kb_search_first_error']}")
+    return lines
+
+
+__all__ = ["KB_SEARCH_RATIO_GOAL", "LoadOptions", "UserGaveUp", "known_questions", "parse_mix", "question_texts",
            "report", "run_gateway", "run_load"]

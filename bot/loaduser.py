@@ -199,13 +199,19 @@ class User:
         finally:
             await _quietly_disconnect(self.sio)
 
-    async def ask(self, kind: str) -> None:
+    async def ask(self, kind: str, text: str | None = None) -> _Turn | None:
+        """Send one message (``text``, default a random one of ``kind``) and wait for its reply.
+
+        Returns:
+            The turn (no reply in time: ``replied_at`` is None or more than ``reply_timeout``
+            after ``sent_at``), or None when the server did not acknowledge the message.
+        """
         conv = self.conv
         assert conv is not None
         self.count += 1
         turn = _Turn(f"u{self.n}-{self.count}", kind, time.monotonic())
         self.tally.sent += 1
-        text = self.rng.choice(self.texts[kind])
+        text = text if text is not None else self.rng.choice(self.texts[kind])
         give_up = turn.sent_at + self.opts.reply_timeout
         ack = None
         while ack is None and time.monotonic() < give_up:
@@ -217,7 +223,7 @@ class User:
         if not (isinstance(ack, dict) and ack.get("ok")):
             self.tally.unacked += 1
             self.tally.errors += isinstance(ack, dict)  # refused, not just slow
-            return
+            return None
         turn.message_id = ack["message_id"]
         conv.turns.append(turn)
         self.tally.acked += 1
@@ -239,10 +245,11 @@ class User:
                 self.tally.with_agents += 1
             else:
                 self.tally.unanswered += 1
-            return
+            return turn
         self.tally.replies += 1
         self.tally.latencies.append(turn.replied_at - turn.sent_at)
         await asyncio.sleep(self.opts.settle)
+        return turn
 
     async def check(self) -> None:
         """Compare the stored history with what was sent and received."""
