@@ -146,6 +146,19 @@ class Settings(_Strict):
             )
         return values
 
+    @root_validator(skip_on_failure=True)
+    def _onnx_cache_in_state_dir(cls, values: dict[str, Any]) -> dict[str, Any]:
+        # Like kb_index_path, the exported ONNX models live under server.state_dir (default
+        # <state_dir>/onnx). Resolved into the settings because the embedder is built from
+        # knowledge_base.embedder alone (knowledge_base.embedder.create_embedder).
+        kb = values["knowledge_base"]
+        cache_dir = kb.embedder.cache_dir
+        if cache_dir is None or not cache_dir.is_absolute():
+            state_dir = values["root"] / values["server"].state_dir  # an absolute one wins
+            embedder = kb.embedder.copy(update={"cache_dir": state_dir / (cache_dir or "onnx")})
+            values["knowledge_base"] = kb.copy(update={"embedder": embedder})
+        return values
+
     def path(self, p: Path | str) -> Path:
         """Resolve a path from config relative to the project root."""
         p = Path(p)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, root_validator
+from pydantic import BaseModel, Field, root_validator, validator
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+# Where exported ONNX models are cached when nothing says otherwise (the app's settings put
+# them under server.state_dir instead: bot/settings.py).
+DEFAULT_ONNX_CACHE_DIR = Path("~/.cache/tier1/onnx")
 
 
 class _Strict(BaseModel):
@@ -17,10 +20,33 @@ class _Strict(BaseModel):
 
 
 class EmbedderSettings(_Strict):
+    """Which embedder encodes questions (``embedder.create_embedder``).
+
+    ``runtime`` only changes how a sentence-transformers model is run, not its vectors (cosine
+    >= 0.9999), so switching it needs no re-encoding. ``onnx`` exports the model once into
+    ``cache_dir`` and runs it with ONNX Runtime on ``threads`` threads (see
+    ``SentenceTransformerEmbedder`` for why 1).
+    """
+
     type: Literal["sentence-transformers", "hashing"] = "sentence-transformers"
     model: str = PACKAGED_MODEL
     batch_size: int = Field(64, ge=1, le=4096)
+    runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="sentence-transformers: onnx (~5 ms per sentence on 1 thread) or torch (~12 "
+        "ms; benchmarks/embed_latency.py); torch for models onnx cannot run",
+    )
+    threads: int = Field(1, ge=1, le=256, description="onnx: ONNX Runtime threads per encode")
+    cache_dir: Path | None = Field(
+        None,
+        description="onnx: where exported models are cached; null: <server.state_dir>/onnx in "
+        "the app (~/.cache/tier1/onnx without it); a relative path is under server.state_dir",
+    )
     dimensions: int = Field(384, ge=8, le=4096, description="only for the hashing embedder")
+
+    @validator("cache_dir")
+    def _expand_home(cls, v: Path | None) -> Path | None:
+        return None if v is None else v.expanduser()
 
 
 class IndexSettings(_Strict):

@@ -16,6 +16,8 @@ def test_repository_config_is_valid():
     settings = load_settings(ROOT / "config.yml", ENV)
     assert settings.server.port == 8000
     assert settings.knowledge_base.embedder.type == "sentence-transformers"
+    assert settings.knowledge_base.embedder.runtime == "onnx"
+    assert settings.knowledge_base.embedder.cache_dir == ROOT / ".tier1" / "onnx"
     assert settings.root == ROOT
 
 
@@ -61,6 +63,26 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     assert s.state_dir == tmp_path / "state"
     assert s.database_url == f"sqlite:///{tmp_path / '.tier1' / 'tier1.db'}"
     assert s.kb_index_path == tmp_path / "state" / "kb.faiss"
+
+
+def test_the_onnx_cache_lives_under_the_state_dir_unless_absolute(tmp_path):
+    cfg = tmp_path / "config.yml"
+
+    def cache_dir(config):
+        cfg.write_text(yaml.safe_dump(config))
+        return load_settings(cfg, ENV).knowledge_base.embedder.cache_dir
+
+    assert cache_dir({"server": {"state_dir": "state"}}) == tmp_path / "state" / "onnx"
+    relative = {"knowledge_base": {"embedder": {"cache_dir": "exports"}}}
+    assert cache_dir(relative) == tmp_path / ".tier1" / "exports"
+    absolute = {"knowledge_base": {"embedder": {"cache_dir": str(tmp_path / "x")}}}
+    assert cache_dir(absolute) == tmp_path / "x"
+
+
+def test_an_unknown_embedder_runtime_names_the_key_and_the_choices():
+    with pytest.raises(SettingsError) as e:
+        settings_from_dict({"knowledge_base": {"embedder": {"runtime": "tensorflow"}}}, SECRETS)
+    assert "knowledge_base.embedder.runtime" in str(e.value) and "'onnx', 'torch'" in str(e.value)
 
 
 def test_invalid_yaml_is_reported(tmp_path):

@@ -109,3 +109,231 @@ def test_hashing_rows_are_float32_unit_vectors_even_for_symbols():
     v = HashingEmbedder(16).encode(["???", "a"])
     assert v.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-6)
+
+
+# --- runtime: onnx -------------------------------------------------------------------------
+
+
+def test_settings_default_to_onnx_and_refuse_an_unknown_runtime_naming_the_choices():
+    from pydantic import ValidationError
+
+    settings = EmbedderSettings()
+    assert (settings.runtime, settings.threads, settings.cache_dir) == ("onnx", 1, None)
+    assert EmbedderSettings(cache_dir="~/x").cache_dir == Path.home() / "x"
+    with pytest.raises(ValidationError) as e:
+        EmbedderSettings(runtime="tensorflow")
+    assert e.value.errors()[0]["loc"] == ("runtime",)
+    assert "'onnx', 'torch'" in str(e.value)
+    with pytest.raises(ValidationError, match="threads"):
+        EmbedderSettings(threads=0)
+
+
+def test_the_embedder_refuses_a_bad_runtime_thread_count_or_device():
+    with pytest.raises(ValueError, match="runtime must be one of onnx, torch"):
+        SentenceTransformerEmbedder(runtime="tensorflow")
+    with pytest.raises(ValueError, match="threads"):
+        SentenceTransformerEmbedder(runtime="onnx", threads=0)
+    with pytest.raises(ValueError, match="CPU only"):
+        SentenceTransformerEmbedder(runtime="onnx", device="cuda")
+
+
+def test_create_embedder_passes_the_runtime_options_also_to_a_tuned_model(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from knowledge_base import tuning
+
+    tuned = tmp_path / "kb.faiss.tuned-model"
+    tuned.mkdir()
+    (tuned / "modules.json").write_text("[]")
+    manifest = SimpleNamespace(name="tuned:x@1", steps=1, kb_version=1, created="today")
+    monkeypatch.setattr(tuning, "read_manifest", lambda *a: manifest)
+    blocker = tmp_path / "a-file"  # a cache_dir that cannot be created
+    blocker.write_text("")
+    settings = EmbedderSettings(runtime="onnx", threads=2, cache_dir=blocker)
+    for embedder in (create_embedder(settings), create_embedder(settings, tuned)):
+        assert embedder.runtime == "onnx" and embedder._threads == 2
+        # The cache directory is prepared before the model is read, so this fails fast.
+        with pytest.raises(EmbedderError, match="cannot create the ONNX cache directory") as e:
+            embedder.load()
+        assert str(blocker) in str(e.value) and "runtime: torch" in str(e.value)
+    assert create_embedder(settings, tuned).name == "tuned:x@1"
+    assert create_embedder(EmbedderSettings(runtime="torch")).runtime == "torch"
+
+
+@pytest.mark.parametrize(
+    ("layout", "pooling"),
+    [(["Transformer", "Pooling"], "cls"), (["Transformer", "Pooling", "Normalize"], "mean")],
+)
+def test_plain_sentence_embedder_layouts_are_supported(layout, pooling):
+    from knowledge_base.onnx_runtime import supported_pooling
+
+    modules = [type(kind, (), {"pooling_mode": pooling})() for kind in layout]
+    assert supported_pooling(modules, "m") == pooling
+
+
+@pytest.mark.parametrize(
+    ("layout", "pooling"),
+    [
+        (["Transformer", "Pooling"], "max"),
+        (["Transformer", "Pooling", "Dense", "Normalize"], "mean"),
+        (["Transformer"], "mean"),
+        (["CLIPModel", "Pooling"], "mean"),
+    ],
+)
+def test_other_layouts_are_refused_naming_the_model_and_runtime_torch(layout, pooling):
+    from knowledge_base.onnx_runtime import supported_pooling
+
+    modules = [type(kind, (), {"pooling_mode": pooling})() for kind in layout]
+    with pytest.raises(EmbedderError, match="set runtime: torch") as e:
+        supported_pooling(modules, "/models/odd")
+    assert "'/models/odd'" in str(e.value) and " -> ".join(layout) in str(e.value)
+
+
+def test_the_cache_file_is_named_by_the_model_directory_content(tmp_path):
+    from knowledge_base.onnx_runtime import cache_file
+
+    def model_dir(name, weights):
+        d = tmp_path / name
+        (d / "1_Pooling").mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(weights)
+        (d / "1_Pooling" / "config.json").write_text("{}")
+        return d
+
+    base = cache_file(model_dir("a/model", b"w" * 100), tmp_path / "cache")
+    same = cache_file(model_dir("b/model", b"w" * 100), tmp_path / "cache")
+    tuned = cache_file(model_dir("kb.faiss.tuned-model", b"w" * 99 + b"x"), tmp_path / "cache")
+    assert base == same and base.parent == tmp_path / "cache"
+    assert base.name.startswith("model-") and "-torch" in base.name and base.suffix == ".onnx"
+    assert tuned.name.startswith("kb.faiss.tuned-model-") and tuned.name[-40:] != base.name[-40:]
+    (tmp_path / "a/model/1_Pooling/config.json").write_text('{"pooling_mode": "cls"}')
+    assert cache_file(tmp_path / "a/model", tmp_path / "cache") != base
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    from knowledge_base import onnx_runtime
+
+    target = tmp_path / "m.onnx"
+    onnx_runtime._write_atomically(target, b"old")
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(onnx_runtime.os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        onnx_runtime._write_atomically(target, b"new")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+SENTENCES = [
+    "hi",
+    "where is my parcel?",
+    "How do I reset my password when the reset email never arrives and I am locked out?",
+    "",
+    "Can I pay with PayPal, or only by card?",
+    "refund " * 400,  # longer than max_seq_length: truncated alike
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder():
+    embedder = SentenceTransformerEmbedder(PACKAGED_MODEL, runtime="torch")
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(onnx_cache):
+    # batch_size 4 < len(SENTENCES): batches are chunked and padded to different lengths.
+    embedder = SentenceTransformerEmbedder(
+        PACKAGED_MODEL, batch_size=4, runtime="onnx", cache_dir=onnx_cache
+    )
+    embedder.load()
+    return embedder
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_onnx_vectors_agree_with_torch_one_by_one_and_in_padded_batches(
+    onnx_embedder, torch_embedder
+):
+    assert onnx_embedder.name == torch_embedder.name == PACKAGED_MODEL
+    assert onnx_embedder.dimensions == torch_embedder.dimensions == 384
+    expected = torch_embedder.encode(SENTENCES)
+    batched = onnx_embedder.encode(SENTENCES)
+    single = np.vstack([onnx_embedder.encode([s]) for s in SENTENCES])
+    for got in (batched, single):
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
+    assert onnx_embedder.encode([]).shape == (0, 384)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_onnx_encodes_from_several_threads_at_once(onnx_embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [s for s in SENTENCES if s] * 4
+    expected = onnx_embedder.encode(texts)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda t: onnx_embedder.encode([t, t.upper()])[0], texts))
+    np.testing.assert_allclose(np.vstack(got), expected, atol=1e-5)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_export_is_cached_once_and_reused(onnx_embedder, onnx_cache, monkeypatch):
+    from knowledge_base import onnx_runtime
+
+    (exported,) = onnx_cache.glob("*.onnx")
+    assert not list(onnx_cache.glob("*.tmp"))
+    mtime = exported.stat().st_mtime_ns
+
+    def must_not_export(*args):
+        raise AssertionError("exported again although the cache holds a valid file")
+
+    monkeypatch.setattr(onnx_runtime, "export_onnx", must_not_export)
+    again = SentenceTransformerEmbedder(PACKAGED_MODEL, runtime="onnx", cache_dir=onnx_cache)
+    vector = again.encode(["where is my parcel?"])
+    assert exported.stat().st_mtime_ns == mtime and list(onnx_cache.glob("*.onnx")) == [exported]
+    assert float(vector[0] @ onnx_embedder.encode(["where is my parcel?"])[0]) > 0.99999
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_cache_file_is_exported_again(
+    damage, onnx_embedder, onnx_cache, torch_embedder, tmp_path, caplog
+):
+    (good,) = onnx_cache.glob("*.onnx")
+    broken = tmp_path / good.name
+    data = good.read_bytes()
+    broken.write_bytes(b"not a model" if damage == "garbage" else data[: len(data) // 2])
+    embedder = SentenceTransformerEmbedder(PACKAGED_MODEL, runtime="onnx", cache_dir=tmp_path)
+    with caplog.at_level("WARNING"):
+        vector = embedder.encode(["where is my parcel?"])
+    assert "exporting it again" in caplog.text
+    assert broken.stat().st_size > len(data) // 2
+    assert float(vector[0] @ torch_embedder.encode(["where is my parcel?"])[0]) >= 0.9999
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_an_unsupported_model_is_refused_at_load_naming_runtime_torch(
+    torch_embedder, tmp_path, monkeypatch
+):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    max_pooled = SentenceTransformer(modules=[torch_embedder._model[0], Pooling(384, "max")])
+    embedder = SentenceTransformerEmbedder(PACKAGED_MODEL, runtime="onnx", cache_dir=tmp_path)
+    monkeypatch.setattr(embedder, "_load_model", lambda: max_pooled)
+    with pytest.raises(EmbedderError, match="set runtime: torch") as e:
+        embedder.load()
+    assert repr(PACKAGED_MODEL) in str(e.value) and "'max'" in str(e.value)
+    assert not list(tmp_path.glob("*.onnx"))
