@@ -31,6 +31,11 @@ def create(**config):
         ({"batch_size": 1.5}, "batch_size"),
         ({"torch_threads": 0}, "torch_threads"),
         ({"torch_threads": True}, "torch_threads"),
+        ({"runtime": "tensorflow"}, "runtime must be one of onnx, torch"),
+        ({"threads": 0}, "threads"),
+        ({"threads": True}, "threads"),
+        ({"cache_dir": 5}, "cache_dir"),
+        ({"cache_dir": " "}, "cache_dir"),
     ],
 )
 def test_a_bad_config_value_is_rejected_by_name(config, named):
@@ -47,6 +52,24 @@ def test_defaults_are_valid():
 
 
 @pytest.mark.unit
+def test_creation_validates_the_config_before_loading_anything():
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match="runtime"):
+        create(runtime="tensorflow", torch_threads=None)
+
+
+@pytest.mark.unit
+def test_the_runtime_options_reach_the_embedder(tmp_path):
+    cls = featurizer_class()
+    onnx = cls({**cls.get_default_config(), "cache_dir": str(tmp_path), "threads": 2}, "f")
+    assert onnx._embedder.runtime == "onnx" and cls.get_default_config()["runtime"] == "onnx"
+    assert onnx._embedder._cache_dir == tmp_path and onnx._embedder._threads == 2
+    torch = cls({**cls.get_default_config(), "runtime": "torch"}, "f")
+    assert torch._embedder.runtime == "torch"
+
+
+@pytest.mark.unit
 def test_a_missing_model_fails_at_creation_naming_the_setting(tmp_path):
     from rasa.shared.exceptions import InvalidConfigException
 
@@ -56,12 +79,12 @@ def test_a_missing_model_fails_at_creation_naming_the_setting(tmp_path):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_messages_get_one_scaled_sentence_vector_and_textless_ones_none():
+def test_messages_get_one_scaled_sentence_vector_and_textless_ones_none(tmp_path):
     from rasa.shared.nlu.constants import TEXT
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    featurizer = create(scale=10)
+    featurizer = create(scale=10, cache_dir=str(tmp_path))
     messages = [
         Message(data={TEXT: "are you a bot?"}),
         Message(data={TEXT: "is this a robot"}),
@@ -83,3 +106,20 @@ def test_messages_get_one_scaled_sentence_vector_and_textless_ones_none():
     parsed = Message(data={TEXT: "are you a bot?"})
     featurizer.process([parsed])
     assert np.allclose(parsed.get_dense_features(TEXT)[1].features[0], vectors[0], atol=1e-4)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_onnx_and_torch_featurizers_agree(tmp_path):
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    texts = ["are you a bot?", "thx", "I want to speak to a human being right now please"]
+    vectors = {}
+    for runtime in ("onnx", "torch"):
+        messages = [Message(data={TEXT: t}) for t in texts]
+        create(scale=10, runtime=runtime, cache_dir=str(tmp_path)).process(messages)
+        vectors[runtime] = np.vstack([m.get_dense_features(TEXT)[1].features for m in messages])
+    cosines = np.sum(vectors["onnx"] * vectors["torch"], axis=1) / 100  # both have norm 10
+    assert cosines.min() >= 0.9999
+    assert len(list(tmp_path.glob("*.onnx"))) == 1
