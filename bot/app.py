@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import knowledge_base
-from bot import backends, http_errors, metrics, openapi
+from bot import backends, embedding_handover, http_errors, metrics, openapi
 from bot.admin_api import create_router as create_admin_router
 from bot.database import create_database_engine
 from bot.learning import LearningLoop
@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         engine,
         jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
         internal_token=settings.secrets.internal_token.get_secret_value(),
-        rasa_url=settings.server.rasa_url,
+        rasa_url=settings.server.rasa_urls,
         rasa_token=settings.secrets.rasa_token.get_secret_value(),
         cors_origins=settings.server.cors_origins,
         webhook_secret=(
@@ -77,6 +77,15 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     observe = metrics.observer("app")
     kb.observe_stage = observe
     handoff.service.observe_stage = observe
+
+    async def rasa_metadata(text: str) -> dict[str, Any]:
+        # One encoding per turn: Rasa's NLU reuses this vector, the bot's KB search finds it.
+        if text.startswith("/"):
+            return {}  # a button's payload: Rasa reads it without NLU
+        vector = await asyncio.to_thread(kb.embed_question, text)
+        return embedding_handover.pack(kb.embedder.name, vector)
+
+    handoff.service.rasa_metadata = rasa_metadata
     ready = asyncio.Event()
 
     @asynccontextmanager
@@ -111,7 +120,11 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     # Added before CORS so it runs inside it: a 429/413 still carries the CORS headers.
-    api.add_middleware(LimitMiddleware, limiter=limiter)
+    api.add_middleware(
+        LimitMiddleware,
+        limiter=limiter,
+        exempt_tokens=(settings.secrets.internal_token.get_secret_value(),),
+    )
     api.add_middleware(
         CORSMiddleware,
         allow_origins=settings.server.cors_origins,
@@ -138,7 +151,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
             "database": await asyncio.to_thread(_database_state, engine),
             "knowledge_base": await asyncio.to_thread(_kb_state, kb) if ready.is_set()
             else {"ok": False, "detail": "starting"},
-            "rasa": await _http_state(f"{settings.server.rasa_url}/"),
+            "rasa": await _rasa_state(settings.server.rasa_urls),
             "action_server": await _http_state(f"{settings.server.action_url}/health"),
         }
         ok = all(c["ok"] for c in components.values())
@@ -217,6 +230,14 @@ def _kb_state(kb: KnowledgeBase) -> dict[str, Any]:
         return {"ok": True, **kb.status()}
     except Exception as e:  # noqa: BLE001 - health reports any failure as state
         return {"ok": False, "detail": str(e)}
+
+
+async def _rasa_state(urls: list[str]) -> dict[str, Any]:
+    """One Rasa server's state, or (several processes) all of theirs: ok when all are."""
+    states = [await _http_state(f"{url}/") for url in urls]
+    if len(states) == 1:
+        return states[0]
+    return {"ok": all(s["ok"] for s in states), "servers": states}
 
 
 async def _http_state(url: str) -> dict[str, Any]:

@@ -18,11 +18,19 @@ UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
 
 class LimitMiddleware:
-    """Refuse requests over the per-IP / per-token rate or with a body over the size cap."""
+    """Refuse requests over the per-IP / per-token rate or with a body over the size cap.
 
-    def __init__(self, app: Any, limiter: RateLimiter) -> None:
+    Requests with an ``exempt_tokens`` bearer (the internal token: the action server asking the
+    knowledge base once per user message) skip the rate limits: their volume is the users'
+    messages, already limited per conversation, and limiting them would turn load into "the
+    knowledge base is unavailable" answers. The body-size cap still applies.
+    """
+
+    def __init__(self, app: Any, limiter: RateLimiter, exempt_tokens: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limiter = limiter
+        self._exempt = frozenset(_token_key({"authorization": f"Bearer {t}".encode()})
+                                 for t in exempt_tokens)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("path") in UNLIMITED_PATHS:
@@ -30,8 +38,10 @@ class LimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
         client = scope.get("client")
+        token_key = _token_key(headers)
         try:
-            self.limiter.check_http(client[0] if client else None, _token_key(headers))
+            if token_key is None or token_key not in self._exempt:
+                self.limiter.check_http(client[0] if client else None, token_key)
             length = headers.get("content-length")
             if length is not None and _too_long(length, self.limiter.max_body_bytes):
                 raise BodyTooLarge(self.limiter.max_body_bytes)

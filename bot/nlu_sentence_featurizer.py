@@ -37,10 +37,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import embedding_handover
 from knowledge_base.embedder import RUNTIMES, SentenceTransformerEmbedder
 from knowledge_base.errors import EmbedderError
 from knowledge_base.settings import PACKAGED_MODEL
@@ -165,16 +166,27 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurizes incoming messages."""
-        self._featurize(messages)
+        """Featurizes incoming messages, reusing the vector the app handed over with one
+        (`bot.embedding_handover`: same model, so the same vector) instead of encoding it."""
+        self._featurize(messages, handed_over=True)
         return messages
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], handed_over: bool = False) -> None:
         with_text = [m for m in messages if m.get(TEXT)]
         if not with_text:
             return
-        vectors = self._embedder.encode([m.get(TEXT) for m in with_text])
-        vectors = vectors.astype(np.float32) * float(self._config["scale"])
+        known: list[np.ndarray | None] = [None] * len(with_text)
+        if handed_over:
+            dims = self._embedder.dimensions
+            # take() also removes the vector from the metadata, so the tracker never stores it.
+            known = [embedding_handover.take(m.get(METADATA), self._embedder.name, dims)
+                     for m in with_text]
+        missing = [i for i, v in enumerate(known) if v is None]
+        if missing:
+            encoded = self._embedder.encode([with_text[i].get(TEXT) for i in missing])
+            for i, vector in zip(missing, encoded):
+                known[i] = vector
+        vectors = np.stack(known).astype(np.float32) * float(self._config["scale"])
         for message, vector in zip(with_text, vectors):
             self.add_features_to_message(
                 sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message

@@ -104,15 +104,16 @@ def instrument(observe: StageObserver | None = None) -> None:
     """
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
-    from rasa.core.tracker_store import SQLTrackerStore
+
+    from bot.tracker_store import PooledSQLTrackerStore
 
     observe = observe or metrics.observer("rasa")
     targets = [
         (MessageProcessor, "handle_message", "rasa_message", True),
         (MessageProcessor, "parse_message", "rasa_nlu", True),
         (MessageProcessor, "_predict_next_with_tracker", "rasa_policies", False),
-        (SQLTrackerStore, "retrieve", "rasa_tracker_load", True),
-        (SQLTrackerStore, "save", "rasa_tracker_save", True),
+        (PooledSQLTrackerStore, "retrieve", "rasa_tracker_load", True),
+        (PooledSQLTrackerStore, "save", "rasa_tracker_save", True),
         (RemoteAction, "run", "rasa_action", True),
     ]
     for cls, name, stage, is_async in targets:

@@ -48,6 +48,9 @@ class ServerSettings(_Strict):
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = None
     rasa_port: int = Field(5005, ge=1, le=65535)
+    # Rasa server processes: "auto" = one per core. Each listens on rasa_port + i; the app sends
+    # a conversation always to the same one (by its id), so Rasa's in-process lock store holds.
+    rasa_processes: int | Literal["auto"] = 1
     action_port: int = Field(5055, ge=1, le=65535)
     state_dir: Path = Path(".tier1")
     models_dir: Path = Path("models")
@@ -63,9 +66,28 @@ class ServerSettings(_Strict):
     def url(self) -> str:
         return (self.public_url or self.app_url).rstrip("/")
 
+    @validator("rasa_processes", pre=True)
+    def _processes(cls, v: int | str) -> int | str:
+        if v != "auto" and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64):
+            raise ValueError('must be "auto" (one per core) or a whole number from 1 to 64')
+        return v
+
+    @property
+    def rasa_process_count(self) -> int:
+        """How many Rasa servers `tier1 run` starts ("auto": the machine's cores)."""
+        if self.rasa_processes == "auto":
+            return max(1, os.cpu_count() or 1)
+        return int(self.rasa_processes)
+
     @property
     def rasa_url(self) -> str:
+        """The first Rasa server (all of them: `rasa_urls`)."""
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa server, on consecutive ports from ``rasa_port``."""
+        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_process_count)]
 
     @property
     def action_url(self) -> str:

@@ -64,7 +64,8 @@ def write_rasa_files(settings: Settings) -> tuple[Path, Path]:
 
 
 def programs(settings: Settings, model: Path, config_path: Path) -> list[Program]:
-    """The action server, Rasa and the app server, in start order, with health checks."""
+    """The action server, Rasa (``server.rasa_processes`` of them) and the app server, in start
+    order, with health checks."""
     endpoints, credentials = write_rasa_files(settings)
     server = settings.server
     # The three processes share one folder of stage histograms; the app's /metrics sums them.
@@ -83,17 +84,21 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
             priority=10,
             environment={**common, "SANIC_HOST": "127.0.0.1"},
         ),
-        Program(
-            name="rasa",
-            # The token is Rasa's only way to protect its HTTP API; Rasa binds loopback only.
-            # bot.rasa_server is Rasa's own CLI with tier1's measured fixes applied first.
-            command=[sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--interface", "127.0.0.1",
-                     "--port", str(server.rasa_port), "--model", str(model),
-                     "--endpoints", str(endpoints), "--credentials", str(credentials),
-                     "--auth-token", settings.secrets.rasa_token.get_secret_value()],
-            health_url=f"{server.rasa_url}/",
-            priority=20,
-            environment=common,
+        *(
+            Program(
+                name="rasa" if i == 0 else f"rasa-{i + 1}",
+                # The token is Rasa's only way to protect its HTTP API; Rasa binds loopback only.
+                # bot.rasa_server is Rasa's own CLI with tier1's measured fixes applied first.
+                command=[sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
+                         "--interface", "127.0.0.1", "--port", str(server.rasa_port + i),
+                         "--model", str(model),
+                         "--endpoints", str(endpoints), "--credentials", str(credentials),
+                         "--auth-token", settings.secrets.rasa_token.get_secret_value()],
+                health_url=f"{url}/",
+                priority=20,
+                environment=common,
+            )
+            for i, url in enumerate(server.rasa_urls)
         ),
         Program(
             name="app",

@@ -10,17 +10,36 @@ lose the last transactions, and those hold dialogue state only, because tier1's 
 keeps every message (stored before it is acknowledged). On PostgreSQL this class is Rasa's
 store unchanged.
 
+It also keeps recently used trackers in the process (`TrackerCache`), because loading one meant
+reading every event of the conversation's session and replaying them (a cost that grew with
+the conversation: a quarter of Rasa's CPU under load). A cached tracker is used only while it
+is provably current: its newest stored event id is still the conversation's newest in the
+database (one indexed query; another process that wrote to the conversation makes the cache
+miss) and it holds no events that were not saved (a turn that failed half-way). A save then
+appends only the events the cache knows are new, without counting the stored ones. A new
+conversation session (``session_started``) drops the entry, so the next load reads just the
+new session, as Rasa's own store does.
+
 Configured by `bot.stack` in the generated endpoints.yml as
 ``tracker_store: {type: bot.tracker_store.PooledSQLTrackerStore, ...}``.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
+
+DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker is tens of kB
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -29,16 +48,120 @@ SQLITE_PRAGMAS = (
 )
 
 
-class PooledSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` whose SQLite engine is pooled and in WAL mode (see the module)."""
+@dataclass
+class _Entry:
+    tracker: DialogueStateTracker
+    saved: int  # events of `tracker` known to be stored
+    last_id: int | None  # the newest stored event id of the conversation when last seen
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class TrackerCache:
+    """Recently used trackers by conversation id, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def get(self, sender_id: str) -> _Entry | None:
+        entry = self._entries.get(sender_id)
+        if entry is not None:
+            self._entries.move_to_end(sender_id)
+        return entry
+
+    def put(self, sender_id: str, entry: _Entry) -> None:
+        self._entries[sender_id] = entry
+        self._entries.move_to_end(sender_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def drop(self, sender_id: str) -> None:
+        self._entries.pop(sender_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class PooledSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` with a pooled WAL-mode SQLite engine and a tracker cache (see the
+    module). ``cache_size`` (endpoints.yml) bounds the cached conversations; 0 turns it off."""
+
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
             self.engine = sqlite_engine(url)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.cache = TrackerCache(int(cache_size))
+
+    def _last_event_id(self, sender_id: str) -> int | None:
+        with self.session_scope() as session:
+            return session.execute(
+                sa.select(sa.func.max(self.SQLEvent.id)).where(
+                    self.SQLEvent.sender_id == sender_id
+                )
+            ).scalar()
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session's tracker: the cached one while it is current, else Rasa's load."""
+        if self.cache.size <= 0:
+            return await super().retrieve(sender_id)
+        last_id = self._last_event_id(sender_id)
+        entry = self.cache.get(sender_id)
+        if (
+            entry is not None
+            and last_id is not None
+            and entry.last_id == last_id
+            and len(entry.tracker.events) == entry.saved
+        ):
+            return entry.tracker
+        # Read the newest id before the events: a write in between makes the next check miss.
+        tracker = await super().retrieve(sender_id)
+        if tracker is None:
+            self.cache.drop(sender_id)
+        else:
+            self.cache.put(sender_id, _Entry(tracker, len(tracker.events), last_id))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the tracker's new events (only those, when the cache knows which are new)."""
+        sender_id = tracker.sender_id
+        entry = self.cache.get(sender_id) if self.cache.size > 0 else None
+        if (
+            entry is None
+            or entry.tracker is not tracker
+            or entry.saved > len(tracker.events)
+            or self._last_event_id(sender_id) != entry.last_id  # another process wrote
+        ):
+            self.cache.drop(sender_id)  # the next load reads the database and caches that
+            await super().save(tracker)
+            return
+        await self.stream_events(tracker)
+        new = list(itertools.islice(tracker.events, entry.saved, None))
+        if not new:
+            return
+        with self.session_scope() as session:
+            rows = [self._row(sender_id, event) for event in new]
+            session.add_all(rows)
+            session.flush()  # assigns the ids (read before commit expires the rows)
+            last_id = max(row.id for row in rows)
+            session.commit()
+        if any(isinstance(event, SessionStarted) for event in new):
+            self.cache.drop(sender_id)  # the next load reads the new session alone
+            return
+        entry.saved = len(tracker.events)
+        entry.last_id = last_id
+
+    def _row(self, sender_id: str, event: Any) -> Any:
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
 
 def sqlite_engine(url: Any) -> sa.engine.Engine:
@@ -61,4 +184,4 @@ def sqlite_engine(url: Any) -> sa.engine.Engine:
     return engine
 
 
-__all__ = ["PooledSQLTrackerStore", "sqlite_engine"]
+__all__ = ["DEFAULT_CACHE_SIZE", "PooledSQLTrackerStore", "TrackerCache", "sqlite_engine"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -159,7 +159,7 @@ def build_handoff(
     *,
     jwt_secret: str,
     internal_token: str,
-    rasa_url: str,
+    rasa_url: str | Sequence[str],
     rasa_token: str,
     cors_origins: list[str],
     rasa: RasaClient | None = None,
@@ -179,7 +179,8 @@ def build_handoff(
         jwt_secret: signs agent access tokens and (with a derived key) end users' session
             tokens.
         internal_token: what internal callers send as ``Authorization: Bearer``.
-        rasa_url: Rasa's base URL (REST channel and HTTP API), e.g. http://127.0.0.1:5005.
+        rasa_url: Rasa's base URL (REST channel and HTTP API), e.g. http://127.0.0.1:5005, or
+            a list of them (several Rasa processes; a conversation always goes to one).
         rasa_token: Rasa's ``--auth-token`` for its HTTP API.
         cors_origins: origins allowed to open the widget socket (``["*"]`` for any).
         rasa: a `RasaClient` to use instead of HTTP (tests, other dialogue engines).

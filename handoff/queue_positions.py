@@ -2,8 +2,12 @@
 
 The queue order is the store's (priority, then oldest queued first: the order agents see and
 auto-assignment serves). After every status change this tells its listeners (the widget
-gateway, the clients' event streams) the position of each queued conversation, and
-``position: null`` for the conversation that changed if it is no longer queued. Listeners
+gateway, the clients' event streams) the position of each queued conversation whose position
+the change may have moved, and ``position: null`` for the conversation that changed if it is
+no longer queued. A chat joining the queue moves only those behind it (usually nobody: it
+joins at the end), so a long queue does not cost a push to every waiting user per handoff; a
+chat leaving it moves everyone (behind it). ``queue_length`` is current in every push, but a
+user whose position did not move is not told that the queue grew behind them. Listeners
 are kept here rather than on the event bus: positions are derived, per-user views, not
 things that happened.
 """
@@ -50,7 +54,7 @@ class QueuePositions:
 
     def snapshot(self) -> list[str]:
         """Queued conversation ids in queue order (synchronous)."""
-        return [c.id for c in self.service.list_conversations(Status.QUEUED, MAX_QUEUE)]
+        return self.service.store.queued_ids(MAX_QUEUE)
 
     def info(self, conversation_id: str) -> dict[str, Any]:
         """``{status, position, queue_length, estimated_wait_seconds}`` for one conversation
@@ -86,12 +90,17 @@ class QueuePositions:
         queue = await anyio.to_thread.run_sync(self.snapshot)
         nobody = bool(queue) and await anyio.to_thread.run_sync(self._nobody_now)
         updates: list[tuple[str, dict[str, Any]]] = []
-        if event.conversation_id not in queue:
+        if event.conversation_id in queue:
+            # It joined (or moved in) the queue: only those from its place on have moved.
+            moved = queue.index(event.conversation_id)
+        else:
             status = str(event.data.get("to") or "")
             updates.append((event.conversation_id, self._payload(status, None, None)))
+            moved = 0  # it left from somewhere: everyone may have moved up
         updates += [
             (cid, self._payload(Status.QUEUED.value, i + 1, len(queue), nobody))
             for i, cid in enumerate(queue)
+            if i >= moved
         ]
         for conversation_id, info in updates:
             for listener in list(self._listeners):

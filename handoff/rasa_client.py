@@ -6,13 +6,18 @@ plus the HTTP API), `InMemoryRasa` is the in-memory twin for development and tes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+import zlib
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
 from handoff.errors import RasaUnavailable
 
+# Requests that may wait on one Rasa server at once (see HttpRasaClient).
+MAX_IN_FLIGHT = 16
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
@@ -48,26 +53,54 @@ class RasaClient(Protocol):
 
 
 class HttpRasaClient:
-    """A Rasa 3.x server: REST channel webhook for messages, HTTP API (``?token=``) for events."""
+    """Rasa 3.x servers: REST channel webhook for messages, HTTP API (``?token=``) for events.
+
+    With several servers (``base_url`` a list, e.g. one Rasa process per core), a conversation
+    always goes to the same one, chosen by a stable hash of its id: its turns and its resume
+    stay in order on one server, so Rasa's in-process lock store is enough.
+
+    At most ``max_in_flight`` requests wait on one server at a time; the rest wait here. A Rasa
+    server handles messages on one event loop, so more concurrent requests add no throughput,
+    only interleaving (every turn gets slower) and connections (httpx's pool bookkeeping grows
+    with them: 17 % of the app's CPU under 100 users, BENCHMARKS.md).
+    """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         timeout_seconds: float,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("HttpRasaClient needs at least one Rasa base URL")
+        self._bases = [u.rstrip("/") for u in urls]
         self._token = token
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout_seconds, transport=transport
+        self._max_in_flight = max_in_flight
+        self._in_flight: dict[str, asyncio.Semaphore] = {}
+        self._timeout = timeout_seconds
+        limits = httpx.Limits(
+            max_connections=max_in_flight * len(urls) + 4,
+            max_keepalive_connections=max_in_flight * len(urls) + 4,
         )
+        self._client = httpx.AsyncClient(
+            timeout=timeout_seconds, transport=transport, limits=limits
+        )
+
+    def base_for(self, conversation_id: str) -> str:
+        """The Rasa server that handles ``conversation_id`` (always the same one)."""
+        return self._bases[zlib.crc32(conversation_id.encode("utf-8")) % len(self._bases)]
 
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
-        response = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        response = await self._request(
+            "POST", "/webhooks/rest/webhook", base=self.base_for(conversation_id), json=body
+        )
         try:
             replies = response.json()
         except ValueError as e:
@@ -85,13 +118,15 @@ class HttpRasaClient:
         await self._request(
             "POST",
             f"/conversations/{conversation_id}/tracker/events",
+            base=self.base_for(conversation_id),
             params={"token": self._token},
             json=RESUME_EVENTS,
         )
 
     async def healthy(self) -> bool:
         try:
-            await self._request("GET", "/status", params={"token": self._token})
+            for base in self._bases:
+                await self._request("GET", "/status", base=base, params={"token": self._token})
         except RasaUnavailable:
             return False
         return True
@@ -99,9 +134,23 @@ class HttpRasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, method: str, path: str, *, base: str, **kwargs: Any) -> httpx.Response:
+        gate = self._in_flight.get(base)
+        if gate is None:  # made lazily: a semaphore belongs to the loop that first uses it
+            gate = self._in_flight[base] = asyncio.Semaphore(self._max_in_flight)
+        started = time.monotonic()
         try:
-            response = await self._client.request(method, path, **kwargs)
+            await asyncio.wait_for(gate.acquire(), self._timeout)
+        except asyncio.TimeoutError as e:
+            raise RasaUnavailable(
+                f"Rasa did not take {method} {path} in time: {self._max_in_flight} requests were "
+                "already waiting on it. It is overloaded: add Rasa processes "
+                "(server.rasa_processes) or raise handoff.rasa_timeout_seconds."
+            ) from e
+        # The wait for a place counts against the same timeout as the request itself.
+        remaining = max(0.001, self._timeout - (time.monotonic() - started))
+        try:
+            response = await self._client.request(method, base + path, timeout=remaining, **kwargs)
         except httpx.TimeoutException as e:
             raise RasaUnavailable(
                 f"Rasa did not answer {method} {path} in time; check that it is running and "
@@ -112,6 +161,8 @@ class HttpRasaClient:
                 f"Could not reach Rasa for {method} {path} ({type(e).__name__}); check that "
                 "the Rasa server is running on the configured port."
             ) from e
+        finally:
+            gate.release()
         if response.status_code in (401, 403):
             raise RasaUnavailable(
                 f"Rasa refused {method} {path} (HTTP {response.status_code}); check that "

@@ -81,6 +81,10 @@ class HandoffService:
         # (route_to_rasa, delivery, and turn: routing started -> replies delivered; the gateway
         # adds gateway_store_ack), e.g. to feed latency histograms.
         self.observe_stage: Callable[[str, float], None] | None = None
+        # Set by the composition root: extra metadata sent to Rasa with a user's text (the
+        # text's sentence vector, so Rasa's NLU does not encode it again). Best effort: when it
+        # fails the turn goes on without it.
+        self.rasa_metadata: Callable[[str], Awaitable[dict[str, Any]]] | None = None
 
     # -- reads (synchronous: call from a worker thread or a sync endpoint) ------------------
 
@@ -229,6 +233,7 @@ class HandoffService:
             metadata = {
                 **conversation.user_metadata,
                 **((message.payload or {}).get("metadata") or {}),
+                **await self._rasa_metadata(message.text),
             }
             started = time.perf_counter()
             try:
@@ -329,6 +334,15 @@ class HandoffService:
                       {"rating": rating, "agent_id": conversation.assignee_id})
             )
             await self.publish_messages(thanks)
+
+    async def _rasa_metadata(self, text: str) -> dict[str, Any]:
+        if self.rasa_metadata is None:
+            return {}
+        try:
+            return await self.rasa_metadata(text)
+        except Exception:  # an optimisation only: Rasa computes what it needs itself
+            log.warning("could not prepare Rasa metadata for a message", exc_info=True)
+            return {}
 
     async def _bot_unavailable(self, conversation_id: str, text: str, error: str) -> None:
         # The user is never left in silence: apologise, then queue for a person.

@@ -87,6 +87,23 @@ class ConversationStore:
             messages = self._messages(s, conversation_id, after_id=None, limit=None)
             return ConversationDetail(**{**conv.__dict__, "messages": messages})
 
+    def queued_ids(self, limit: int) -> list[str]:
+        """Ids of queued conversations in queue order (priority, then oldest queued first).
+
+        The queue alone, without `list_conversations`' last-message join over every message:
+        it is read on every status change (queue positions).
+        """
+        stmt = (
+            select(ConversationRow.id)
+            .where(ConversationRow.status == Status.QUEUED.value)
+            .order_by(
+                ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
+            )
+            .limit(limit)
+        )
+        with self._session() as s:
+            return list(s.execute(stmt).scalars())
+
     def list_conversations(
         self, status: Status | None, limit: int, assignee_id: int | None = None
     ) -> list[ConversationSummary]:

@@ -34,6 +34,7 @@ from knowledge_base.import_preview import ImportPreview, build_preview
 from knowledge_base.index import VectorIndex
 from knowledge_base.knowledge_file import ArticleSpec, validate_article
 from knowledge_base.live_index import LiveIndex
+from knowledge_base.query_vectors import QueryVectors
 from knowledge_base.records import (
     Article,
     ArticleStatus,
@@ -89,6 +90,7 @@ class KnowledgeBase:
         # Set by the composition root: called with (stage, seconds) for the stages of a search
         # (kb_embed, kb_rank, kb_describe, kb_search), e.g. to feed latency histograms.
         self.observe_stage: Callable[[str, float], None] | None = None
+        self._query_vectors = QueryVectors()
 
     @property
     def settings(self) -> KnowledgeBaseSettings:
@@ -330,7 +332,7 @@ class KnowledgeBase:
         if not queries:
             return []
         started = time.perf_counter()
-        vectors = self.embedder.encode(queries)
+        vectors = self._encode_questions(queries)
         embedded = time.perf_counter()
         rankings = self._live.rank(vectors, top_k, queries)
         ranked_at = time.perf_counter()
@@ -354,6 +356,28 @@ class KnowledgeBase:
             self.observe_stage("kb_describe", described - ranked_at)
             self.observe_stage("kb_search", time.perf_counter() - started)
         return results
+
+    def embed_question(self, text: str) -> np.ndarray:
+        """The question's vector (as `search` would encode it), remembered for a later search.
+
+        Raises:
+            InvalidQuery: as for `search`.
+        """
+        self._require_started()
+        return self._encode_questions([_valid_query(text)])[0]
+
+    def _encode_questions(self, queries: Sequence[str]) -> np.ndarray:
+        """Vectors of valid queries: recently encoded ones from memory, the rest encoded."""
+        embedder = self.embedder
+        name = embedder.name
+        cached = [self._query_vectors.get(name, q) for q in queries]
+        missing = [i for i, v in enumerate(cached) if v is None]
+        if missing:
+            fresh = embedder.encode([queries[i] for i in missing])
+            for i, vector in zip(missing, fresh):
+                self._query_vectors.put(name, queries[i], vector)
+                cached[i] = vector
+        return np.stack(cached).astype(np.float32, copy=False)
 
     def get_article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""

@@ -123,3 +123,33 @@ def test_onnx_and_torch_featurizers_agree(tmp_path):
     cosines = np.sum(vectors["onnx"] * vectors["torch"], axis=1) / 100  # both have norm 10
     assert cosines.min() >= 0.9999
     assert len(list(tmp_path.glob("*.onnx"))) == 1
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_handed_over_vector_is_used_and_never_kept_in_the_metadata(tmp_path, monkeypatch):
+    from rasa.shared.nlu.constants import METADATA, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot import embedding_handover
+
+    featurizer = create(scale=10, cache_dir=str(tmp_path))
+    name = featurizer._embedder.name
+    reference = featurizer._embedder.encode(["where is my parcel"])[0]
+    encoded: list[list[str]] = []
+    real_encode = featurizer._embedder.encode
+    monkeypatch.setattr(featurizer._embedder, "encode",
+                        lambda texts, **kw: encoded.append(list(texts)) or real_encode(texts))
+
+    own = {"lang": "en", **embedding_handover.pack(name, reference)}
+    other = {**embedding_handover.pack("another-model", reference)}
+    broken = {embedding_handover.METADATA_KEY: {"model": name, "vector": "not base64!"}}
+    messages = [Message(data={TEXT: "where is my parcel", METADATA: md})
+                for md in (own, other, broken)]
+    featurizer.process(messages)
+
+    assert encoded == [["where is my parcel", "where is my parcel"]]  # only the two unusable
+    for message in messages:
+        vector = message.get_dense_features(TEXT)[1].features[0]
+        assert np.allclose(vector, reference * 10, atol=1e-4)
+    assert own == {"lang": "en"} and other == {} and broken == {}  # removed from every one

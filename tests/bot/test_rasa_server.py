@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
-from rasa.core.tracker_store import SQLTrackerStore
 
 from bot import rasa_server
+from bot.tracker_store import PooledSQLTrackerStore
 
 pytestmark = [pytest.mark.unit]
 
@@ -53,7 +53,7 @@ def test_apply_fixes_replaces_rasas_check_on_remote_actions(monkeypatch):
 def test_instrument_times_each_stage_once(monkeypatch):
     for cls, name in [(MessageProcessor, "handle_message"), (MessageProcessor, "parse_message"),
                       (MessageProcessor, "_predict_next_with_tracker"),
-                      (SQLTrackerStore, "retrieve"), (SQLTrackerStore, "save"),
+                      (PooledSQLTrackerStore, "retrieve"), (PooledSQLTrackerStore, "save"),
                       (RemoteAction, "run")]:
         monkeypatch.setattr(cls, name, cls.__dict__[name])
     seen: list[tuple[str, float]] = []
@@ -62,10 +62,10 @@ def test_instrument_times_each_stage_once(monkeypatch):
         await asyncio.sleep(0.01)
         return sender_id
 
-    monkeypatch.setattr(SQLTrackerStore, "retrieve", fake_retrieve)
+    monkeypatch.setattr(PooledSQLTrackerStore, "retrieve", fake_retrieve)
     rasa_server.instrument(lambda stage, seconds: seen.append((stage, seconds)))
     rasa_server.instrument(lambda stage, seconds: seen.append(("twice", seconds)))  # no-op
-    store = SQLTrackerStore.__new__(SQLTrackerStore)
+    store = PooledSQLTrackerStore.__new__(PooledSQLTrackerStore)
     assert asyncio.run(store.retrieve("c1")) == "c1"
     assert [s for s, _ in seen] == ["rasa_tracker_load"]
     assert seen[0][1] >= 0.01

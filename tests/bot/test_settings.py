@@ -96,3 +96,16 @@ def test_rasa_config_keeps_only_rasas_keys():
     keys = set(rasa_config(ROOT / "config.yml"))
     assert {"pipeline", "policies", "language"} <= keys
     assert not keys & {"server", "database", "knowledge_base", "handoff"}
+
+
+def test_rasa_processes_are_counted_and_given_consecutive_ports(monkeypatch):
+    s = settings_from_dict({"server": {"rasa_port": 6000, "rasa_processes": 3}}, SECRETS)
+    assert s.server.rasa_urls == ["http://127.0.0.1:6000", "http://127.0.0.1:6001",
+                                  "http://127.0.0.1:6002"]
+    assert s.server.rasa_url == "http://127.0.0.1:6000"
+    monkeypatch.setattr("bot.settings.os.cpu_count", lambda: 2)
+    auto = settings_from_dict({"server": {"rasa_processes": "auto"}}, SECRETS)
+    assert auto.server.rasa_process_count == 2
+    for bad in (0, "many", True, 65):
+        with pytest.raises(SettingsError, match="server.rasa_processes"):
+            settings_from_dict({"server": {"rasa_processes": bad}}, SECRETS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import class_from_module_path
 from sqlalchemy import text
@@ -46,3 +47,85 @@ def test_sqlite_is_pooled_wal_and_keeps_trackers(tmp_path):
     assert [e.as_dict()["event"] for e in loaded.events] == [
         "action", "user", "slot", "action"]
     assert loaded.get_slot("failures") == 1.0
+
+
+def _store(db, **kwargs) -> PooledSQLTrackerStore:
+    return PooledSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db), **kwargs)
+
+
+def _stored_events(store, sender_id):
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).filter_by(sender_id=sender_id).order_by(
+            store.SQLEvent.id).all()
+        return [r.type_name for r in rows]
+
+
+def _turn(tracker, text):
+    tracker.update(UserUttered(text, {"name": "greet"}))
+    tracker.update(ActionExecuted("utter_greet"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def _started(store, sender_id):
+    tracker = DialogueStateTracker.from_events(
+        sender_id, [ActionExecuted("action_listen")], DOMAIN.slots)
+    asyncio.run(store.save(tracker))
+    return asyncio.run(store.retrieve(sender_id))
+
+
+def test_a_cached_tracker_is_reused_and_only_new_events_are_appended(tmp_path, monkeypatch):
+    store = _store(tmp_path / "t.db")
+    tracker = _started(store, "c1")
+    loads = []
+    original = SQLTrackerStore.retrieve
+
+    async def counting(self, sender_id):
+        loads.append(sender_id)
+        return await original(self, sender_id)
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", counting)
+    for i in range(5):
+        again = asyncio.run(store.retrieve("c1"))
+        assert again is tracker
+        _turn(again, f"hello {i}")
+        asyncio.run(store.save(again))
+    assert loads == []  # never re-read from the database
+    assert _stored_events(store, "c1") == ["action"] + ["user", "action", "action"] * 5
+    fresh = asyncio.run(_store(tmp_path / "t.db", cache_size=0).retrieve("c1"))
+    assert [e.as_dict() for e in fresh.events] == [e.as_dict() for e in tracker.events]
+
+
+def test_a_write_by_another_process_makes_the_cache_miss(tmp_path):
+    ours, theirs = _store(tmp_path / "t.db"), _store(tmp_path / "t.db")
+    tracker = _started(ours, "c1")
+    other = asyncio.run(theirs.retrieve("c1"))
+    _turn(other, "from elsewhere")
+    asyncio.run(theirs.save(other))
+    loaded = asyncio.run(ours.retrieve("c1"))
+    assert loaded is not tracker
+    assert [e.as_dict().get("text") for e in loaded.events if isinstance(e, UserUttered)] == [
+        "from elsewhere"]
+    # and our stale object, if saved, does not duplicate or lose their events
+    _turn(tracker, "stale")
+    asyncio.run(ours.save(tracker))
+    assert _stored_events(ours, "c1").count("user") >= 1
+
+
+def test_unsaved_events_are_never_served_from_the_cache(tmp_path):
+    store = _store(tmp_path / "t.db")
+    tracker = _started(store, "c1")
+    _turn(tracker, "a turn that failed before its save")
+    loaded = asyncio.run(store.retrieve("c1"))
+    assert loaded is not tracker
+    assert not any(isinstance(e, UserUttered) for e in loaded.events)
+
+
+def test_a_new_session_drops_the_entry_and_the_cache_is_bounded(tmp_path):
+    store = _store(tmp_path / "t.db", cache_size=2)
+    tracker = _started(store, "c1")
+    tracker.update(SessionStarted())
+    asyncio.run(store.save(tracker))
+    assert store.cache.get("c1") is None
+    for cid in ("c2", "c3", "c4"):
+        _started(store, cid)
+    assert len(store.cache) == 2 and store.cache.get("c2") is None

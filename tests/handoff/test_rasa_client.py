@@ -125,3 +125,40 @@ def test_in_memory_twin_records_and_fails_on_demand():
     with pytest.raises(RasaUnavailable):
         run(rasa.send("c1", "hi"))
     assert run(rasa.healthy()) is False
+
+
+def test_several_servers_each_conversation_always_goes_to_the_same_one():
+    hits: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            hits.append((request.url.host, request.url.path.split("/")[2]))
+            return httpx.Response(200, json={})
+        hits.append((request.url.host, json.loads(request.content)["sender"]))
+        return httpx.Response(200, json=[{"text": "ok"}])
+
+    client = HttpRasaClient(["http://rasa-a:5005", "http://rasa-b:5006/"], "t", 3.0,
+                            transport=httpx.MockTransport(handler))
+    conversations = [f"conversation-{i}" for i in range(40)]
+    for cid in conversations:
+        run(client.send(cid, "hi"))
+        run(client.resume(cid))
+        run(client.send(cid, "again"))
+    host_of: dict[str, set[str]] = {}
+    for host, cid in hits:
+        host_of.setdefault(cid, set()).add(host)
+    assert all(len(hosts) == 1 for hosts in host_of.values())  # turns and resume stay together
+    used = {next(iter(h)) for h in host_of.values()}
+    assert used == {"rasa-a", "rasa-b"}  # and conversations are spread over both
+    assert client.base_for("conversation-1") == client.base_for("conversation-1")
+
+
+def test_healthy_needs_every_server():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200 if request.url.host == "rasa-a" else 500, json={})
+
+    client = HttpRasaClient(["http://rasa-a:5005", "http://rasa-b:5006"], "t", 3.0,
+                            transport=httpx.MockTransport(handler))
+    assert run(client.healthy()) is False
+    with pytest.raises(ValueError, match="at least one"):
+        HttpRasaClient([], "t", 3.0)

@@ -48,7 +48,7 @@ def test_least_recently_seen_keys_are_forgotten_first():
     assert buckets.take("k0") == 0  # forgotten, so a fresh bucket
 
 
-def _app(settings: LimitSettings) -> TestClient:
+def _app(settings: LimitSettings, exempt_tokens: tuple[str, ...] = ()) -> TestClient:
     api = FastAPI()
 
     @api.post("/echo")
@@ -59,7 +59,7 @@ def _app(settings: LimitSettings) -> TestClient:
     async def health() -> dict:
         return {"ok": True}
 
-    api.add_middleware(LimitMiddleware, limiter=RateLimiter(settings))
+    api.add_middleware(LimitMiddleware, limiter=RateLimiter(settings), exempt_tokens=exempt_tokens)
     return TestClient(api)
 
 
@@ -82,6 +82,18 @@ def test_http_per_token_limit_is_separate_from_the_ip():
     r = client.post("/echo", headers=a)
     assert r.status_code == 429 and "access token" in r.json()["detail"]
     assert client.post("/echo", headers={"Authorization": "Bearer token-b"}).status_code == 200
+
+
+def test_the_internal_token_is_not_rate_limited_but_still_size_capped():
+    limits = LimitSettings(per_ip=RateSettings(per_minute=6, burst=1),
+                           per_token=RateSettings(per_minute=6, burst=1), max_body_bytes=1024)
+    client = _app(limits, exempt_tokens=("internal-secret",))
+    internal = {"Authorization": "Bearer internal-secret"}
+    assert all(client.post("/echo", headers=internal).status_code == 200 for _ in range(20))
+    assert client.post("/echo", headers=internal, content=b"x" * 1025).status_code == 413
+    other = {"Authorization": "Bearer internal-secret-not"}
+    assert client.post("/echo", headers=other).status_code == 200
+    assert client.post("/echo", headers=other).status_code == 429
 
 
 def test_bodies_over_the_cap_get_413_with_or_without_content_length():

@@ -73,6 +73,29 @@ def test_user_message_is_stored_before_rasa_sees_it(service, rasa, conv):
     assert rasa.sent == [(conv.id, "hello", {"plan": "pro", "page": "/help"})]
 
 
+def test_rasa_gets_the_composition_roots_metadata_and_a_failing_hook_costs_nothing(
+    service, rasa, conv
+):
+    asked: list[str] = []
+
+    async def vector_for(text):
+        asked.append(text)
+        return {"tier1_sentence_vector": {"model": "m", "vector": "AAAA"}}
+
+    service.rasa_metadata = vector_for
+    run(service.receive_user_message(conv.id, "where is my parcel"))
+    assert asked == ["where is my parcel"]
+    assert rasa.sent[-1][2]["tier1_sentence_vector"] == {"model": "m", "vector": "AAAA"}
+
+    async def broken(text):
+        raise RuntimeError("model not loaded")
+
+    service.rasa_metadata = broken
+    run(service.receive_user_message(conv.id, "and my refund?"))
+    assert rasa.sent[-1][1] == "and my refund?"
+    assert "tier1_sentence_vector" not in rasa.sent[-1][2]
+
+
 def test_bot_replies_are_stored_with_payload_and_published(service, rasa, conv, published):
     buttons = [{"title": "Reset password", "payload": "/reset"}]
     rasa.responder = lambda cid, text, md: [

@@ -3,6 +3,7 @@
 import json
 import threading
 
+import numpy as np
 import pytest
 
 from knowledge_base import Decision, InMemoryIndex, KnowledgeBase
@@ -405,3 +406,21 @@ def test_searches_run_while_imports_write(n_indexed, make_kb, kb_file, articles,
     status = kb.status()
     assert status["version"] == 5 and status["index_size"] == status["questions"] == n_indexed + 4
     assert kb.search("password question number 3").hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_question_encoded_for_the_turn_is_not_encoded_again_by_its_search(
+    make_kb, kb_file, counting
+):
+    embedder = counting()
+    kb = make_kb(embedder)
+    kb.import_file(kb_file)
+    embedder.reset()
+    vector = kb.embed_question("  courier tracking number ")
+    assert embedder.encoded == ["courier tracking number"]
+    assert kb.search("courier tracking number").hits[0].slug == "track-order"
+    results = kb.search_many(["courier tracking number", "something new"])
+    assert embedder.encoded == ["courier tracking number", "something new"]  # no re-encoding
+    assert results[0].hits[0].slug == "track-order"
+    assert np.allclose(vector, embedder.inner.encode(["courier tracking number"])[0])
+    with pytest.raises(InvalidQuery):
+        kb.embed_question("   ")
