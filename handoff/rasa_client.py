@@ -7,12 +7,14 @@ plus the HTTP API), `InMemoryRasa` is the in-memory twin for development and tes
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from handoff.errors import RasaUnavailable
 
@@ -61,8 +63,9 @@ class HttpRasaClient:
 
     At most ``max_in_flight`` requests wait on one server at a time; the rest wait here. A Rasa
     server handles messages on one event loop, so more concurrent requests add no throughput,
-    only interleaving (every turn gets slower) and connections (httpx's pool bookkeeping grows
-    with them: 17 % of the app's CPU under 100 users, BENCHMARKS.md).
+    only interleaving (every turn gets slower) and connections. The client is aiohttp's (Rasa's
+    own): httpx's connection-pool bookkeeping was 15-17 % of the app's CPU at 100 users
+    (BENCHMARKS.md). Its session is made on first use, inside the running event loop.
     """
 
     def __init__(
@@ -71,7 +74,6 @@ class HttpRasaClient:
         token: str,
         timeout_seconds: float,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -82,13 +84,7 @@ class HttpRasaClient:
         self._max_in_flight = max_in_flight
         self._in_flight: dict[str, asyncio.Semaphore] = {}
         self._timeout = timeout_seconds
-        limits = httpx.Limits(
-            max_connections=max_in_flight * len(urls) + 4,
-            max_keepalive_connections=max_in_flight * len(urls) + 4,
-        )
-        self._client = httpx.AsyncClient(
-            timeout=timeout_seconds, transport=transport, limits=limits
-        )
+        self._session: aiohttp.ClientSession | None = None
 
     def base_for(self, conversation_id: str) -> str:
         """The Rasa server that handles ``conversation_id`` (always the same one)."""
@@ -98,11 +94,11 @@ class HttpRasaClient:
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
-        response = await self._request(
+        raw = await self._request(
             "POST", "/webhooks/rest/webhook", base=self.base_for(conversation_id), json=body
         )
         try:
-            replies = response.json()
+            replies = json.loads(raw)
         except ValueError as e:
             raise RasaUnavailable(
                 "Rasa answered the webhook with something that is not JSON; check the Rasa log."
@@ -117,7 +113,7 @@ class HttpRasaClient:
     async def resume(self, conversation_id: str) -> None:
         await self._request(
             "POST",
-            f"/conversations/{conversation_id}/tracker/events",
+            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
             base=self.base_for(conversation_id),
             params={"token": self._token},
             json=RESUME_EVENTS,
@@ -132,9 +128,17 @@ class HttpRasaClient:
         return True
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    async def _request(self, method: str, path: str, *, base: str, **kwargs: Any) -> httpx.Response:
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_in_flight * len(self._bases) + 4)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def _request(self, method: str, path: str, *, base: str, **kwargs: Any) -> bytes:
         gate = self._in_flight.get(base)
         if gate is None:  # made lazily: a semaphore belongs to the loop that first uses it
             gate = self._in_flight[base] = asyncio.Semaphore(self._max_in_flight)
@@ -150,29 +154,35 @@ class HttpRasaClient:
         # The wait for a place counts against the same timeout as the request itself.
         remaining = max(0.001, self._timeout - (time.monotonic() - started))
         try:
-            response = await self._client.request(method, base + path, timeout=remaining, **kwargs)
-        except httpx.TimeoutException as e:
+            async with self._client().request(
+                method,
+                base + path,
+                timeout=aiohttp.ClientTimeout(total=remaining),
+                **kwargs,
+            ) as response:
+                status, body = response.status, await response.read()
+        except asyncio.TimeoutError as e:
             raise RasaUnavailable(
                 f"Rasa did not answer {method} {path} in time; check that it is running and "
                 "not overloaded, or raise handoff.rasa_timeout_seconds."
             ) from e
-        except httpx.HTTPError as e:
+        except aiohttp.ClientError as e:
             raise RasaUnavailable(
                 f"Could not reach Rasa for {method} {path} ({type(e).__name__}); check that "
                 "the Rasa server is running on the configured port."
             ) from e
         finally:
             gate.release()
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             raise RasaUnavailable(
-                f"Rasa refused {method} {path} (HTTP {response.status_code}); check that "
+                f"Rasa refused {method} {path} (HTTP {status}); check that "
                 "TIER1_RASA_TOKEN matches Rasa's --auth-token."
             )
-        if response.status_code >= 400:
+        if status >= 400:
             raise RasaUnavailable(
-                f"Rasa failed {method} {path} with HTTP {response.status_code}; check the Rasa log."
+                f"Rasa failed {method} {path} with HTTP {status}; check the Rasa log."
             )
-        return response
+        return body
 
 
 Responder = Callable[[str, str, dict[str, Any]], list[dict[str, Any]]]

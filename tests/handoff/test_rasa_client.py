@@ -1,12 +1,16 @@
-"""HttpRasaClient against a mock transport; InMemoryRasa as the protocol's twin."""
+"""HttpRasaClient against real local HTTP servers; InMemoryRasa as the protocol's twin."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+from collections.abc import Awaitable, Callable
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from handoff.errors import RasaUnavailable
 from handoff.rasa_client import RESUME_EVENTS, HttpRasaClient, InMemoryRasa, RasaClient
@@ -14,110 +18,160 @@ from handoff.rasa_client import RESUME_EVENTS, HttpRasaClient, InMemoryRasa, Ras
 pytestmark = pytest.mark.unit
 
 
-def client_for(handler) -> HttpRasaClient:
-    return HttpRasaClient(
-        "http://rasa:5005/", "rasa-token", 3.0, transport=httpx.MockTransport(handler)
-    )
-
-
 def run(coro):
     return asyncio.run(coro)
 
 
-def test_send_posts_to_the_rest_webhook_and_returns_bot_messages():
-    seen: list[httpx.Request] = []
+Seen = list[tuple[str, str, str, dict, object]]  # method, path, port, query, JSON body
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(
-            200,
-            json=[
-                {"recipient_id": "c1", "text": "Hi!"},
-                {
-                    "recipient_id": "c1",
-                    "text": "Pick",
-                    "buttons": [{"title": "A", "payload": "/a"}],
-                },
-                "junk",
-            ],
-        )
+
+async def _serve(responder: Callable[[web.Request], Awaitable[web.StreamResponse]], seen: Seen):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.text()) if request.can_read_body else None
+        port = str(request.transport.get_extra_info("sockname")[1])
+        seen.append((request.method, request.path, port, dict(request.query),
+                     body))
+        return await responder(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+def call(responder, use, seen: Seen | None = None, servers: int = 1, timeout: float = 3.0):
+    """Run ``use(client)`` against ``servers`` real local HTTP servers answering ``responder``."""
+    seen = seen if seen is not None else []
 
     async def go():
-        rasa = client_for(handler)
+        running = [await _serve(responder, seen) for _ in range(servers)]
+        client = HttpRasaClient([str(s.make_url("/")) for s in running], "rasa-token", timeout)
         try:
-            return await rasa.send("c1", "hello", {"lang": "en"})
+            return await use(client)
         finally:
-            await rasa.aclose()
+            await client.aclose()
+            for s in running:
+                await s.close()
 
-    replies = run(go())
+    return asyncio.run(go())
+
+
+def reply(status: int = 200, **kwargs):
+    async def respond(_request):
+        return web.json_response(status=status, **kwargs) if "data" in kwargs else web.Response(
+            status=status, **kwargs)
+
+    return respond
+
+
+def test_send_posts_to_the_rest_webhook_and_returns_bot_messages():
+    seen: Seen = []
+    replies = call(
+        reply(data=[{"recipient_id": "c1", "text": "Hi!"},
+                    {"recipient_id": "c1", "text": "Pick",
+                     "buttons": [{"title": "A", "payload": "/a"}]},
+                    "junk"]),
+        lambda rasa: rasa.send("c1", "hello", {"lang": "en"}),
+        seen,
+    )
     assert [r["text"] for r in replies] == ["Hi!", "Pick"]
-    [request] = seen
-    assert request.method == "POST" and request.url.path == "/webhooks/rest/webhook"
-    assert json.loads(request.content) == {
-        "sender": "c1",
-        "message": "hello",
-        "metadata": {"lang": "en"},
-    }
+    [(method, path, _port, _query, body)] = seen
+    assert method == "POST" and path == "/webhooks/rest/webhook"
+    assert body == {"sender": "c1", "message": "hello", "metadata": {"lang": "en"}}
 
 
 def test_resume_posts_resume_and_action_listen_with_the_token():
-    seen: list[httpx.Request] = []
+    seen: Seen = []
+    call(reply(data={"events": []}), lambda rasa: rasa.resume("c 1/x"), seen)
+    [(method, path, _port, query, body)] = seen
+    assert method == "POST" and path == "/conversations/c 1/x/tracker/events"
+    assert query == {"token": "rasa-token"}
+    assert body == RESUME_EVENTS == [
+        {"event": "resume"},
+        {"event": "action", "name": "action_listen"},
+    ]
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"events": []})
 
-    run(client_for(handler).resume("c 1"))
-    [request] = seen
-    assert request.url.path == "/conversations/c 1/tracker/events"
-    assert request.url.params["token"] == "rasa-token"
-    assert (
-        json.loads(request.content)
-        == RESUME_EVENTS
-        == [
-            {"event": "resume"},
-            {"event": "action", "name": "action_listen"},
-        ]
-    )
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _slow(_request):
+    await asyncio.sleep(2)
+    return web.json_response([])
 
 
 @pytest.mark.parametrize(
-    ("failure", "message"),
+    ("responder", "message"),
     [
-        (httpx.ConnectError("refused"), "Could not reach Rasa"),
-        (httpx.ReadTimeout("slow"), "in time"),
-        (httpx.Response(500, text="boom"), "HTTP 500"),
-        (httpx.Response(401), "TIER1_RASA_TOKEN"),
-        (httpx.Response(200, text="<html>"), "not JSON"),
-        (httpx.Response(200, json={"not": "a list"}), "not a list"),
+        (_slow, "in time"),
+        (reply(500, text="boom"), "HTTP 500"),
+        (reply(401), "TIER1_RASA_TOKEN"),
+        (reply(text="<html>"), "not JSON"),
+        (reply(data={"not": "a list"}), "not a list"),
     ],
 )
-def test_every_failure_is_rasa_unavailable_with_the_cause_chained(failure, message):
-    def handler(request: httpx.Request) -> httpx.Response:
-        if isinstance(failure, Exception):
-            raise failure
-        return failure
-
+def test_every_failure_is_rasa_unavailable(responder, message):
     with pytest.raises(RasaUnavailable, match=message) as info:
-        run(client_for(handler).send("c1", "hi"))
-    if isinstance(failure, Exception):
-        assert isinstance(info.value.__cause__, httpx.HTTPError)
+        call(responder, lambda rasa: rasa.send("c1", "hi"), timeout=0.3)
     assert info.value.http_status == 503
+    if responder is _slow:
+        assert isinstance(info.value.__cause__, asyncio.TimeoutError)
+
+
+def test_an_unreachable_server_is_rasa_unavailable_with_the_cause_chained():
+    async def go():
+        client = HttpRasaClient(f"http://127.0.0.1:{_closed_port()}", "t", 3.0)
+        try:
+            await client.send("c1", "hi")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(RasaUnavailable, match="Could not reach Rasa") as info:
+        asyncio.run(go())
+    assert isinstance(info.value.__cause__, aiohttp.ClientError)
 
 
 def test_healthy_reports_instead_of_raising():
-    assert run(client_for(lambda r: httpx.Response(200, json={})).healthy()) is True
-    assert run(client_for(lambda r: httpx.Response(503)).healthy()) is False
+    assert call(reply(data={}), lambda rasa: rasa.healthy()) is True
+    assert call(reply(503), lambda rasa: rasa.healthy()) is False
 
-    def down(request):
-        raise httpx.ConnectError("refused")
+    async def down():
+        client = HttpRasaClient(f"http://127.0.0.1:{_closed_port()}", "t", 1.0)
+        try:
+            return await client.healthy()
+        finally:
+            await client.aclose()
 
-    assert run(client_for(down).healthy()) is False
+    assert asyncio.run(down()) is False
+
+
+def test_requests_in_flight_on_one_server_are_bounded():
+    active, peak = 0, 0
+
+    async def counting(_request):
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.02)
+        active -= 1
+        return web.json_response([{"text": "ok"}])
+
+    async def many(rasa):
+        rasa._max_in_flight = 3
+        return await asyncio.gather(*(rasa.send("same", f"m{i}") for i in range(12)))
+
+    results = call(counting, many)
+    assert len(results) == 12 and peak == 3
 
 
 def test_in_memory_twin_records_and_fails_on_demand():
     rasa = InMemoryRasa(lambda cid, text, md: [{"text": text.upper()}])
-    assert isinstance(rasa, RasaClient) and isinstance(client_for(lambda r: None), RasaClient)
+    assert isinstance(rasa, RasaClient)
+    assert isinstance(HttpRasaClient("http://rasa:5005", "t", 1.0), RasaClient)
     assert run(rasa.send("c1", "hi", {"k": 1})) == [{"text": "HI"}]
     run(rasa.resume("c1"))
     assert rasa.sent == [("c1", "hi", {"k": 1})] and rasa.resumed == ["c1"]
@@ -128,37 +182,31 @@ def test_in_memory_twin_records_and_fails_on_demand():
 
 
 def test_several_servers_each_conversation_always_goes_to_the_same_one():
-    hits: list[tuple[str, str]] = []
+    seen: Seen = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/tracker/events"):
-            hits.append((request.url.host, request.url.path.split("/")[2]))
-            return httpx.Response(200, json={})
-        hits.append((request.url.host, json.loads(request.content)["sender"]))
-        return httpx.Response(200, json=[{"text": "ok"}])
+    async def use(rasa):
+        for i in range(40):
+            cid = f"conversation-{i}"
+            await rasa.send(cid, "hi")
+            await rasa.resume(cid)
+            await rasa.send(cid, "again")
+        assert rasa.base_for("conversation-1") == rasa.base_for("conversation-1")
 
-    client = HttpRasaClient(["http://rasa-a:5005", "http://rasa-b:5006/"], "t", 3.0,
-                            transport=httpx.MockTransport(handler))
-    conversations = [f"conversation-{i}" for i in range(40)]
-    for cid in conversations:
-        run(client.send(cid, "hi"))
-        run(client.resume(cid))
-        run(client.send(cid, "again"))
-    host_of: dict[str, set[str]] = {}
-    for host, cid in hits:
-        host_of.setdefault(cid, set()).add(host)
-    assert all(len(hosts) == 1 for hosts in host_of.values())  # turns and resume stay together
-    used = {next(iter(h)) for h in host_of.values()}
-    assert used == {"rasa-a", "rasa-b"}  # and conversations are spread over both
-    assert client.base_for("conversation-1") == client.base_for("conversation-1")
+    call(reply(data=[{"text": "ok"}]), use, seen, servers=2)
+    port_of: dict[str, set[str]] = {}
+    for _method, path, port, _query, body in seen:
+        cid = body["sender"] if path == "/webhooks/rest/webhook" else path.split("/")[2]
+        port_of.setdefault(cid, set()).add(port)
+    assert len(port_of) == 40
+    assert all(len(ports) == 1 for ports in port_of.values())  # turns and resume stay together
+    assert len({next(iter(p)) for p in port_of.values()}) == 2  # spread over both servers
 
 
-def test_healthy_needs_every_server():
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200 if request.url.host == "rasa-a" else 500, json={})
+def test_healthy_needs_every_server_and_one_url_is_required():
+    async def use(rasa):
+        rasa._bases.append(f"http://127.0.0.1:{_closed_port()}")
+        return await rasa.healthy()
 
-    client = HttpRasaClient(["http://rasa-a:5005", "http://rasa-b:5006"], "t", 3.0,
-                            transport=httpx.MockTransport(handler))
-    assert run(client.healthy()) is False
+    assert call(reply(data={}), use) is False
     with pytest.raises(ValueError, match="at least one"):
         HttpRasaClient([], "t", 3.0)
