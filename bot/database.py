@@ -23,7 +23,7 @@ def create_database_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         memory = not path or path == ":memory:"
-        pooling = {} if memory else {"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32}
+        pooling = {} if memory else {"poolclass": QueuePool, "pool_size": 16, "max_overflow": 48}
         engine = create_engine(
             url,
             future=True,
