@@ -7,15 +7,20 @@ the change may have moved, and ``position: null`` for the conversation that chan
 no longer queued. A chat joining the queue moves only those behind it (usually nobody: it
 joins at the end), so a long queue does not cost a push to every waiting user per handoff; a
 chat leaving it moves everyone (behind it). ``queue_length`` is current in every push, but a
-user whose position did not move is not told that the queue grew behind them. Listeners
+user whose position did not move is not told that the queue grew behind them. Pushes are
+throttled: the first change after a quiet spell is pushed at once, changes arriving within
+`MIN_PUSH_INTERVAL` of a push are pushed together after it (a burst of handoffs is one read of
+the queue and one message per moved user, not one per handoff). Listeners
 are kept here rather than on the event bus: positions are derived, per-user views, not
 things that happened.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +34,7 @@ from handoff.status import Status
 log = logging.getLogger(__name__)
 
 MAX_QUEUE = 1000  # positions beyond this are reported as the end of the known queue
+MIN_PUSH_INTERVAL = 0.25  # seconds between two rounds of position pushes
 
 
 class QueuePositions:
@@ -42,6 +48,9 @@ class QueuePositions:
         # "Can no person take a queued chat now?" (closed hours, nobody online); set by the
         # composition root. While it says so, no wait estimate is given: it could not come true.
         self.nobody_can_answer: Callable[[], bool] | None = None
+        self._changed: dict[str, str] = {}  # conversation id -> status it moved to, unpushed
+        self._pusher: asyncio.Task[None] | None = None
+        self._last_push = 0.0
         for name in events.STATUS_EVENTS:
             bus.subscribe(name, self._on_change)
 
@@ -87,16 +96,36 @@ class QueuePositions:
     async def _on_change(self, event: Event) -> None:
         if not self._listeners:
             return
+        self._changed[event.conversation_id] = str(event.data.get("to") or "")
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.get_running_loop().create_task(self._push_changes())
+
+    async def _push_changes(self) -> None:
+        while self._changed:
+            wait = self._last_push + MIN_PUSH_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            changed, self._changed = self._changed, {}
+            self._last_push = time.monotonic()
+            try:
+                await self._push(changed)
+            except Exception:
+                log.exception("pushing queue positions failed")
+
+    async def _push(self, changed: dict[str, str]) -> None:
         queue = await anyio.to_thread.run_sync(self.snapshot)
         nobody = bool(queue) and await anyio.to_thread.run_sync(self._nobody_now)
+        place = {cid: i for i, cid in enumerate(queue)}
         updates: list[tuple[str, dict[str, Any]]] = []
-        if event.conversation_id in queue:
-            # It joined (or moved in) the queue: only those from its place on have moved.
-            moved = queue.index(event.conversation_id)
-        else:
-            status = str(event.data.get("to") or "")
-            updates.append((event.conversation_id, self._payload(status, None, None)))
-            moved = 0  # it left from somewhere: everyone may have moved up
+        # Only those from the first changed place on can have moved; one that left the queue
+        # (from wherever it was) may have moved everyone.
+        moved = len(queue)
+        for conversation_id, status in changed.items():
+            if conversation_id in place:
+                moved = min(moved, place[conversation_id])
+            else:
+                moved = 0
+                updates.append((conversation_id, self._payload(status, None, None)))
         updates += [
             (cid, self._payload(Status.QUEUED.value, i + 1, len(queue), nobody))
             for i, cid in enumerate(queue)
