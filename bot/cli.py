@@ -276,7 +276,7 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
     bases = tuple(b.rstrip("/") for b in (args.base or [settings.server.url]))
     opts = LoadOptions(bases=bases, rasa_url=rasa, users=args.users, duration=args.duration,
                        mix=mix, think=args.think, reply_timeout=args.reply_timeout,
-                       kb_search=not args.no_kb_search,
+                       kb_search=not args.no_kb_search, unique_texts=args.unique_texts,
                        internal_token=settings.secrets.internal_token.get_secret_value())
     result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
     print(json.dumps(result) if args.json else report(result))
@@ -443,7 +443,8 @@ def _parser() -> argparse.ArgumentParser:
              "example:\n  tier1 run &    # in another terminal\n"
              "  tier1 bench load --users 50 --duration 30\n"
              "  tier1 bench load --users 200 --duration 60\n"
-             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline"
+             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline\n"
+             "  tier1 bench load --users 200 --duration 60 --unique-texts   # no repeated text"
              "    # human pace\n"
              "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
              "--users 200 --duration 60 --json\n"
@@ -458,6 +459,9 @@ def _parser() -> argparse.ArgumentParser:
     bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
     bl.add_argument("--mix", default="known=0.7,unknown=0.2,person=0.1",
                     help="weights of question kinds (default: %(default)s)")
+    bl.add_argument("--unique-texts", action="store_true",
+                    help="append a random reference to every text, so no two messages are alike "
+                         "(nothing keyed by text can help: the cost of new questions)")
     bl.add_argument("--think", type=float, default=1.0, help="mean seconds between a reply and "
                     "the next question (default 1)")
     bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after sending "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.loadtest import LoadOptions, _ms, _percentile, progress_bar
+from bot.loadtexts import pick_text
 
 
 @dataclass
@@ -41,7 +42,9 @@ async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress:
             count.sent += 1
             started = time.monotonic()
             try:
-                r = await client.post(url, json={"sender": sender, "message": rng.choice(texts[kind])})
+                r = await client.post(url, json={"sender": sender,
+                                             "message": pick_text(texts[kind], rng,
+                                                                  opts.unique_texts)})
                 ok = r.status_code == 200 and bool(r.json())
             except (httpx.HTTPError, ValueError):
                 ok = False

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot.loadtest import LoadOptions, _ms, _percentile, progress_bar
+from bot.loadtexts import pick_text
 
 SEARCH_PATH = "/api/kb/search"
 FAILURE_PAUSE = 0.2  # seconds a client waits after a transport error before its next search
@@ -76,7 +77,7 @@ async def run_kb_search(opts: LoadOptions, texts: dict[str, list[str]], token: s
         rng = random.Random(opts.seed * 1000 + n)
         url = opts.bases[n % len(opts.bases)].rstrip("/") + SEARCH_PATH
         while time.monotonic() < deadline:
-            text = rng.choice(texts[rng.choices(kinds, weights)[0]])
+            text = pick_text(texts[rng.choices(kinds, weights)[0]], rng, opts.unique_texts)
             count.sent += 1
             started = time.monotonic()
             try:

@@ -74,6 +74,7 @@ class LoadOptions:
     seed: int = 7
     ramp: float = 5.0  # users start spread over this many seconds (no thundering herd)
     kb_search: bool = True  # run the kb-search phase (needs internal_token)
+    unique_texts: bool = False  # a random reference on every text (bot.loadtexts)
     internal_token: str | None = field(default=None, repr=False)  # TIER1_INTERNAL_TOKEN
 
 

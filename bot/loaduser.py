@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.loadtexts import pick_text
+
 if TYPE_CHECKING:
     from bot.loadtest import LoadOptions
 
@@ -211,7 +213,8 @@ class User:
         self.count += 1
         turn = _Turn(f"u{self.n}-{self.count}", kind, time.monotonic())
         self.tally.sent += 1
-        text = text if text is not None else self.rng.choice(self.texts[kind])
+        if text is None:
+            text = pick_text(self.texts[kind], self.rng, self.opts.unique_texts)
         give_up = turn.sent_at + self.opts.reply_timeout
         ack = None
         while ack is None and time.monotonic() < give_up:

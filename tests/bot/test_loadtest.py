@@ -356,3 +356,16 @@ def test_users_of_a_stopped_replica_reconnect_to_the_other_and_miss_nothing(tmp_
     assert result["acknowledged"] == len(result["acknowledged_messages"]) >= 8
     assert result["lost"] == result["duplicated"] == result["unanswered"] == 0, result
     assert result["replies"] == result["acknowledged"]
+
+
+def test_unique_texts_make_every_message_different_but_keep_the_question():
+    import random
+
+    from bot.loadtexts import pick_text
+
+    rng = random.Random(1)
+    texts = ["Where is my parcel?", "I forgot my password"]
+    picked = [pick_text(texts, rng, unique=True) for _ in range(200)]
+    assert len(set(picked)) == 200
+    assert all(p.split(" (ref ")[0] in texts for p in picked)
+    assert {pick_text(texts, random.Random(2), unique=False) for _ in range(50)} <= set(texts)
