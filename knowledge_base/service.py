@@ -30,6 +30,7 @@ from knowledge_base.errors import (
     NotReady,
     StorageError,
 )
+from knowledge_base.hit_details import HitDetails
 from knowledge_base.import_preview import ImportPreview, build_preview
 from knowledge_base.index import VectorIndex
 from knowledge_base.knowledge_file import ArticleSpec, validate_article
@@ -91,6 +92,7 @@ class KnowledgeBase:
         # (kb_embed, kb_rank, kb_describe, kb_search), e.g. to feed latency histograms.
         self.observe_stage: Callable[[str, float], None] | None = None
         self._query_vectors = QueryVectors()
+        self._hit_details = HitDetails(self._store)
 
     @property
     def settings(self) -> KnowledgeBaseSettings:
@@ -332,11 +334,13 @@ class KnowledgeBase:
         if not queries:
             return []
         started = time.perf_counter()
+        version = self._live.version  # before ranking: details remembered for this version
         vectors = self._encode_questions(queries)
         embedded = time.perf_counter()
         rankings = self._live.rank(vectors, top_k, queries)
         ranked_at = time.perf_counter()
-        articles, questions = self._store.describe(
+        articles, questions = self._hit_details.describe(
+            version,
             list({a for ranked in rankings for a, _ in ranked}),
             list({qid for ranked in rankings for _, (_, qid) in ranked}),
         )
