@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100, help="concurrent users (default 100)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of load (default 30)")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time (default 1)")
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="no two messages alike (tier1 bench load --unique-texts)")
     parser.add_argument("--profile", metavar="DIR",
                         help="record a py-spy profile of each process into DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     machine_before = machine_cpu_seconds()
     load_cmd = [TIER1, "--config", str(config_path), "bench", "load", "--base", url,
                 "--users", str(args.users), "--duration", str(args.duration),
-                "--think", str(args.think), "--no-baseline", "--no-kb-search", "--json",
+                "--think", str(args.think), "--no-baseline", "--no-kb-search", "--json", *(["--unique-texts"] if args.unique_texts else []),
                 "--no-progress"]
     load = subprocess.Popen(load_cmd, stdout=subprocess.PIPE, text=True)
     spies = []
@@ -154,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         if count > c0:
             stages[f"{key[0]}/{key[1]}"] = {"n": int(count - c0),
                                             "mean_ms": round(1000 * (total - t0) / (count - c0), 2)}
-    out = {"load": {k: result[k] for k in ("users", "messages_sent", "replies", "lost",
-                                            "duplicated", "unanswered", "msgs_per_s", "p50_ms",
-                                            "p95_ms", "p99_ms")},
+    keys = ("users", "messages_sent", "replies", "lost", "duplicated", "unanswered",
+            "with_agents", "errors", "users_failed", "msgs_per_s", "p50_ms", "p95_ms", "p99_ms",
+            "first_error")
+    out = {"load": {k: result[k] for k in keys if k in result},
            "cpu_ms_per_message": cpu_ms, "stage_mean_ms": stages,
            "profiles": args.profile}
     if args.json:
