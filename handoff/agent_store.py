@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff.errors import AgentExists, AgentNotFound
-from handoff.models import AgentRow, ConversationRow, utcnow
+from handoff.models import AgentRow, ConversationRow, queued_ids_query, utcnow
 from handoff.records import Agent
 from handoff.status import Status
 
@@ -151,16 +151,8 @@ class AgentStore:
 
     def queued_ids(self, limit: int = 100) -> list[str]:
         """Queued conversation ids in queue order (priority, then oldest queued)."""
-        stmt = (
-            select(ConversationRow.id)
-            .where(ConversationRow.status == Status.QUEUED.value)
-            .order_by(
-                ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
-            )
-            .limit(limit)
-        )
         with self._session() as s:
-            return list(s.execute(stmt).scalars())
+            return list(s.execute(queued_ids_query(limit)).scalars())
 
     def unanswered_assignments(self, assigned_before: datetime) -> list[tuple[str, int]]:
         """(conversation id, assignee id) assigned before the cutoff with no agent reply yet."""

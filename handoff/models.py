@@ -22,8 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import declarative_base
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
@@ -187,3 +189,15 @@ __all__ = [
     "new_conversation_id",
     "utcnow",
 ]
+
+
+def queued_ids_query(limit: int) -> Select:
+    """SELECT the ids of queued conversations in queue order (priority, then oldest queued)."""
+    return (
+        select(ConversationRow.id)
+        .where(ConversationRow.status == "queued")
+        .order_by(
+            ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
+        )
+        .limit(limit)
+    )

@@ -25,6 +25,7 @@ from handoff.models import (
     MessageRow,
     StatusChangeRow,
     new_conversation_id,
+    queued_ids_query,
     utcnow,
 )
 from handoff.records import (
@@ -93,16 +94,8 @@ class ConversationStore:
         The queue alone, without `list_conversations`' last-message join over every message:
         it is read on every status change (queue positions).
         """
-        stmt = (
-            select(ConversationRow.id)
-            .where(ConversationRow.status == Status.QUEUED.value)
-            .order_by(
-                ConversationRow.priority.desc(), ConversationRow.queued_at.asc(), ConversationRow.id
-            )
-            .limit(limit)
-        )
         with self._session() as s:
-            return list(s.execute(stmt).scalars())
+            return list(s.execute(queued_ids_query(limit)).scalars())
 
     def list_conversations(
         self, status: Status | None, limit: int, assignee_id: int | None = None
