@@ -94,7 +94,10 @@ async def run_kb_search(opts: LoadOptions, texts: dict[str, list[str]], token: s
             elif r.status_code == 429:
                 count.rate_limited += 1
                 count.first_refusal = count.first_refusal or _detail(r)
-                await asyncio.sleep(min(_retry_after(r), max(0.0, deadline - time.monotonic())))
+                wait = _retry_after(r)
+                if wait >= deadline - time.monotonic():
+                    return  # told to wait past the end of the phase: this client is done
+                await asyncio.sleep(wait)
             else:
                 count.failed += 1
                 count.first_error = count.first_error or f"HTTP {r.status_code}: {r.text[:200]}"

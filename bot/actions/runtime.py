@@ -7,6 +7,7 @@ time; the first action that needs settings reads them from the config named by `
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import httpx
@@ -67,6 +68,9 @@ def http_client() -> httpx.AsyncClient:
     """The process-wide HTTP client (connection pooling across actions), created on first use."""
     global _http
     if _http is None or _http.is_closed:
+        # One INFO line per KB call is noise (and CPU) at tens of messages a second; the app
+        # server quiets httpx the same way.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         _http = httpx.AsyncClient()
     return _http
 
