@@ -131,14 +131,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                 "10 suits LogisticRegressionClassifier"
             )
         batch_size = config.get("batch_size", 64)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        if not _positive_int(batch_size):
             raise InvalidConfigException(
                 f"{cls.__name__}: batch_size must be an integer >= 1, got {batch_size!r}"
             )
         threads = config.get("torch_threads", 1)
-        if threads is not None and (
-            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-        ):
+        if threads is not None and not _positive_int(threads):
             raise InvalidConfigException(
                 f"{cls.__name__}: torch_threads must be an integer >= 1 or null, got {threads!r}"
             )
@@ -149,7 +147,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                 "onnx is faster, torch runs any sentence-transformers model"
             )
         onnx_threads = config.get("threads", 1)
-        if isinstance(onnx_threads, bool) or not isinstance(onnx_threads, int) or onnx_threads < 1:
+        if not _positive_int(onnx_threads):
             raise InvalidConfigException(
                 f"{cls.__name__}: threads must be an integer >= 1, got {onnx_threads!r}; "
                 "1 suits a shared host"
@@ -191,3 +189,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             self.add_features_to_message(
                 sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message
             )
+
+
+def _positive_int(value: Any) -> bool:
+    """An int >= 1 (and not a bool, which Python counts as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
