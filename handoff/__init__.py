@@ -28,6 +28,7 @@ from handoff.availability import BusinessHours
 from handoff.canned import CannedResponses
 from handoff.client_api import build_client_router
 from handoff.csat import Csat
+from handoff.delivery import DeliveryCursors
 from handoff.desk import AgentDesk
 from handoff.errors import (
     AgentExists,
@@ -231,7 +232,13 @@ def build_handoff(
     )
     queue = QueuePositions(service, bus, settings.widget.seconds_per_queue_position)
     gateway = Gateway(
-        service, bus, cors_origins, sessions=sessions, queue=queue, client_manager=client_manager
+        service,
+        bus,
+        cors_origins,
+        sessions=sessions,
+        queue=queue,
+        deliveries=DeliveryCursors(engine),
+        client_manager=client_manager,
     )
     if rate_limiter is not None:
         gateway.sio.on(

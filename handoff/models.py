@@ -115,6 +115,9 @@ class ConversationRow(Base):
     assigned_at = Column(UTCDateTime, nullable=True)
     agent_replied_at = Column(UTCDateTime, nullable=True)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # Every bot/agent/system message up to this id reached a widget socket (handoff.delivery);
+    # None: no socket ever joined.
+    delivered_message_id = Column(_BigId, nullable=True)
 
 
 class MessageRow(Base):

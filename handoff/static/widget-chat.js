@@ -232,7 +232,10 @@
 
     function join() {
       ready = false;
-      var request = { session_id: sessionId, session_token: token, customData: options.customData || {} };
+      // replay: false - this widget fetches what it missed with `history` (user messages too).
+      var request = {
+        session_id: sessionId, session_token: token, customData: options.customData || {}, replay: false,
+      };
       socket.timeout(ACK_TIMEOUT_MS).emit("session_request", request, function (err, ack) {
         if (err || !ack || !ack.session_id) {
           setTimeout(function () { if (socket.connected) join(); }, RETRY_MS);

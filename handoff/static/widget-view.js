@@ -284,8 +284,12 @@
     function addMessage(message, isLive) {
       var meta = message.metadata || {};
       var sender = meta.sender === "agent" || meta.sender === "system" ? meta.sender : "bot";
-      if (sender === "bot" && !message.text && meta.source && !message.quick_replies) {
-        // Rasa sends an answer's source as a separate text-less message: attach it to the answer.
+      // Rasa sends an answer's source as a message of its own; the server adds a Markdown text
+      // for other widgets (metadata.kind "source"). Here it is attached to the answer instead.
+      var sourceOnly = sender === "bot" && !!meta.source && !message.quick_replies &&
+        (meta.kind === "source" || !message.text);
+      var text = sourceOnly ? null : message.text;
+      if (sourceOnly) {
         var previous = log.lastElementChild;
         if (previous && previous.classList.contains("msg--bot") && !previous.querySelector(".msg__source")) {
           var sourceLine = sourceOf(meta);
@@ -304,10 +308,10 @@
         name = meta.agent_name || s.agent_fallback_name;
         item.appendChild(el("div", "msg__name", name));
       }
-      if (message.text) {
+      if (text) {
         var bubble = el("div", "msg__bubble");
-        if (sender === "system") bubble.textContent = message.text;
-        else bubble.appendChild(md.render(message.text));
+        if (sender === "system") bubble.textContent = text;
+        else bubble.appendChild(md.render(text));
         item.appendChild(bubble);
       }
       var attachment = message.attachment;
@@ -323,13 +327,12 @@
       var source = meta.source;
       var line = sourceOf(meta);
       if (line) item.appendChild(line);
-      var custom = message.custom;
-      var csat = !!(custom && typeof custom === "object" && custom.csat);
+      var csat = meta.csat === true;
       if (Array.isArray(message.quick_replies)) quickReplies(item, message.quick_replies, csat);
-      if (sender === "bot" && source && message.text) feedback(item);
+      if (sender === "bot" && source && text) feedback(item);
       if (!item.childNodes.length) return null;
       append(item);
-      if (isLive && message.text) announce((name || config.title || "") + ": " + message.text);
+      if (isLive && text) announce((name || config.title || "") + ": " + text);
       return item;
     }
 
