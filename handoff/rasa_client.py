@@ -2,6 +2,11 @@
 
 `RasaClient` is the protocol; `HttpRasaClient` speaks to a real Rasa server (REST channel
 plus the HTTP API), `InMemoryRasa` is the in-memory twin for development and tests.
+
+A failure is one of two kinds. `RasaUnreachable`: nothing is serving (connection refused or
+broken, or a proxy's 502/503), as while Rasa starts or restarts; trying again may work, and
+the service waits for it (handoff.rasa_wait). Any other `RasaUnavailable`: Rasa answered with
+an error or did not answer in time, mid-turn; the service apologises at once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,23 @@ from handoff.errors import RasaUnavailable
 # Requests that may wait on one Rasa server at once (see HttpRasaClient).
 MAX_IN_FLIGHT = 16
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+# What a proxy in front of Rasa answers while nothing behind it serves (Bad Gateway, Service
+# Unavailable). 504 is not here: a gateway timeout is a turn that took too long.
+NOT_SERVING = frozenset({502, 503})
+
+
+class RasaUnreachable(RasaUnavailable):
+    """Nothing serves at the Rasa server's address: it is starting, restarting or down.
+
+    ``down_for`` is how long, in seconds, that server has been unreachable without a break
+    (since the first failed request after the last one it served).
+    """
+
+    default_message = "The Rasa server is not reachable; check that it is running."
+
+    def __init__(self, message: str | None = None, down_for: float = 0.0) -> None:
+        super().__init__(message)
+        self.down_for = down_for
 
 
 @runtime_checkable
@@ -33,7 +55,9 @@ class RasaClient(Protocol):
         """Deliver a user message; return the bot's replies (text, buttons, custom, image...).
 
         Raises:
-            RasaUnavailable: the engine could not be reached, timed out or failed.
+            RasaUnreachable: nothing serves at the engine's address (starting, restarting,
+                down); the same call may work later.
+            RasaUnavailable: the engine timed out or failed on this message.
         """
         ...
 
@@ -66,6 +90,9 @@ class HttpRasaClient:
     only interleaving (every turn gets slower) and connections. The client is aiohttp's (Rasa's
     own): httpx's connection-pool bookkeeping was 15-17 % of the app's CPU at 100 users
     (BENCHMARKS.md). Its session is made on first use, inside the running event loop.
+
+    Each server's outage is timed (`RasaUnreachable.down_for`) from its first unreachable
+    request; any answer from it ends the outage.
     """
 
     def __init__(
@@ -85,6 +112,7 @@ class HttpRasaClient:
         self._in_flight: dict[str, asyncio.Semaphore] = {}
         self._timeout = timeout_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._unreachable_since: dict[str, float] = {}
 
     def base_for(self, conversation_id: str) -> str:
         """The Rasa server that handles ``conversation_id`` (always the same one)."""
@@ -166,13 +194,24 @@ class HttpRasaClient:
                 f"Rasa did not answer {method} {path} in time; check that it is running and "
                 "not overloaded, or raise handoff.rasa_timeout_seconds."
             ) from e
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
+            # Refused, reset or cut off mid-response: nothing is serving (any more) at base.
+            raise self._unreachable(
+                base, f"Could not reach Rasa for {method} {path} ({type(e).__name__}); check "
+                "that the Rasa server is running on the configured port."
+            ) from e
         except aiohttp.ClientError as e:
             raise RasaUnavailable(
-                f"Could not reach Rasa for {method} {path} ({type(e).__name__}); check that "
-                "the Rasa server is running on the configured port."
+                f"Rasa failed {method} {path} ({type(e).__name__}: {e}); check the Rasa log."
             ) from e
         finally:
             gate.release()
+        if status in NOT_SERVING:
+            raise self._unreachable(
+                base, f"Rasa is not serving {method} {path} (HTTP {status} from {base}); check "
+                "that the Rasa server behind it is running."
+            )
+        self._unreachable_since.pop(base, None)
         if status in (401, 403):
             raise RasaUnavailable(
                 f"Rasa refused {method} {path} (HTTP {status}); check that "
@@ -184,6 +223,11 @@ class HttpRasaClient:
             )
         return body
 
+    def _unreachable(self, base: str, message: str) -> RasaUnreachable:
+        now = time.monotonic()
+        since = self._unreachable_since.setdefault(base, now)
+        return RasaUnreachable(message, down_for=now - since)
+
 
 Responder = Callable[[str, str, dict[str, Any]], list[dict[str, Any]]]
 
@@ -192,7 +236,9 @@ class InMemoryRasa:
     """A scripted stand-in for Rasa that records what it was asked.
 
     Replies come from ``responder(conversation_id, text, metadata)``, by default an echo.
-    Set ``available = False`` to make every call raise `RasaUnavailable`, as a dead server would.
+    Set ``available = False`` to make every call raise `RasaUnavailable`, as a failing or hung
+    server would; set ``reachable = False`` to make every call raise `RasaUnreachable`, as a
+    server that is down or still starting would (``down_for`` counts from that moment).
     """
 
     def __init__(self, responder: Responder | None = None) -> None:
@@ -200,6 +246,7 @@ class InMemoryRasa:
             lambda _cid, text, _md: [{"text": f"echo: {text}"}]
         )
         self.available = True
+        self._down_since: float | None = None
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.resumed: list[str] = []
         self.closed = False
@@ -215,15 +262,38 @@ class InMemoryRasa:
         self._check()
         self.resumed.append(conversation_id)
 
+    @property
+    def reachable(self) -> bool:
+        return self._down_since is None
+
+    @reachable.setter
+    def reachable(self, value: bool) -> None:
+        if value:
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = time.monotonic()
+
     async def healthy(self) -> bool:
-        return self.available
+        return self.available and self.reachable
 
     async def aclose(self) -> None:
         self.closed = True
 
     def _check(self) -> None:
+        if self._down_since is not None:
+            raise RasaUnreachable(
+                "InMemoryRasa is set unreachable (simulated start-up or restart).",
+                down_for=time.monotonic() - self._down_since,
+            )
         if not self.available:
             raise RasaUnavailable("InMemoryRasa is set unavailable (simulated outage).")
 
 
-__all__ = ["RESUME_EVENTS", "HttpRasaClient", "InMemoryRasa", "RasaClient"]
+__all__ = [
+    "NOT_SERVING",
+    "RESUME_EVENTS",
+    "HttpRasaClient",
+    "InMemoryRasa",
+    "RasaClient",
+    "RasaUnreachable",
+]

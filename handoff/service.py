@@ -5,6 +5,8 @@ What agents do to a conversation lives in `handoff.desk`; both go through `move`
 User messages are stored before anything else happens, then routed by status: ``bot`` goes
 to Rasa and every reply is stored and published; ``queued``/``assigned`` wait for agents.
 Routing is serialised per conversation so replies come out in the order messages came in.
+A Rasa that is starting or restarting is waited for (`handoff.rasa_wait`), within the turn:
+later messages of that conversation wait behind it, other conversations do not.
 Every status change goes through `handoff.status.transition` (via the store) and its event
 is published only after the commit.
 """
@@ -30,6 +32,7 @@ from handoff.errors import (
 )
 from handoff.events import Event, EventBus
 from handoff.rasa_client import RasaClient
+from handoff.rasa_wait import RasaWait
 from handoff.records import (
     Agent,
     Conversation,
@@ -69,6 +72,7 @@ class HandoffService:
         self.bus = bus
         self.settings = settings
         self.accounts = accounts
+        self.rasa_wait = RasaWait(settings.rasa_wait_seconds)
         # Entries vanish once no routing holds or awaits them, so idle conversations cost nothing.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -236,15 +240,27 @@ class HandoffService:
                 **await self._rasa_metadata(message.text),
             }
             started = time.perf_counter()
-            try:
-                if reopened:
-                    # The tracker is still paused from the handoff; un-pause it first.
+            paused = reopened  # the tracker is still paused from the handoff: un-pause it first
+
+            async def turn() -> list[dict[str, Any]]:
+                nonlocal paused
+                if paused:
                     await self.rasa.resume(conversation.id)
-                replies = await self.rasa.send(conversation.id, message.text, metadata)
+                    paused = False
+                return await self.rasa.send(conversation.id, message.text, metadata)
+
+            async def still_with_bot() -> bool:
+                now = await self.run(self.store.get_conversation, conversation.id)
+                return now.status is Status.BOT
+
+            try:
+                replies = await self.rasa_wait.until_served(turn, still_with_bot)
             except RasaUnavailable as e:
                 log.warning("Rasa unavailable for %s: %s", conversation.id, e)
                 await self._bot_unavailable(conversation.id, message.text, str(e))
                 return
+            if replies is None:
+                return  # queued while Rasa was awaited: the message is stored for the agents
             answered = time.perf_counter()
             bot_messages = [m for m in map(NewMessage.from_rasa, replies) if m is not None]
             if bot_messages:

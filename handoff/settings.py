@@ -144,6 +144,12 @@ class WidgetSettings(_Strict):
 
 class HandoffSettings(_Strict):
     rasa_timeout_seconds: float = Field(15.0, gt=0, le=300)
+    # A user message that finds Rasa not serving (starting, restarting) waits for it this long,
+    # counted from the start of the outage; then the apology and a person (0: at once).
+    rasa_wait_seconds: float = Field(
+        120.0, ge=0, le=3600,
+        description="how long a message waits for a Rasa that is starting or restarting",
+    )
     max_message_chars: int = Field(2000, ge=1, le=100_000)
     handback_message: str = "You're back with the assistant. Anything else I can help with?"
     unavailable_message: str = (

@@ -1,4 +1,4 @@
-"""HttpRasaClient against real local HTTP servers; InMemoryRasa as the protocol's twin."""
+"""HttpRasaClient against real local HTTP servers and sockets; InMemoryRasa as the protocol's twin."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from handoff.errors import RasaUnavailable
-from handoff.rasa_client import RESUME_EVENTS, HttpRasaClient, InMemoryRasa, RasaClient
+from handoff.rasa_client import (
+    RESUME_EVENTS,
+    HttpRasaClient,
+    InMemoryRasa,
+    RasaClient,
+    RasaUnreachable,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -210,3 +216,93 @@ def test_healthy_needs_every_server_and_one_url_is_required():
     assert call(reply(data={}), use) is False
     with pytest.raises(ValueError, match="at least one"):
         HttpRasaClient([], "t", 3.0)
+
+
+# -- not serving (starting, restarting) vs failing mid-turn -----------------------------
+
+
+async def _listen_on(port: int, responder) -> web.AppRunner:
+    """A real HTTP server on ``port`` (a Rasa that has finished starting)."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", responder)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def test_a_closed_port_is_unreachable_and_the_outage_is_timed_until_it_serves():
+    port = _closed_port()
+
+    async def go():
+        client = HttpRasaClient(f"http://127.0.0.1:{port}", "t", 3.0)
+        try:
+            with pytest.raises(RasaUnreachable, match="Could not reach Rasa") as first:
+                await client.send("c1", "hi")
+            await asyncio.sleep(0.3)
+            with pytest.raises(RasaUnreachable) as later:
+                await client.resume("c1")
+            runner = await _listen_on(port, reply(data=[{"text": "up"}]))
+            try:
+                served = await client.send("c1", "hi")
+            finally:
+                await runner.cleanup()
+            with pytest.raises(RasaUnreachable) as again:  # a new outage starts from zero
+                await client.send("c1", "hi")
+            return first.value, later.value, served, again.value
+        finally:
+            await client.aclose()
+
+    first, later, served, again = asyncio.run(go())
+    assert isinstance(first.__cause__, aiohttp.ClientConnectionError)
+    assert first.down_for < 0.2 and 0.3 <= later.down_for < 2
+    assert served == [{"text": "up"}]
+    assert again.down_for < 0.2
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_a_proxy_with_nothing_behind_it_is_unreachable(status):
+    with pytest.raises(RasaUnreachable, match=f"HTTP {status}"):
+        call(reply(status, text="no upstream"), lambda rasa: rasa.send("c1", "hi"))
+
+
+@pytest.mark.parametrize(
+    "responder", [_slow, reply(500, text="boom"), reply(504), reply(401), reply(text="<html>")]
+)
+def test_an_answer_that_fails_or_comes_too_late_is_not_unreachable(responder):
+    with pytest.raises(RasaUnavailable) as info:
+        call(responder, lambda rasa: rasa.send("c1", "hi"), timeout=0.3)
+    assert not isinstance(info.value, RasaUnreachable)
+
+
+def test_a_connection_cut_mid_request_is_unreachable():
+    """A Rasa killed mid-turn: the connection is accepted, then closed without an answer."""
+
+    async def go():
+        async def hang_up(_reader, writer):
+            await _reader.read(100)
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = HttpRasaClient(f"http://127.0.0.1:{port}", "t", 3.0)
+        try:
+            await client.send("c1", "hi")
+        finally:
+            await client.aclose()
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(RasaUnreachable) as info:
+        asyncio.run(go())
+    assert isinstance(info.value.__cause__, aiohttp.ClientConnectionError)
+
+
+def test_in_memory_twin_can_be_unreachable_for_a_while():
+    rasa = InMemoryRasa()
+    rasa.reachable = False
+    with pytest.raises(RasaUnreachable) as info:
+        run(rasa.send("c1", "hi"))
+    assert info.value.down_for >= 0 and run(rasa.healthy()) is False
+    rasa.reachable = True
+    assert run(rasa.send("c1", "hi")) == [{"text": "echo: hi"}]

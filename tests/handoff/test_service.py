@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
+from aiohttp import web
 
-from handoff import events
+from handoff import HandoffSettings, events
 from handoff.errors import (
     AgentExists,
     AlreadyClaimed,
@@ -18,7 +20,8 @@ from handoff.errors import (
     NotAssignee,
     RasaUnavailable,
 )
-from handoff.rasa_client import InMemoryRasa
+from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaUnreachable
+from handoff.rasa_wait import RasaWait
 from handoff.status import Status
 
 pytestmark = pytest.mark.unit
@@ -356,3 +359,162 @@ def test_agent_accounts(service, handoff, agent):
     with pytest.raises(InvalidAgent, match="role"):
         service.create_agent("x@example.com", "long enough", role="root")
     assert service.create_agent("zed@example.com", "long enough").display_name == "zed"
+
+
+# -- a Rasa that is starting or restarting is waited for (handoff.rasa_wait) --------------
+
+
+def patient(service, seconds: float) -> None:
+    """Wait up to ``seconds`` for Rasa, retrying every few hundredths of a second."""
+    service.rasa_wait = RasaWait(seconds, first_delay=0.01, max_delay=0.05)
+
+
+async def back_after(rasa: InMemoryRasa, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    rasa.reachable = True
+
+
+def test_a_message_sent_while_rasa_starts_is_answered_by_the_bot(service, rasa, conv, published):
+    patient(service, 5)
+    rasa.reachable = False
+
+    async def go():
+        rasa_up = asyncio.create_task(back_after(rasa, 0.3))
+        await service.receive_user_message(conv.id, "where is my order?", "k1")
+        await rasa_up
+
+    run(go())
+    assert texts(service, conv.id) == [
+        ("user", "where is my order?"), ("bot", "echo: where is my order?")]
+    assert service.get_conversation(conv.id).status is Status.BOT
+    assert events.HANDOFF_REQUESTED not in [e.name for e in published]
+
+
+def test_a_rasa_that_stays_down_gets_the_apology_after_the_wait(service, rasa, conv, settings):
+    patient(service, 0.3)
+    rasa.reachable = False
+
+    async def timed() -> float:
+        started = asyncio.get_running_loop().time()
+        await service.receive_user_message(conv.id, "where is my order?", "k1")
+        return asyncio.get_running_loop().time() - started
+
+    assert 0.3 <= run(timed()) < 2
+    assert texts(service, conv.id)[-1] == ("bot", settings.unavailable_message)
+    detail = service.get_conversation(conv.id)
+    assert detail.status is Status.QUEUED and detail.reason == "bot_unavailable"
+    assert "unreachable" in detail.context["error"]
+
+
+def test_the_default_wait_is_two_minutes_and_zero_apologises_at_once(service, rasa, conv, settings):
+    assert HandoffSettings().rasa_wait_seconds == 120
+    service.rasa_wait = RasaWait(0)
+    rasa.reachable = False
+    run(service.receive_user_message(conv.id, "hi", "k1"))
+    assert service.get_conversation(conv.id).status is Status.QUEUED
+
+
+def test_messages_waiting_for_rasa_are_answered_in_order_and_others_are_not_blocked(service, conv):
+    patient(service, 5)
+    other = service.open_conversation(None, {})
+
+    class OneServerRestarting(InMemoryRasa):
+        """The Rasa server of ``conv`` is restarting; ``other``'s serves."""
+
+        down = True
+
+        async def send(self, conversation_id, text, metadata=None):
+            if conversation_id == conv.id and self.down:
+                raise RasaUnreachable("restarting", down_for=0.0)
+            return await super().send(conversation_id, text, metadata)
+
+    rasa = service.rasa = OneServerRestarting()
+
+    async def go():
+        first = await service.accept_user_message(conv.id, "first", "k1")
+        second = await service.accept_user_message(conv.id, "second", "k2")
+        service.route_in_background(first)
+        service.route_in_background(second)
+        await asyncio.sleep(0.1)
+        # conv's turns wait; another conversation's turn goes through meanwhile
+        await asyncio.wait_for(service.receive_user_message(other.id, "hello", "k3"), 1)
+        assert [m.text for m in service.history(conv.id)] == ["first", "second"]
+        rasa.down = False
+        await service.drain()
+
+    run(go())
+    assert texts(service, conv.id) == [
+        ("user", "first"), ("user", "second"), ("bot", "echo: first"), ("bot", "echo: second")]
+    assert texts(service, other.id) == [("user", "hello"), ("bot", "echo: hello")]
+
+
+def test_a_conversation_queued_while_waiting_is_not_sent_to_rasa(service, rasa, conv):
+    patient(service, 5)
+    rasa.reachable = False
+
+    async def go():
+        routing = service.route_in_background(
+            await service.accept_user_message(conv.id, "anyone?", "k1"))
+        await asyncio.sleep(0.1)
+        await service.request_handoff(conv.id, "request_human", {}, actor="agent")
+        await asyncio.wait_for(routing, 1)  # stops waiting at the next retry
+        rasa.reachable = True
+
+    run(go())
+    assert rasa.sent == []
+    assert texts(service, conv.id) == [("user", "anyone?")]  # no apology: a person is coming
+    assert service.get_conversation(conv.id).reason == "request_human"
+
+
+def test_a_reopened_conversation_is_resumed_once_however_long_rasa_takes(
+    desk, service, rasa, assigned, agent
+):
+    run(desk.resolve(assigned.id, agent))
+    patient(service, 5)
+
+    class ResumesThenRestarts(InMemoryRasa):
+        failures = 3
+
+        async def send(self, conversation_id, text, metadata=None):
+            if self.failures:
+                self.failures -= 1
+                raise RasaUnreachable("restarting", down_for=0.0)
+            return await super().send(conversation_id, text, metadata)
+
+    rasa = service.rasa = ResumesThenRestarts()
+    run(service.receive_user_message(assigned.id, "one more thing", "k9"))
+    assert rasa.resumed == [assigned.id]
+    assert texts(service, assigned.id)[-1] == ("bot", "echo: one more thing")
+
+
+def test_a_rasa_port_that_opens_later_answers_the_waiting_message(service, conv):
+    """The service with the real HTTP client: nothing listens on Rasa's port for 0.5 s."""
+    patient(service, 10)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response([{"text": f"bot: {body['message']}"}])
+
+    async def go():
+        service.rasa = HttpRasaClient(f"http://127.0.0.1:{port}", "t", 2.0)
+        routing = service.route_in_background(
+            await service.accept_user_message(conv.id, "hello", "k1"))
+        await asyncio.sleep(0.5)
+        assert not routing.done()
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            await asyncio.wait_for(routing, 3)
+        finally:
+            await service.rasa.aclose()
+            await runner.cleanup()
+
+    run(go())
+    assert texts(service, conv.id) == [("user", "hello"), ("bot", "bot: hello")]
+    assert service.get_conversation(conv.id).status is Status.BOT
