@@ -13,16 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import socketio
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 import knowledge_base
-from bot import backends, embedding_handover, http_errors, metrics, openapi
+from bot import backends, embedding_handover, health, http_errors, metrics, openapi
 from bot.admin_api import create_router as create_admin_router
 from bot.database import create_database_engine
 from bot.learning import LearningLoop
@@ -42,7 +40,8 @@ VERSION = "0.1.0"
 
 
 def create_app(settings: Settings) -> socketio.ASGIApp:
-    """Build the ASGI app: FastAPI routes of both packages, /health, static UIs, the socket."""
+    """Build the ASGI app: FastAPI routes of both packages, health probes, static UIs, the
+    socket."""
     engine = create_database_engine(settings.database_url)
     kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
     kb_sync = backends.kb_invalidation(settings, kb)
@@ -144,18 +143,10 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
 
     api.include_router(create_admin_router(learning, analytics, handoff.auth.require_admin))
 
-    @api.get("/health", summary="State of each component", tags=["ops"])
-    async def health() -> dict[str, Any]:
-        components = {
-            "app": {"ok": ready.is_set()},
-            "database": await asyncio.to_thread(_database_state, engine),
-            "knowledge_base": await asyncio.to_thread(_kb_state, kb) if ready.is_set()
-            else {"ok": False, "detail": "starting"},
-            "rasa": await _rasa_state(settings.server.rasa_urls),
-            "action_server": await _http_state(f"{settings.server.action_url}/health"),
-        }
-        ok = all(c["ok"] for c in components.values())
-        return {"status": "ok" if ok else "degraded", "version": VERSION, "components": components}
+    # /health, /health/live, /health/ready (bot.health documents which probe is for what).
+    api.include_router(health.create_router(health.HealthChecks(
+        ready, engine, kb, settings.server.rasa_urls, settings.server.action_url, VERSION
+    )))
 
     @api.get(
         "/metrics",
@@ -214,39 +205,6 @@ def _kb_access(handoff: Handoff):
         raise Forbidden("This needs an admin account or the internal token.")
 
     return kb_access
-
-
-def _database_state(engine) -> dict[str, Any]:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"ok": True, "dialect": engine.dialect.name}
-    except Exception as e:  # noqa: BLE001 - health reports any failure as state
-        return {"ok": False, "detail": str(e)}
-
-
-def _kb_state(kb: KnowledgeBase) -> dict[str, Any]:
-    try:
-        return {"ok": True, **kb.status()}
-    except Exception as e:  # noqa: BLE001 - health reports any failure as state
-        return {"ok": False, "detail": str(e)}
-
-
-async def _rasa_state(urls: list[str]) -> dict[str, Any]:
-    """One Rasa server's state, or (several processes) all of theirs: ok when all are."""
-    states = [await _http_state(f"{url}/") for url in urls]
-    if len(states) == 1:
-        return states[0]
-    return {"ok": all(s["ok"] for s in states), "servers": states}
-
-
-async def _http_state(url: str) -> dict[str, Any]:
-    try:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            r = await client.get(url)
-        return {"ok": r.status_code < 500, "status_code": r.status_code}
-    except httpx.HTTPError as e:
-        return {"ok": False, "detail": f"{type(e).__name__}: {e}"}
 
 
 def app_from_env() -> socketio.ASGIApp:

@@ -51,7 +51,7 @@ ERROR_RULES: dict[int, str] = {
 }
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 # Probes are never rate limited (bot.limits.UNLIMITED_PATHS) and take no input.
-_PROBES = frozenset({"/health", "/metrics"})
+_PROBES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
 
 
 def error_response(exc: Exception) -> JSONResponse:

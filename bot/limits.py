@@ -14,7 +14,7 @@ from typing import Any
 from handoff.ratelimit import BodyTooLarge, RateLimited, RateLimiter
 
 # Probes from load balancers, the supervisor and Prometheus must never be refused.
-UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
+UNLIMITED_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
 
 
 class LimitMiddleware:

@@ -11,8 +11,8 @@ import pytest
 
 pytestmark = [pytest.mark.e2e]
 
-PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/auth/token"), ("GET", "/api/widget/config"),
-          ("POST", "/api/chat/sessions")}
+PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"),
+          ("POST", "/api/auth/token"), ("GET", "/api/widget/config"), ("POST", "/api/chat/sessions")}
 
 
 def required_role(method: str, path: str, summary: str) -> str:

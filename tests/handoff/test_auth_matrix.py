@@ -36,6 +36,8 @@ REQUIRED = {
     ("GET", "/console"): "public",
     ("GET", "/admin"): "public",
     ("GET", "/health"): "public",
+    ("GET", "/health/live"): "public",
+    ("GET", "/health/ready"): "public",
     ("GET", "/metrics"): "public",
     ("GET", "/widget.js"): "public",
     ("GET", "/openapi.json"): "public",
