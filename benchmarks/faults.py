@@ -17,6 +17,11 @@ waits for recovery, and checks from the database:
 - and what the users saw (`tier1 bench load`'s counts): nothing lost (every stored message
   arrived, live or replayed after a reconnect), duplicated or unanswered within the bound.
 
+``apologised`` counts the acknowledged messages whose reply was the apology ("I'm connecting
+you to a person"): a message that finds Rasa restarting waits for it (up to
+``handoff.rasa_wait_seconds``) and is answered by the bot, so after the ``rasa`` fault it
+should be about 0.
+
 Scenarios: ``rasa``, ``actions``, ``replica`` (kill -9 of Rasa, the action server, app A: all
 restarted by supervisord, which the script verifies by the new pid); ``database``
 (pg_terminate_backend of every connection to the database: app A, app B and Rasa's tracker
@@ -224,14 +229,15 @@ class Topology:
         def up() -> bool:
             if any(p.poll() is not None for p in self.procs):
                 raise RuntimeError(f"a replica exited; see {log_a} and {log_b}")
-            return "tier1 is up." in log_a.read_text() and _healthy(f"{b}/health")
+            return "tier1 is up." in log_a.read_text() and _healthy(f"{b}/health/ready")
 
         _wait(up, 420, "both replicas up")
         return Target(
             bases=[a, b], database_url=url,
             supervisor_socket=self.work / "a" / "state" / "supervisor.sock",
             health={"rasa": f"http://127.0.0.1:{rasa_port}/",
-                    "actions": f"http://127.0.0.1:{action_port}/health", "app": f"{a}/health"},
+                    "actions": f"http://127.0.0.1:{action_port}/health",
+                    "app": f"{a}/health/ready"},
             config=configs["a"], env=env, database=self.database, pg_admin=self.pg_admin,
             redis=self.redis)
 
@@ -344,8 +350,11 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
                    bound: float) -> dict[str, Any]:
     """Lost and unanswered acknowledged messages, from the database (see the module doc)."""
     from handoff.models import MessageRow, StatusChangeRow
+    from handoff.settings import HandoffSettings
 
     conversations = sorted({a["conversation"] for a in acknowledged})
+    handoff = yaml.safe_load(target.config.read_text()).get("handoff") or {}
+    apology = handoff.get("unavailable_message") or HandoffSettings().unavailable_message
     messages: dict[str, list[Any]] = {c: [] for c in conversations}
     queued_at: dict[str, datetime] = {}
     with target.db().connect() as conn:
@@ -353,7 +362,7 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
             chunk = conversations[i:i + 500]
             for m in conn.execute(select(MessageRow.id, MessageRow.conversation_id,
                                          MessageRow.sender, MessageRow.client_id,
-                                         MessageRow.created_at)
+                                         MessageRow.text, MessageRow.created_at)
                                   .where(MessageRow.conversation_id.in_(chunk))
                                   .order_by(MessageRow.id)):
                 messages[m.conversation_id].append(m)
@@ -362,7 +371,7 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
                                          StatusChangeRow.to_status == "queued")):
                 at = _utc(s.created_at)
                 queued_at[s.conversation_id] = min(at, queued_at.get(s.conversation_id, at))
-    lost = unanswered = told_before = 0
+    lost = unanswered = told_before = apologised = 0
     delays: list[float] = []
     unanswered_ids: list[int] = []
     for a in acknowledged:
@@ -377,6 +386,8 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
         if reply is None and queued_at.get(a["conversation"], sent) < sent:
             told_before += 1  # written while already with the agents: the handoff notice said so
             continue
+        if reply is not None and reply.text == apology:
+            apologised += 1
         since = max(sent, recovered_at)
         delay = None if reply is None else max(0.0, (_utc(reply.created_at) - since).total_seconds())
         if delay is None or delay > bound:
@@ -385,7 +396,7 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
         if delay is not None:
             delays.append(delay)
     return {"acknowledged": len(acknowledged), "lost": lost, "unanswered": unanswered,
-            "answered_by_handoff_notice": told_before,
+            "answered_by_handoff_notice": told_before, "apologised": apologised,
             "max_reply_delay_s": round(max(delays), 1) if delays else None,
             "unanswered_message_ids": unanswered_ids[:20]}
 
@@ -435,12 +446,13 @@ async def run_scenario(target: Target, scenario: str, opts, token: str | None,
 
 def table(rows: list[dict]) -> str:
     head = ("| scenario | recovered s | sent | acked | lost (db / seen) | unanswered (db / seen) "
-            "| with agents | max reply delay s | queue intact | reconnects | dup | passed |")
-    lines = [head, "|" + "---|" * 12]
+            "| apologised | with agents | max reply delay s | queue intact | reconnects | dup "
+            "| passed |")
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         lines.append(f"| {r['scenario']} | {r['recovered_s']} | {r['sent']} | {r['acknowledged']} "
                      f"| {r['lost']} / {r['load_lost']} | {r['unanswered']} / {r['load_unanswered']} "
-                     f"| {r['load_with_agents']} | {r['max_reply_delay_s']} "
+                     f"| {r['apologised']} | {r['load_with_agents']} | {r['max_reply_delay_s']} "
                      f"| {'yes' if r['queue_intact'] else 'NO'} ({r['queue_before']}) "
                      f"| {r['reconnects']} | {r['load_duplicated']} | {'yes' if r['passed'] else 'NO'} |")
     return "\n".join(lines)

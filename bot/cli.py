@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  agent console  : {url}/console\n"
             f"  agent API      : {url}/api/conversations  (token: POST {url}/api/auth/token)\n"
             f"  API docs       : {url}/docs\n"
-            f"  health         : {url}/health\n"
+            f"  health         : {url}/health  (probes: {url}/health/live, {url}/health/ready)\n"
             f"Create an agent: tier1 agent create --email you@example.com --password '...'\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

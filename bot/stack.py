@@ -106,7 +106,8 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
                      "--host", server.host, "--port", str(server.port), "--no-access-log",
                      # uvicorn's default websockets backend needs websockets>=13; Rasa pins 10.4.
                      "--ws", "wsproto"],
-            health_url=f"{server.app_url}/health",
+            health_url=f"{server.app_url}/health/live",
+            ready_url=f"{server.app_url}/health/ready",
             priority=30,
             environment=common,
         ),

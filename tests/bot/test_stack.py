@@ -32,5 +32,8 @@ def test_each_rasa_process_is_a_supervised_program_on_its_own_port(tmp_path):
     metrics_dir = tmp_path / "state" / "metrics"
     assert {p.environment[MULTIPROC_ENV] for p in progs} == {str(metrics_dir)}
     assert list(metrics_dir.iterdir()) == []  # a previous run's histograms are not summed in
+    [app] = [p for p in progs if p.name == "app"]
+    # The watchdog restarts the app only when it stops serving; start-up waits for readiness.
+    assert app.health_url.endswith("/health/live") and app.ready_url.endswith("/health/ready")
     endpoints = yaml.safe_load((tmp_path / "state" / "endpoints.yml").read_text())
     assert endpoints["tracker_store"]["type"] == TRACKER_STORE_TYPE

@@ -1,11 +1,13 @@
 import configparser
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bot.local_secrets import environment_with_secrets
 from bot.settings import SECRET_ENV
-from bot.supervisor import LogFollower, Program, render_config
+from bot.supervisor import LogFollower, Program, Supervisor, SupervisorError, render_config
 
 pytestmark = pytest.mark.unit
 
@@ -91,3 +93,41 @@ def test_a_hung_child_is_restarted_after_repeated_failed_health_checks(monkeypat
 
 def test_a_child_still_starting_is_not_restarted(monkeypatch, tmp_path):
     assert _watched(monkeypatch, tmp_path, starting=True) == []
+
+
+class _Probes(BaseHTTPRequestHandler):
+    """/live always 200; /ready 503 until the server's ``ready`` event is set."""
+
+    def do_GET(self) -> None:
+        ok = self.path == "/live" or self.server.ready.is_set()
+        self.send_response(200 if ok else 503)
+        self.end_headers()
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+def _probe_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Probes)
+    server.ready = threading.Event()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_start_up_waits_for_readiness_not_just_liveness(tmp_path):
+    server, url = _probe_server()
+    lines: list[str] = []
+    sup = Supervisor([Program("app", ["x"], f"{url}/live", 30, ready_url=f"{url}/ready")],
+                     tmp_path, {}, write=lines.append)
+    threading.Timer(1.0, server.ready.set).start()
+    try:
+        started = time.monotonic()
+        sup.wait_healthy(timeout=10)
+        assert time.monotonic() - started >= 1.0
+        assert lines == [f"tier1 | app is up ({url}/ready)"]
+        server.ready.clear()
+        with pytest.raises(SupervisorError, match=f"{url}/ready"):
+            sup.wait_healthy(timeout=0.6)
+    finally:
+        server.shutdown()
+        server.server_close()
