@@ -38,6 +38,9 @@ from handoff.records import (
 from handoff.status import Status, transition
 
 PREVIEW_CHARS = 120
+# customData keys that describe one message (a button's title), not the user: not kept on the
+# conversation.
+MESSAGE_ONLY_KEYS = frozenset({"display_text"})
 
 
 class ConversationStore:
@@ -172,14 +175,23 @@ class ConversationStore:
         client_id: str | None,
         metadata: dict[str, Any] | None,
     ) -> StoredMessage:
-        """Store a user message; a known ``client_id`` returns the stored one as a duplicate."""
+        """Store a user message; a known ``client_id`` returns the stored one as a duplicate.
+
+        ``metadata`` (a widget's customData) is kept with the message and, except keys that
+        describe only the message, on the conversation, where agents see it (rasa-webchat
+        sends customData only with messages, never when a session opens).
+        """
         if client_id is not None:
             existing = self._by_client_id(conversation_id, client_id)
             if existing is not None:
                 return replace(existing, duplicate=True)
         try:
             with self._session() as s, s.begin():
-                self._require(s, conversation_id)
+                conversation = self._require(s, conversation_id)
+                custom = {k: v for k, v in (metadata or {}).items() if k not in MESSAGE_ONLY_KEYS}
+                known = conversation.user_metadata or {}
+                if any(known.get(k) != v for k, v in custom.items()):
+                    conversation.user_metadata = {**known, **custom}
                 row = MessageRow(
                     conversation_id=conversation_id,
                     sender="user",

@@ -142,3 +142,18 @@ def test_the_server_learns_why_a_socket_closed(live):
         server.handlers["/"]["disconnect"] = handler
     # The client's goodbye and the socket's close race; either is a clean close.
     assert len(seen) == 1 and seen[0] in ("client disconnect", "transport close")
+
+
+def test_custom_data_sent_with_messages_is_kept_on_the_conversation(live):
+    """rasa-webchat sends customData only with user_uttered: agents still see it."""
+
+    async def go():
+        async with Widget(live.url) as w:
+            sid = await w.start()
+            await w.say("hi", "c-1", customData={"language": "en", "plan": "pro"})
+            await w.say("Billing", "c-2", customData={"plan": "team", "display_text": "Billing"})
+            return sid
+
+    sid = run(go())
+    meta = live.handoff.service.get_conversation(sid).user_metadata
+    assert meta == {"language": "en", "plan": "team"}  # a button's title stays on its message
