@@ -3,6 +3,10 @@
 Each test stops (or SIGSTOPs) one supervised process through supervisord's XML-RPC socket,
 checks that the user still hears something within a bounded time, then restarts the process and
 waits until it is healthy, so that later tests still have the full stack.
+
+A message that finds Rasa not serving waits up to ``handoff.rasa_wait_seconds`` (120 s) for it
+to come back. The Rasa-down test therefore also talks to a second app server on the same
+stack configured to wait 1 s (what a Rasa that stays down gets, without the 2 minutes).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 import xmlrpc.client
 from collections.abc import Iterator
@@ -20,6 +26,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_chat import Widget, demo_article, texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,6 +108,48 @@ def processes(stack) -> Processes:
 
 
 @pytest.fixture(scope="module")
+def impatient_app(stack, tmp_path_factory) -> Iterator[str]:
+    """A second app server on the stack (its database, Rasa, action server) that waits only 1 s
+    for a Rasa that is not serving; its URL."""
+    work = tmp_path_factory.mktemp("impatient")
+    config = yaml.safe_load(stack.config.read_text())
+    stack_state = Path(config["server"]["state_dir"])
+    port = free_port()
+    config["server"].update(port=port, state_dir=str(work / "state"))
+    config["knowledge_base"]["embedder"]["cache_dir"] = str(stack_state / "onnx")  # exported once
+    # Its orphan sweep (4 x rasa_timeout_seconds) must not answer the stack's waiting message.
+    config["handoff"].update(rasa_wait_seconds=1, rasa_timeout_seconds=60)
+    cfg = work / "config.yml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    log = work / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory", "--host",
+             "127.0.0.1", "--port", str(port), "--ws", "wsproto", "--no-access-log"],
+            cwd=ROOT, env={**stack.env, "TIER1_CONFIG": str(cfg)}, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the second app server did not start:\n{log.read_text()[-4000:]}")
+        time.sleep(0.3)
+    yield url
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
 def agent_api(stack):
     token = stack.agent_token("outage-agent@example.com")
     with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}) as api:
@@ -174,20 +223,32 @@ def test_action_server_hung_the_gateway_apologises_and_queues(stack, processes, 
     asyncio.run(scenario())
 
 
-def test_rasa_down_the_gateway_apologises_and_queues(stack, processes, agent_api):
+def test_rasa_down_the_gateway_apologises_and_queues_and_a_restart_is_waited_for(
+    stack, processes, agent_api, impatient_app
+):
+    """Rasa stopped: with a 1 s wait the user gets the apology and a person within seconds;
+    with the default wait the question is held and the bot answers it once Rasa is back."""
+    article = demo_article("order-tracking")
+
     async def scenario():
-        w = Widget(stack.url)
+        w, held = Widget(impatient_app), Widget(stack.url)
         conv = await w.connect()
+        held_conv = await held.connect()
         try:
             with processes.stopped("rasa"):
+                await held.say("where is my order", "held-1")
                 _, seconds = await ask(w, "where is my order",
                                        lambda m: "connecting you" in texts(m).lower(), 30)
                 assert seconds < 10, seconds
                 c = queued_conversation(agent_api, conv)
                 assert (c["status"], c["reason"]) == ("queued", "bot_unavailable"), c
                 assert c["context"]["last_question"] == "where is my order"
+            got = await held.replies(lambda m: article["answer"][:40] in texts(m), 60)
+            assert "connecting you" not in texts(got).lower(), got
+            assert conversation(agent_api, held_conv)["status"] == "bot"
         finally:
             await w.sio.disconnect()
+            await held.sio.disconnect()
 
     asyncio.run(scenario())
     # Rasa is back: a new conversation is answered by the bot again.
