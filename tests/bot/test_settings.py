@@ -109,3 +109,11 @@ def test_rasa_processes_are_counted_and_given_consecutive_ports(monkeypatch):
     for bad in (0, "many", True, 65):
         with pytest.raises(SettingsError, match="server.rasa_processes"):
             settings_from_dict({"server": {"rasa_processes": bad}}, SECRETS)
+
+
+def test_rasa_wait_is_validated_and_zero_turns_it_off():
+    assert load_settings(ROOT / "config.yml", ENV).handoff.rasa_wait_seconds == 120
+    assert settings_from_dict({"handoff": {"rasa_wait_seconds": 0}}, SECRETS).handoff.rasa_wait_seconds == 0
+    for bad in (-1, 3601, "soon"):
+        with pytest.raises(SettingsError, match="handoff.rasa_wait_seconds"):
+            settings_from_dict({"handoff": {"rasa_wait_seconds": bad}}, SECRETS)
