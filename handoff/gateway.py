@@ -49,6 +49,8 @@ CLEAN_CLOSE_GRACE = {
     "client disconnect": timedelta(seconds=0.25),
     "server disconnect": timedelta(seconds=0.25),
     "transport close": timedelta(seconds=1),
+    # A long-polling client's pending GET cut off: its last poll may not have been answered.
+    "transport error": timedelta(seconds=5),
 }
 
 
@@ -137,7 +139,8 @@ class DisconnectReasonServer(socketio.AsyncServer):
 
     Engine.IO reports the reason (``client disconnect``, ``transport close``, ``ping
     timeout``...); python-socketio 5.9 (pinned with Rasa) drops it. It is kept in
-    `closing_reason` while the ``disconnect`` handlers of that socket run.
+    `closing_reason` while the ``disconnect`` handlers of that socket run; a socket.io
+    DISCONNECT packet from the client is ``client disconnect``.
     """
 
     closing_reason: str | None = None
@@ -146,6 +149,17 @@ class DisconnectReasonServer(socketio.AsyncServer):
         self.closing_reason = reason
         try:
             await super()._handle_eio_disconnect(eio_sid)
+        finally:
+            self.closing_reason = None
+
+    async def _handle_disconnect(self, eio_sid: str, namespace: str | None) -> None:
+        if self.closing_reason is not None:  # from _handle_eio_disconnect: the reason is known
+            await super()._handle_disconnect(eio_sid, namespace)
+            return
+        # Else the client sent socket.io's DISCONNECT packet: it said goodbye.
+        self.closing_reason = "client disconnect"
+        try:
+            await super()._handle_disconnect(eio_sid, namespace)
         finally:
             self.closing_reason = None
 

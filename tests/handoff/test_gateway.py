@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
 import socketio
-import uvicorn
-from argon2 import PasswordHasher
-from fastapi import FastAPI
 
-from handoff import HandoffError, HandoffSettings, InMemoryRasa, build_handoff
+from handoff import HandoffSettings
+from tests.live_handoff import serve_handoff
 
 pytestmark = pytest.mark.integration  # a real uvicorn server and socket.io clients: ~3 s
 
@@ -23,60 +19,11 @@ INTERNAL = {"Authorization": "Bearer gateway-internal-token-0123456789"}
 PASSWORD = "correct horse battery"
 
 
-class LiveServer:
-    def __init__(self, handoff, rasa: InMemoryRasa, url: str):
-        self.handoff, self.rasa, self.url = handoff, rasa, url
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, sqlite_engine):
     engine = sqlite_engine(tmp_path_factory.mktemp("gateway") / "gateway.db")
-    rasa = InMemoryRasa()
-    handoff = build_handoff(
-        HandoffSettings(max_message_chars=50),
-        engine,
-        jwt_secret="gateway-jwt-secret-0123456789abcdef",
-        internal_token=INTERNAL["Authorization"].split()[1],
-        rasa_url="http://rasa.invalid",
-        rasa_token="rasa-token",
-        cors_origins=["*"],
-        rasa=rasa,
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-    )
-    handoff.start()
-    handoff.create_agent("ana@example.com", PASSWORD, display_name="Ana")
-    api = FastAPI()
-    api.include_router(handoff.router)
-
-    @api.exception_handler(HandoffError)
-    async def _errors(_request, exc: HandoffError):
-        from fastapi.responses import JSONResponse
-
-        return JSONResponse({"detail": str(exc)}, exc.http_status, headers=exc.headers)
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            socketio.ASGIApp(handoff.sio, api),
-            log_level="warning",
-            # A polling client's abandoned long-poll GET would hold shutdown for the ping interval.
-            timeout_graceful_shutdown=0.5,
-            lifespan="off",
-            # uvicorn's "auto" picks its websockets>=13 implementation; Rasa pins websockets 10.4.
-            ws="wsproto",
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield LiveServer(handoff, rasa, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(10)
+    with serve_handoff(engine, INTERNAL["Authorization"].split()[1], PASSWORD) as server:
+        yield server
     engine.dispose()
 
 
