@@ -16,6 +16,7 @@ from knowledge_base.errors import FileProblem, KnowledgeFileError
 from knowledge_base.ingest import IMPORT_EXTENSIONS
 from knowledge_base.schemas import (
     ArticleCreate,
+    ArticleDraftWrite,
     ArticlePage,
     ArticlePublic,
     ArticleUpdate,
@@ -48,6 +49,20 @@ def _actor(principal: Any) -> str:
         if isinstance(value, str) and value:
             return value
     return "admin" if principal is None else str(principal)
+
+
+def _actor_name(principal: Any) -> str | None:
+    """The caller's name for people reading the history (an agent's display name or email)."""
+    person = getattr(principal, "agent", None) or principal
+    for name in ("display_name", "email"):
+        value = getattr(person, name, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _who(principal: Any) -> dict[str, Any]:
+    return {"actor": _actor(principal), "actor_name": _actor_name(principal)}
 
 
 def create_router(
@@ -89,7 +104,8 @@ def create_router(
         tag: str | None = None,
         locale: str | None = None,
         q: Annotated[
-            str | None, Query(max_length=200, description="text in the title or slug")
+            str | None,
+            Query(max_length=200, description="text in the title, slug, answer or a question"),
         ] = None,
     ) -> dict:
         items, total = kb.list_articles(
@@ -109,7 +125,7 @@ def create_router(
         summary="Create an article (searchable when this returns, if published)",
     )
     def create_article(body: ArticleCreate, who: Admin) -> dict:
-        return kb.create_article(_fields(body.dict()), actor=_actor(who)).to_dict()
+        return kb.create_article(_fields(body.dict()), **_who(who)).to_dict()
 
     @router.get("/articles/{article_id}", response_model=ArticlePublic, summary="One article by id")
     def get_article(article_id: ArticleId) -> dict:
@@ -118,10 +134,12 @@ def create_router(
     @router.put(
         "/articles/{article_id}",
         response_model=ArticlePublic,
-        summary="Replace an article (the previous version is kept as a revision)",
+        summary="Replace an article, live at once (the previous version is kept as a revision)",
+        description="To change a published article without publishing the change yet, save "
+        "a draft with PUT /api/kb/articles/{article_id}/draft instead.",
     )
     def replace_article(article_id: ArticleId, body: ArticleCreate, who: Admin) -> dict:
-        return kb.update_article(article_id, _fields(body.dict()), actor=_actor(who)).to_dict()
+        return kb.update_article(article_id, _fields(body.dict()), **_who(who)).to_dict()
 
     @router.patch(
         "/articles/{article_id}",
@@ -130,7 +148,40 @@ def create_router(
     )
     def update_article(article_id: ArticleId, body: ArticleUpdate, who: Admin) -> dict:
         changes = _fields(body.dict(exclude_unset=True))
-        return kb.update_article(article_id, changes, actor=_actor(who), partial=True).to_dict()
+        return kb.update_article(article_id, changes, partial=True, **_who(who)).to_dict()
+
+    @router.put(
+        "/articles/{article_id}/draft",
+        response_model=ArticlePublic,
+        summary="Save changes as the article's draft; the live version keeps answering",
+        description="The body is the whole content as it should go live. Search, the "
+        "article's status and its live fields do not change until POST "
+        "/api/kb/articles/{article_id}/publish; `draft` in the response holds the changes. "
+        "Content equal to the live version removes the draft.",
+    )
+    def save_draft(article_id: ArticleId, body: ArticleDraftWrite, who: Admin) -> dict:
+        return kb.save_draft(article_id, body.dict(), **_who(who)).to_dict()
+
+    @router.delete(
+        "/articles/{article_id}/draft",
+        response_model=ArticlePublic,
+        summary="Discard the article's draft; the live version is untouched",
+        dependencies=[Depends(authorize_admin or authorize)],
+    )
+    def discard_draft(article_id: ArticleId) -> dict:
+        return kb.discard_draft(article_id).to_dict()
+
+    @router.post(
+        "/articles/{article_id}/publish",
+        response_model=ArticlePublic,
+        summary="Publish the article and its draft (searchable when this returns)",
+        description="The draft, if any, becomes the live version (merged with changes made to "
+        "the live version since the draft was started) and the status `published`; recorded "
+        "as a `published` revision. Publishing a published article without a draft changes "
+        "nothing.",
+    )
+    def publish(article_id: ArticleId, who: Admin) -> dict:
+        return kb.publish(article_id, **_who(who)).to_dict()
 
     @router.delete(
         "/articles/{article_id}",
@@ -139,13 +190,13 @@ def create_router(
         summary="Delete an article (it leaves search results when this returns)",
     )
     def delete_article(article_id: ArticleId, who: Admin) -> Response:
-        kb.delete_article(article_id, actor=_actor(who))
+        kb.delete_article(article_id, **_who(who))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get(
         "/articles/{article_id}/revisions",
         response_model=list[RevisionPublic],
-        summary="An article's change history, newest first",
+        summary="An article's change history (its versions), newest first",
     )
     def revisions(article_id: ArticleId) -> list:
         return [r.to_dict() for r in kb.article_revisions(article_id)]
@@ -158,7 +209,7 @@ def create_router(
         "problem imports nothing; the error names the file, line and field.",
     )
     def import_file(file: Annotated[UploadFile, File()], who: Admin) -> dict:
-        return kb.import_bytes(file.filename or "upload", _read(file), actor=_actor(who)).to_dict()
+        return kb.import_bytes(file.filename or "upload", _read(file), **_who(who)).to_dict()
 
     @router.post(
         "/import/preview",

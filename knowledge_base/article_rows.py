@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from knowledge_base.drafts import Draft
 from knowledge_base.knowledge_file import ArticleSpec
 from knowledge_base.models import ArticleRow, QuestionRow, RevisionRow
 from knowledge_base.records import Article, ArticleStatus, Revision
@@ -29,6 +30,7 @@ def to_article(row: ArticleRow) -> Article:
         updated_at=utc(row.updated_at),
         locale=row.locale,
         status=ArticleStatus(row.status),
+        draft=Draft.from_json(row.draft),
     )
 
 
@@ -74,7 +76,7 @@ def apply_spec(row: ArticleRow, spec: ArticleSpec) -> None:
     row.tags, row.locale, row.status = list(spec.tags), spec.locale, spec.status.value
 
 
-def to_revision(row: RevisionRow) -> Revision:
+def to_revision(row: RevisionRow, version: int = 0) -> Revision:
     return Revision(
         id=row.id,
         article_id=row.article_id,
@@ -84,7 +86,27 @@ def to_revision(row: RevisionRow) -> Revision:
         at=utc(row.at),
         changed=list(row.changed or []),
         previous=row.previous,
+        version=version,
+        actor_name=row.actor_name,
     )
+
+
+_STATUS_ACTIONS = {
+    ("draft", "published"): "published",
+    ("archived", "published"): "published",
+    ("published", "draft"): "unpublished",
+    ("archived", "draft"): "restored",
+    ("published", "archived"): "archived",
+    ("draft", "archived"): "archived",
+}
+
+
+def revision_action(before: dict[str, Any] | None, status: str) -> str:
+    """How a revision names a write: created, a status change (published, unpublished,
+    archived, restored), or updated."""
+    if before is None:
+        return "created"
+    return _STATUS_ACTIONS.get((before.get("status"), status), "updated")
 
 
 def same(row: ArticleRow, spec: ArticleSpec, wanted, dimensions: int, model: str) -> bool:

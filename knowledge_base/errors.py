@@ -87,7 +87,8 @@ class KnowledgeFileError(KnowledgeBaseError):
         self.article = problems[0].article
         self.field = problems[0].field
         self.line = problems[0].line
-        lines = [f"{self.file}: {len(problems)} problem(s); fix them and import again:"]
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        lines = [f"{self.file}: {count}; fix {'it' if len(problems) == 1 else 'them'} and import again:"]
         lines += [f"  - {p}" for p in problems[: self._SHOWN]]
         if len(problems) > self._SHOWN:
             lines.append(f"  ... and {len(problems) - self._SHOWN} more")

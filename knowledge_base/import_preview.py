@@ -52,7 +52,13 @@ class ImportPreview:
     def importable(self) -> bool:
         return not self.file_errors and all(r.action != "error" for r in self.rows)
 
+    @property
+    def problems(self) -> int:
+        """Every problem listed: each row's (a row may have several) and the file's own."""
+        return sum(len(r.errors) for r in self.rows) + len(self.file_errors)
+
     def count(self, action: str) -> int:
+        """Rows whose action is ``action`` (create, update, unchanged, error)."""
         return sum(1 for r in self.rows if r.action == action)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +69,7 @@ class ImportPreview:
             "update": self.count("update"),
             "unchanged": self.count("unchanged"),
             "errors": self.count("error") + len(self.file_errors),
+            "problems": self.problems,
             "rows": [r.to_dict() for r in self.rows],
             "file_errors": [_problem(p) for p in self.file_errors],
         }

@@ -22,6 +22,7 @@ the one validation every import format (``knowledge_base.ingest``) and the admin
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,7 @@ def validate_article(
         return None
     found: list[FileProblem] = []
     slug = raw.get("slug")
-    name = slug if isinstance(slug, str) and SLUG.match(slug) else f"#{n}"
+    name = slug if slug_error(slug) is None else f"#{n}"
 
     def bad(field: str, message: str) -> None:
         found.append(FileProblem(name, field, message, _line(where, field)))
@@ -264,12 +265,9 @@ def validate_article(
     for key in raw:
         if key not in ARTICLE_KEYS:
             bad(str(key), f"unknown field; allowed fields are {', '.join(ARTICLE_KEYS)}")
-    if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > MAX_SLUG:
-        bad(
-            "slug",
-            "required: lowercase letters and digits in words joined by dashes "
-            "(e.g. reset-password)",
-        )
+    slug_problem = slug_error(slug)
+    if slug_problem is not None:
+        bad("slug", slug_problem)
     title = _text(raw.get("title"), "title", MAX_TITLE, bad, required=True)
     answer = _text(raw.get("answer"), "answer", None, bad, required=True, keep_lines=True)
     url = raw.get("url")
@@ -298,6 +296,34 @@ def validate_article(
         locale,
         ArticleStatus(status),
     )
+
+
+SLUG_RULE = "lowercase letters and digits in words joined by single dashes"
+
+
+def slug_error(slug: Any) -> str | None:
+    """What is wrong with ``slug`` as an article's external id, or None when it is valid.
+
+    A missing slug is "required"; a present but malformed one is "not a valid slug", with the
+    rule and an example made from it when possible.
+    """
+    if slug is None or (isinstance(slug, str) and not slug.strip()):
+        return f"required: {SLUG_RULE}, e.g. 'reset-password'"
+    if not isinstance(slug, str):
+        return f"must be text, got {type(slug).__name__}; use {SLUG_RULE}"
+    if len(slug) > MAX_SLUG:
+        return f"is {len(slug)} characters long; the limit is {MAX_SLUG}"
+    if SLUG.match(slug):
+        return None
+    example = slugify(slug) or "reset-password"
+    return f"{slug!r} is not a valid slug: use {SLUG_RULE}, e.g. {example!r}"
+
+
+def slugify(text: str) -> str:
+    """A valid slug made of ``text``'s ASCII letters and digits ("" when it has none)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    return "-".join(words)[:MAX_SLUG].strip("-")
 
 
 def _text(

@@ -39,6 +39,10 @@ class ArticleRow(Base):
 
     Only ``published`` articles are indexed (and so searchable); drafts and archived ones
     keep their stored vectors so publishing them again encodes nothing.
+
+    ``draft`` holds pending changes (``knowledge_base.drafts``): edits saved without being
+    published. They live beside the article, so the indexed texts and the search keep serving
+    the article as it is until the draft is published.
     """
 
     __tablename__ = "kb_articles"
@@ -55,6 +59,7 @@ class ArticleRow(Base):
     )
     created_at = Column(DateTime(timezone=True), nullable=False, default=_now)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=_now, onupdate=_now)
+    draft = Column(JSON, nullable=True)
 
     questions = relationship(
         "QuestionRow",
@@ -109,8 +114,10 @@ class RevisionRow(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     article_id = Column(Integer, nullable=False, index=True)
     slug = Column(String(200), nullable=False)
-    action = Column(String(16), nullable=False)  # created | updated | deleted
+    # created | updated | published | unpublished | archived | deleted
+    action = Column(String(16), nullable=False)
     actor = Column(String(200), nullable=False)
+    actor_name = Column(String(200), nullable=True)  # the person's name when it was written
     at = Column(DateTime(timezone=True), nullable=False, default=_now)
     changed = Column(JSON, nullable=False, default=list)  # field names
     previous = Column(JSON, nullable=True)

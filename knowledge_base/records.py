@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from knowledge_base.decision import Decision
+from knowledge_base.drafts import Draft
 
 
 class ArticleStatus(str, Enum):
@@ -84,26 +85,40 @@ class Article:
     updated_at: datetime
     locale: str = "en"
     status: ArticleStatus = ArticleStatus.PUBLISHED
+    draft: Draft | None = None  # changes saved but not published (``knowledge_base.drafts``)
 
-    def to_dict(self) -> dict[str, Any]:
+    def content(self) -> dict[str, Any]:
+        """The editable content as it is live (what search serves when published)."""
         return {
-            "id": self.id,
             "slug": self.slug,
             "title": self.title,
             "answer": self.answer,
             "url": self.url,
             "tags": list(self.tags),
             "locale": self.locale,
-            "status": self.status.value,
             "questions": list(self.questions),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        live = self.content()
+        return {
+            "id": self.id,
+            **live,
+            "status": self.status.value,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "draft": self.draft.to_dict(live) if self.draft is not None else None,
         }
 
 
 @dataclass(frozen=True)
 class Revision:
-    """One recorded change: ``previous`` is the article before it (None for a creation)."""
+    """One recorded change: ``previous`` is the article before it (None for a creation).
+
+    ``version`` numbers an article's revisions from 1 (its creation), oldest first: version n
+    is the article as revision n left it. ``actor`` is a stable id (``agent:3``), and
+    ``actor_name`` the person's name when the change was made (None for older rows).
+    """
 
     id: int
     article_id: int
@@ -113,14 +128,18 @@ class Revision:
     at: datetime
     changed: list[str]
     previous: dict[str, Any] | None
+    version: int = 0
+    actor_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "article_id": self.article_id,
+            "version": self.version,
             "slug": self.slug,
             "action": self.action,
             "actor": self.actor,
+            "actor_name": self.actor_name,
             "at": self.at.isoformat(),
             "changed": list(self.changed),
             "previous": self.previous,

@@ -99,6 +99,41 @@ class ArticleUpdate(_Schema):
     status: Status | None = None
 
 
+class ArticleDraftWrite(_Schema):
+    """An article's whole content as it should go live when published (no status)."""
+
+    slug: str = Field(..., max_length=MAX_SLUG, example="reset-password")
+    title: str = Field(..., max_length=MAX_TITLE, example="How do I reset my password?")
+    answer: str = Field(..., description="what the assistant replies (Markdown)")
+    questions: list[constr(max_length=MAX_QUESTION)] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="how users ask it"
+    )
+    url: str | None = Field(None, max_length=MAX_URL)
+    tags: list[str] = Field(default_factory=list)
+    locale: str = Field("en", example="en")
+
+
+class DraftPublic(_Schema):
+    """Changes saved but not published: the content publishing would give, and who saved it."""
+
+    slug: str
+    title: str
+    answer: str
+    url: str | None
+    tags: list[str]
+    locale: str
+    questions: list[str]
+    changed: list[str] = Field(..., description="fields publishing would change")
+    live_changed: list[str] = Field(
+        ...,
+        description="fields the live version changed since the draft was started (publishing "
+        "keeps those changes unless the draft changed the same field)",
+    )
+    saved_at: datetime
+    saved_by: str = Field(..., description="who saved it last, e.g. agent:3")
+    saved_by_name: str | None = Field(None, description="that person's name")
+
+
 class ArticlePublic(_Schema):
     id: int
     slug: str
@@ -110,7 +145,10 @@ class ArticlePublic(_Schema):
     status: Status
     questions: list[str]
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(..., description="the live version's last change")
+    draft: DraftPublic | None = Field(
+        None, description="pending changes, not live until POST .../publish"
+    )
 
 
 class ArticlePage(_Schema):
@@ -123,9 +161,14 @@ class ArticlePage(_Schema):
 class RevisionPublic(_Schema):
     id: int
     article_id: int
+    version: int = Field(..., description="1 for the creation, then one more per change")
     slug: str
-    action: str = Field(..., description="created | updated | deleted")
-    actor: str
+    action: str = Field(
+        ...,
+        description="created | updated | published | unpublished | archived | restored | deleted",
+    )
+    actor: str = Field(..., description="who made the change, e.g. agent:3 or import")
+    actor_name: str | None = Field(None, description="that person's name, when known")
     at: datetime
     changed: list[str] = Field(..., description="fields this change touched")
     previous: dict[str, Any] | None = Field(None, description="the article before the change")
@@ -164,6 +207,9 @@ class ImportPreviewPublic(_Schema):
     update: int
     unchanged: int
     errors: int = Field(..., description="rows with problems plus problems of the whole file")
+    problems: int = Field(
+        ..., description="every problem listed: each row's (a row may have several) and the file's"
+    )
     rows: list[ImportPreviewRow]
     file_errors: list[ImportProblemPublic]
 

@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from knowledge_base import ingest
 from knowledge_base.decision import decide_explained
+from knowledge_base.editing import ArticleEditing
 from knowledge_base.embedder import Embedder, create_embedder
 from knowledge_base.errors import (
-    InvalidArticle,
     InvalidQuery,
     KnowledgeFileError,
     NotReady,
@@ -33,15 +33,13 @@ from knowledge_base.errors import (
 from knowledge_base.hit_details import HitDetails
 from knowledge_base.import_preview import ImportPreview, build_preview
 from knowledge_base.index import VectorIndex
-from knowledge_base.knowledge_file import ArticleSpec, validate_article
+from knowledge_base.knowledge_file import ArticleSpec
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.query_vectors import QueryVectors
 from knowledge_base.records import (
-    Article,
     ArticleStatus,
     Hit,
     ImportReport,
-    Revision,
     SearchResult,
 )
 from knowledge_base.scoring import create_scorer
@@ -55,7 +53,7 @@ MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 100
 
 
-class KnowledgeBase:
+class KnowledgeBase(ArticleEditing):
     """Articles in SQL, their question vectors in an index, and search over both.
 
     Args:
@@ -190,10 +188,13 @@ class KnowledgeBase:
         self._require_started()
         return self._import(ingest.read_source(path), progress, actor)
 
-    def import_bytes(self, filename: str, data: bytes, *, actor: str = "import") -> ImportReport:
-        """``import_file`` for an upload: ``filename``'s extension picks the format."""
+    def import_bytes(
+        self, filename: str, data: bytes, *, actor: str = "import", actor_name: str | None = None
+    ) -> ImportReport:
+        """``import_file`` for an upload: ``filename``'s extension picks the format;
+        ``actor_name`` names the person in the revisions."""
         self._require_started()
-        return self._import(ingest.parse_source(filename, data), False, actor)
+        return self._import(ingest.parse_source(filename, data), False, actor, actor_name)
 
     def preview_bytes(self, filename: str, data: bytes) -> ImportPreview:
         """What ``import_bytes`` would do with this upload, row by row; writes nothing.
@@ -221,15 +222,18 @@ class KnowledgeBase:
         self._require_started()
         return ingest.export(self._store.specs(status), fmt)
 
-    def _import(self, specs: list[ArticleSpec], progress: bool, actor: str) -> ImportReport:
+    def _import(
+        self, specs: list[ArticleSpec], progress: bool, actor: str, actor_name: str | None = None
+    ) -> ImportReport:
+        who = {"actor": actor, "actor_name": actor_name}
         with self._writer:
             try:
-                result, encoded = self._upsert(specs, progress, actor=actor)
+                result, encoded = self._upsert(specs, progress, **who)
             except StorageError as e:
                 if not isinstance(e.__cause__, IntegrityError):
                     raise
                 # Another replica inserted one of these slugs concurrently: now they exist.
-                result, encoded = self._upsert(specs, progress, actor=actor)
+                result, encoded = self._upsert(specs, progress, **who)
             if result.version is not None:
                 self._live.apply(result, self._store, self.embedder)
         return ImportReport(
@@ -241,65 +245,6 @@ class KnowledgeBase:
             slugs_created=result.created,
             slugs_updated=result.updated,
         )
-
-    # -- articles one at a time (the admin API) ---------------------------------------------
-
-    def create_article(self, data: dict[str, Any], *, actor: str) -> Article:
-        """Create one article from knowledge-file fields; searchable when this returns
-        (if published).
-
-        Raises:
-            InvalidArticle: a field is invalid. ArticleConflict: the slug exists.
-        """
-        self._require_started()
-        spec = _valid_article(data)
-        with self._writer:
-            result, _ = self._upsert([spec], False, actor=actor, create_only=True)
-            self._live.apply(result, self._store, self.embedder)
-        return self._store.article(result.articles[0])
-
-    def update_article(
-        self, article_id: int, data: dict[str, Any], *, actor: str, partial: bool = False
-    ) -> Article:
-        """Replace an article's fields (``partial``: only those given); the change is
-        searchable when this returns and its previous version is kept as a revision.
-
-        Raises:
-            ArticleNotFound, InvalidArticle, ArticleConflict (the new slug is taken).
-        """
-        self._require_started()
-        with self._writer:
-            if partial:
-                current = self._store.article(article_id).to_dict()
-                fields = ("slug", "title", "answer", "url", "tags", "locale", "status", "questions")
-                data = {k: current[k] for k in fields if current[k] is not None} | data
-            spec = _valid_article(data)
-            result, _ = self._upsert([spec], False, actor=actor, article_id=article_id)
-            if result.version is not None:
-                self._live.apply(result, self._store, self.embedder)
-        return self._store.article(article_id)
-
-    def delete_article(self, article_id: int, *, actor: str) -> None:
-        """Delete an article; it leaves search results when this returns.
-
-        Raises:
-            ArticleNotFound.
-        """
-        self._require_started()
-        with self._writer:
-            self._live.apply(
-                self._store.delete(article_id, actor=actor), self._store, self.embedder
-            )
-
-    def list_articles(self, **filters: Any) -> tuple[list[Article], int]:
-        """A page of articles and the total matching; see ``ArticleStore.list_articles``."""
-        self._require_started()
-        return self._store.list_articles(**filters)
-
-    def article_revisions(self, article_id: int) -> list[Revision]:
-        """Recorded changes of an article, newest first (kept after deletion)."""
-        self._require_started()
-        return self._store.revisions(article_id)
 
     def seed_if_empty(self, path: Path | str) -> int:
         """Import ``path`` if the knowledge base has no articles; return articles created."""
@@ -383,11 +328,6 @@ class KnowledgeBase:
                 cached[i] = vector
         return np.stack(cached).astype(np.float32, copy=False)
 
-    def get_article(self, article_id: int) -> Article:
-        """Raises ArticleNotFound."""
-        self._require_started()
-        return self._store.article(article_id)
-
     def status(self) -> dict:
         """Counts and versions for health checks and the admin console."""
         self._require_started()
@@ -433,14 +373,6 @@ class KnowledgeBase:
             return cache[text]
 
         return self._store.upsert(specs, vector_for, dims, name, **options), encoded
-
-
-def _valid_article(data: dict[str, Any]) -> ArticleSpec:
-    problems = []
-    spec = validate_article(data, 1, problems)
-    if spec is None:
-        raise InvalidArticle(problems)
-    return spec
 
 
 def _valid_query(text: object) -> str:

@@ -6,22 +6,24 @@ models beyond "which stored vectors are usable for this embedder name and size".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
+from knowledge_base.article_filters import filtered
 from knowledge_base.article_rows import (
     apply_spec,
     changed_fields,
     now,
+    revision_action,
     same,
     snapshot,
     spec_snapshot,
@@ -212,8 +214,10 @@ class ArticleStore:
         model: str,
         *,
         actor: str = "import",
+        actor_name: str | None = None,
         article_id: int | None = None,
         create_only: bool = False,
+        publish: bool = False,
     ) -> UpsertResult:
         """Create or update articles by slug in ONE transaction, bumping the version once.
 
@@ -222,9 +226,12 @@ class ArticleStore:
         Every created or changed article gets a revision row naming ``actor``.
 
         Args:
+            actor_name: the person's name, kept in the revision beside ``actor``.
             article_id: update this article (one spec; its slug may change) instead of
                 matching by slug.
             create_only: refuse specs whose slug exists instead of updating them.
+            publish: the write publishes the article's draft: the draft is cleared (even when
+                nothing else changes) and the revision is named ``published``.
 
         Raises:
             ArticleNotFound: ``article_id`` does not exist.
@@ -253,12 +260,16 @@ class ArticleStore:
                         f"update it with PUT /api/kb/articles/{row.id} or choose another slug"
                     )
                 wanted = spec.indexed(self._passage_chars)
+                if publish and row is not None:
+                    row.draft = None
                 if row is None:
                     row, before, was_live, old_ids = ArticleRow(), None, False, []
                     apply_spec(row, spec)
                     s.add(row)
                     result.created.append(spec.slug)
                 elif same(row, spec, wanted, dimensions, model):
+                    if publish:  # only the draft goes: the live version keeps its date
+                        flag_modified(row, "updated_at")
                     result.unchanged.append(spec.slug)
                     continue
                 else:
@@ -278,12 +289,14 @@ class ArticleStore:
                     result.added += [(q.id, row.id, q.vector(dimensions, model)) for q in indexed]
                 else:  # drafts and archived articles leave the index (their vectors stay stored)
                     result.removed_ids += old_ids
+                action = revision_action(before, row.status)
                 s.add(
                     RevisionRow(
                         article_id=row.id,
                         slug=row.slug,
-                        action="created" if before is None else "updated",
+                        action="published" if publish and before is not None else action,
                         actor=actor,
+                        actor_name=actor_name,
                         changed=changed_fields(before, spec_snapshot(spec)),
                         previous=before,
                     )
@@ -292,7 +305,9 @@ class ArticleStore:
             result.version = bump_version(s)
         return result
 
-    def delete(self, article_id: int, *, actor: str) -> UpsertResult:
+    def delete(
+        self, article_id: int, *, actor: str, actor_name: str | None = None
+    ) -> UpsertResult:
         """Delete an article and its indexed texts, recording a revision with its last state.
 
         Raises:
@@ -310,6 +325,7 @@ class ArticleStore:
                     slug=row.slug,
                     action="deleted",
                     actor=actor,
+                    actor_name=actor_name,
                     changed=[],
                     previous=before,
                 )
@@ -329,21 +345,10 @@ class ArticleStore:
     ) -> tuple[list[Article], int]:
         """A page of articles by ascending id, and how many match the filters in total.
 
-        ``text`` matches title or slug case-insensitively; ``tag`` is an exact tag.
+        ``text`` matches the title, slug, answer or a question, case-insensitively (the live
+        version: a draft is not searched); ``tag`` is an exact tag.
         """
-        query = select(ArticleRow)
-        if status is not None:
-            query = query.where(ArticleRow.status == ArticleStatus(status).value)
-        if locale is not None:
-            query = query.where(ArticleRow.locale == locale)
-        if tag is not None:
-            # JSON containment differs by dialect; the serialised list contains '"tag"' in both.
-            query = query.where(cast(ArticleRow.tags, String).like(f"%{json.dumps(tag)}%"))
-        if text:
-            pattern = f"%{text.lower()}%"
-            query = query.where(
-                func.lower(ArticleRow.title).like(pattern) | ArticleRow.slug.like(pattern)
-            )
+        query = filtered(select(ArticleRow), status=status, tag=tag, locale=locale, text=text)
         with self._session("listing articles") as s:
             total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             rows = s.execute(
@@ -369,8 +374,40 @@ class ArticleStore:
                 select(RevisionRow)
                 .where(RevisionRow.article_id == article_id)
                 .order_by(RevisionRow.id.desc())
-            ).scalars()
-            return [to_revision(r) for r in rows]
+            ).scalars().all()
+            return [to_revision(r, len(rows) - i) for i, r in enumerate(rows)]
+
+    def write_draft(
+        self,
+        article_id: int,
+        make: Callable[[ArticleRow], dict[str, Any] | None],
+    ) -> Article:
+        """Replace an article's draft with ``make(row)`` (None removes it), in one transaction.
+
+        The article's own columns, its texts and the version stay as they are: a draft is not
+        indexed, so other replicas have nothing to rebuild.
+
+        Raises:
+            ArticleNotFound: no such article.
+            ArticleConflict: the draft's slug belongs to another article.
+        """
+        with self._session("saving a draft", write=True) as s:
+            row = s.get(ArticleRow, article_id, options=[selectinload(ArticleRow.questions)])
+            if row is None:
+                raise ArticleNotFound(article_id)
+            draft = make(row)
+            slug = (draft or {}).get("fields", {}).get("slug", row.slug)
+            if slug != row.slug:
+                other = s.execute(select(ArticleRow.id).where(ArticleRow.slug == slug)).scalar()
+                if other is not None:
+                    raise ArticleConflict(
+                        f"the slug {slug!r} belongs to article {other}; choose another slug"
+                    )
+            row.draft = draft
+            # updated_at dates the live version: a draft save must not move it (onupdate).
+            flag_modified(row, "updated_at")
+            s.flush()
+            return to_article(row)
 
     @staticmethod
     def _rows_by_slug(s: Session, slugs: list[str]) -> dict[str, ArticleRow]:

@@ -39,12 +39,16 @@ def test_preview_with_an_error_row_lists_every_row_and_writes_nothing(client):  
     assert [(r["row"], r["slug"]) for r in by_action["update"]] == [(2, "refunds")]
     errors = by_action["error"]
     assert len(errors) == 2 and body["errors"] == 2
+    # Counted as listed: slug and title of row 3, the repeated slug of row 4.
+    assert body["problems"] == sum(len(e["errors"]) for e in errors) == 3
     bad = next(e for e in errors if e["row"] == 3)
     assert bad["line"] == 4
     assert {(p["line"], p["field"]) for p in bad["errors"]} == {(4, "slug"), (4, "title")}
     dup = next(e for e in errors if e is not bad)
     assert dup["slug"] == "voicemail" and dup["errors"][0]["line"] == 5
     assert "duplicate slug" in dup["errors"][0]["message"]
+    slug = next(p for p in bad["errors"] if p["field"] == "slug")["message"]
+    assert slug.startswith("'Bad Slug' is not a valid slug") and "'bad-slug'" in slug
     assert state(client) == before  # nothing written: same articles, version, questions
 
 
@@ -55,7 +59,7 @@ def test_a_clean_file_previews_as_importable_then_imports_the_same(client):  # n
     edited = exported.decode() + "voicemail,Voicemail,Dial 121.,,,en,published,record a greeting\n"
     files = {"file": ("articles.csv", edited, "text/csv")}
     preview = client.post("/api/kb/import/preview", files=files, headers=ADMIN).json()
-    assert preview["importable"] is True and preview["errors"] == 0
+    assert preview["importable"] is True and preview["errors"] == preview["problems"] == 0
     assert (preview["create"], preview["update"], preview["unchanged"]) == (1, 0, 4)
     done = client.post("/api/kb/import", files=files, headers=ADMIN).json()
     assert (done["created"], done["updated"], done["unchanged"]) == (1, 0, 4)

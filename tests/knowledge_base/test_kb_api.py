@@ -129,6 +129,9 @@ ARTICLE = {
         ("put", "/api/kb/articles/1", ARTICLE),
         ("patch", "/api/kb/articles/1", {"status": "draft"}),
         ("delete", "/api/kb/articles/1", None),
+        ("put", "/api/kb/articles/1/draft", ARTICLE),
+        ("delete", "/api/kb/articles/1/draft", None),
+        ("post", "/api/kb/articles/1/publish", None),
         ("post", "/api/kb/reindex", None),
         ("get", "/api/kb/export", None),
     ],
@@ -156,7 +159,8 @@ def test_article_crud_round_trip(client):
     assert all(h["article_id"] != article["id"] for h in hits.json()["hits"])
 
     history = client.get(f"{url}/revisions", headers=TOKEN).json()
-    assert [r["action"] for r in history] == ["updated", "updated", "created"]
+    assert [r["action"] for r in history] == ["unpublished", "updated", "created"]
+    assert [r["version"] for r in history] == [3, 2, 1]
     assert history[0]["actor"] == "admin:ana" and history[0]["previous"]["status"] == "published"
 
     page = client.get("/api/kb/articles?status=draft&limit=10", headers=TOKEN).json()

@@ -161,6 +161,8 @@ def test_a_walking_skeleton_database_is_migrated_in_place(make_kb, tmp_path, kb_
     assert kb.search("money back on my card").hits[0].slug == "refunds"
     kb.update_article(1, {"status": "draft"}, actor="a", partial=True)
     assert kb.article_revisions(1)[0].previous["status"] == "published"
+    drafted = kb.save_draft(1, {**article.content(), "title": "Refunds"}, actor="a")
+    assert drafted.draft.fields["title"] == "Refunds"  # kb_0003's column
     kb.start()  # a second start finds the schema current
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {VERSION_TABLE}")).scalar() == 1

@@ -128,6 +128,27 @@ def test_field_problems_name_the_field(article, field, words):
     assert words in str(err)
 
 
+@pytest.mark.parametrize(
+    ("slug", "words"),
+    [
+        (None, "required: lowercase letters and digits"),
+        ("", "required: lowercase letters and digits"),
+        ("Reset Password", "'Reset Password' is not a valid slug: use lowercase letters"),
+        ("reset--password", "e.g. 'reset-password'"),
+        ("Café crème", "e.g. 'cafe-creme'"),
+        (12, "must be text, got int"),
+        ("a" * 201, "the limit is 200"),
+    ],
+)
+def test_a_bad_slug_says_what_is_wrong_with_it(slug, words):
+    raw = {"title": "Refunds", "answer": "Ten days."} | ({} if slug is None else {"slug": slug})
+    err = problems_of(yaml.safe_dump({"version": 1, "articles": [raw]}))
+    assert (err.article, err.field) == ("#1", "slug")
+    assert words in str(err)
+    if slug:  # present but malformed is not "required"
+        assert "required" not in str(err)
+
+
 def test_every_problem_is_reported_at_once():
     err = problems_of(
         "version: 1\narticles:\n  - {slug: a, answer: A}\n  - {slug: b, title: B}\n  - 7\n"
@@ -137,7 +158,7 @@ def test_every_problem_is_reported_at_once():
         ("b", "answer"),
         ("#3", None),
     ]
-    assert "3 problem(s)" in str(err)
+    assert "3 problems; fix them" in str(err)
 
 
 def test_a_missing_file_is_a_knowledge_file_error(tmp_path):
