@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, constr
 
 from bot.learning import LearningLoop
 from handoff.analytics import Analytics
+from knowledge_base.schemas import ArticlePublic
 
 
 class _Schema(BaseModel):
@@ -26,9 +27,31 @@ class AttachRequest(_Schema):
 
 
 class DraftRequest(_Schema):
-    slug: constr(regex=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120)  # type: ignore[valid-type]
+    # The slug's rule is the knowledge base's: its 422 says what is wrong and shows an example.
+    slug: constr(max_length=200) = Field(..., example="gift-cards")  # type: ignore[valid-type]
     title: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
     answer: constr(min_length=1)  # type: ignore[valid-type]
+    questions: list[constr(max_length=1000)] | None = Field(  # type: ignore[valid-type]
+        None, description="the phrasings to keep as questions (default: all of the item's)"
+    )
+
+
+class AttachResult(_Schema):
+    item_id: str
+    article: ArticlePublic
+    added: list[str] = Field(..., description="phrasings that became questions of the article")
+
+
+class DismissResult(_Schema):
+    item_id: str
+    dismissed: int = Field(..., description="failed questions hidden")
+
+
+class UndoResult(_Schema):
+    item_id: str
+    reopened: int = Field(..., description="failed questions back in the inbox")
+    removed: list[str] = Field(..., description="questions taken off the article again")
+    article: ArticlePublic | None = Field(None, description="the article after the undo")
 
 
 class UnansweredPublic(_Schema):
@@ -50,8 +73,10 @@ class UnansweredPublic(_Schema):
     )
 
 
-def _actor(agent: Any) -> str:
-    return getattr(agent, "actor", None) or "admin"
+def _who(agent: Any) -> dict[str, Any]:
+    """The acting admin as the learning loop records them: a stable id and a readable name."""
+    name = getattr(agent, "display_name", None) or getattr(agent, "email", None)
+    return {"actor": getattr(agent, "actor", None) or "admin", "actor_name": name or None}
 
 
 def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
@@ -87,25 +112,46 @@ def create_router(
 
     @router.post(
         "/unanswered/{item_id}/attach",
+        response_model=AttachResult,
         summary="Add the item's phrasings as question variants of an article",
-        description="Searchable when this returns; the item leaves the inbox.",
+        description="Searchable when this returns; the item leaves the inbox. POST "
+        "/api/admin/unanswered/{item_id}/undo takes it back.",
     )
     def attach(item_id: str, body: AttachRequest, agent: Admin) -> dict:
-        return learning.attach(item_id, body.article_id, actor=_actor(agent))
+        return learning.attach(item_id, body.article_id, **_who(agent))
 
     @router.post(
         "/unanswered/{item_id}/draft",
         status_code=201,
+        response_model=AttachResult,
         summary="Draft a new article whose questions are the item's phrasings",
+        description="The article is created unpublished (status draft); the item leaves the "
+        "inbox. An invalid slug is a 422 that says why.",
     )
     def draft(item_id: str, body: DraftRequest, agent: Admin) -> dict:
         return learning.draft(
-            item_id, slug=body.slug, title=body.title, answer=body.answer, actor=_actor(agent)
+            item_id, slug=body.slug, title=body.title, answer=body.answer,
+            questions=body.questions, **_who(agent),
         )
 
-    @router.post("/unanswered/{item_id}/dismiss", summary="Hide the item for good")
+    @router.post(
+        "/unanswered/{item_id}/dismiss",
+        response_model=DismissResult,
+        summary="Hide the item (POST .../undo brings it back)",
+    )
     def dismiss(item_id: str, agent: Admin) -> dict:
-        return learning.dismiss(item_id, actor=_actor(agent))
+        return learning.dismiss(item_id, actor=_who(agent)["actor"])
+
+    @router.post(
+        "/unanswered/{item_id}/undo",
+        response_model=UndoResult,
+        summary="Undo an attach or dismiss: the item is back in the inbox",
+        description="For an attach, the phrasings it added leave the article again "
+        "(searchable as before when this returns). 409 when the item was not attached or "
+        "dismissed, or the undo was done already.",
+    )
+    def undo(item_id: str, agent: Admin) -> dict:
+        return learning.undo(item_id, **_who(agent))
 
     @router.get(
         "/analytics",
@@ -136,4 +182,12 @@ def create_router(
     return router
 
 
-__all__ = ["AttachRequest", "DraftRequest", "UnansweredPublic", "create_router"]
+__all__ = [
+    "AttachRequest",
+    "AttachResult",
+    "DismissResult",
+    "DraftRequest",
+    "UnansweredPublic",
+    "UndoResult",
+    "create_router",
+]

@@ -13,28 +13,29 @@ Misses are grouped by similarity with the knowledge base's own embedder, so fift
 of one question make one inbox item with a count and examples; each item suggests the article
 the knowledge base ranks first. Attaching adds the phrasings as question variants of an
 article through ``KnowledgeBase.update_article`` (searchable when it returns); dismissing
-hides them. Either way the item's messages are recorded in ``learning_handled`` (migrated by
-``bot.migrations``, its own Alembic version table) and never come back. This lives in ``bot`` because it reads both packages' data; neither package knows
-about the other.
+hides them. Either way the item's messages are recorded in ``learning_handled``
+(``bot.handled_misses``) and do not come back, unless the click is undone: then the item is
+back in the inbox and the phrasings an attach added leave the article. This lives in ``bot``
+because it reads both packages' data; neither package knows about the other.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Column, Integer, String, Text, cast, or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, declarative_base
+from sqlalchemy.orm import Session
 
-from handoff.models import MessageRow, StatusChangeRow, UTCDateTime, utcnow
+from bot.handled_misses import HandledMisses, HandledMissRow, LearningBase
+from handoff.models import MessageRow, StatusChangeRow
 from knowledge_base import KnowledgeBase
-
-LearningBase = declarative_base()
+from knowledge_base.errors import ArticleNotFound
 
 DEFAULT_SIMILARITY = 0.6  # all-MiniLM-L6-v2: paraphrases measured 0.62-0.85, unrelated < 0.3
 DEFAULT_MAX_EXAMPLES = 5
@@ -49,6 +50,8 @@ class LearningError(Exception):
 
 
 class UnansweredItemNotFound(LearningError):
+    """No open inbox item has this id."""
+
     http_status = 404
 
     def __init__(self, item_id: str) -> None:
@@ -58,25 +61,16 @@ class UnansweredItemNotFound(LearningError):
         )
 
 
+class NothingToUndo(LearningError):
+    """The item was not attached or dismissed (or that was undone already)."""
+
+    http_status = 409
+
+
 class MissKind(str, Enum):
     LOW_CONFIDENCE = "low_confidence"
     NOT_HELPFUL = "not_helpful"
     ABANDONED_CLARIFICATION = "abandoned_clarification"
-
-
-class HandledMissRow(LearningBase):
-    """A miss an admin dealt with: its question message never shows in the inbox again."""
-
-    __tablename__ = "learning_handled"
-
-    message_id = Column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
-    )
-    action = Column(String(16), nullable=False)  # attached | dismissed | drafted
-    article_id = Column(Integer, nullable=True)
-    actor = Column(String(64), nullable=False)
-    text = Column(Text, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 @dataclass(frozen=True)
@@ -150,6 +144,7 @@ class LearningLoop:
         choose_article_prefix: str = "/choose_article",
     ) -> None:
         self._engine = engine
+        self._handled = HandledMisses(engine)
         self._kb = kb
         self._similarity = similarity
         self._max_examples = max_examples
@@ -201,7 +196,7 @@ class LearningLoop:
                 )
                 .order_by(StatusChangeRow.id)
             ).scalars().all()
-            handled = set(s.execute(select(HandledMissRow.message_id)).scalars())
+            handled = HandledMisses.handled_ids(s)
         by_conversation: dict[str, list[MessageRow]] = {}
         for m in messages:
             by_conversation.setdefault(m.conversation_id, []).append(m)
@@ -272,7 +267,9 @@ class LearningLoop:
 
     # -- acting ----------------------------------------------------------------------------
 
-    def attach(self, item_id: str, article_id: int, *, actor: str) -> dict[str, Any]:
+    def attach(
+        self, item_id: str, article_id: int, *, actor: str, actor_name: str | None = None
+    ) -> dict[str, Any]:
         """Add the item's phrasings as question variants of ``article_id`` (searchable on
         return) and close the item. Returns the article and the phrasings added.
 
@@ -285,38 +282,55 @@ class LearningLoop:
         known.add(article.title.strip().casefold())
         added = []
         for text in item.texts:
-            t = text.strip()[:MAX_QUESTION_CHARS]
+            t = _question(text)
             if t and t.casefold() not in known:
                 known.add(t.casefold())
                 added.append(t)
         if added:
             article = self._kb.update_article(
-                article_id, {"questions": [*article.questions, *added]}, actor=actor, partial=True
+                article_id,
+                {"questions": [*article.questions, *added]},
+                actor=actor,
+                actor_name=actor_name,
+                partial=True,
             )
-        self._close(item, "attached", actor, article_id)
+        new = set(added)
+        self._close(item, "attached", actor, article_id,
+                    added={m.text for m in item.misses if _question(m.text) in new})
         return {"item_id": item.id, "article": article.to_dict(), "added": added}
 
     def draft(
-        self, item_id: str, *, title: str, answer: str, slug: str, actor: str
+        self,
+        item_id: str,
+        *,
+        title: str,
+        answer: str,
+        slug: str,
+        actor: str,
+        actor_name: str | None = None,
+        questions: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Create a draft article whose questions are the item's phrasings; close the item.
+        """Create a draft article whose questions are the item's phrasings (or ``questions``,
+        e.g. the ones an admin kept); close the item.
 
         Raises:
             UnansweredItemNotFound; the knowledge base's InvalidArticle / ArticleConflict.
         """
         item = self.item(item_id)
+        chosen = item.texts if questions is None else questions
         article = self._kb.create_article(
             {
                 "slug": slug,
                 "title": title,
                 "answer": answer,
-                "questions": [t[:MAX_QUESTION_CHARS] for t in item.texts],
+                "questions": list(dict.fromkeys(q for q in map(_question, chosen) if q)),
                 "status": "draft",
             },
             actor=actor,
+            actor_name=actor_name,
         )
         self._close(item, "drafted", actor, article.id)
-        return {"item_id": item.id, "article": article.to_dict(), "added": item.texts}
+        return {"item_id": item.id, "article": article.to_dict(), "added": article.questions}
 
     def dismiss(self, item_id: str, *, actor: str) -> dict[str, Any]:
         """Hide the item's misses for good. Raises UnansweredItemNotFound."""
@@ -324,20 +338,62 @@ class LearningLoop:
         self._close(item, "dismissed", actor, None)
         return {"item_id": item.id, "dismissed": item.count}
 
-    def _close(self, item: UnansweredItem, action: str, actor: str, article_id: int | None) -> None:
-        with Session(self._engine, future=True) as s, s.begin():
-            done = set(
-                s.execute(
-                    select(HandledMissRow.message_id).where(
-                        HandledMissRow.message_id.in_([m.message_id for m in item.misses])
-                    )
-                ).scalars()
+    def undo(
+        self, item_id: str, *, actor: str, actor_name: str | None = None
+    ) -> dict[str, Any]:
+        """Undo the attach or dismiss that closed ``item_id``: its misses are open again and
+        the phrasings an attach added leave the article (searchable as before on return).
+
+        Raises:
+            NothingToUndo: the item is not closed by an attach or dismiss (a drafted item is
+            undone by deleting the draft article).
+        """
+        message_id = int(item_id[1:]) if item_id[:1] == "u" and item_id[1:].isdigit() else None
+        batch = self._handled.batch_of(message_id) if message_id is not None else None
+        if batch is None or batch.action not in ("attached", "dismissed"):
+            raise NothingToUndo(
+                f"Nothing to undo for {item_id!r}: it was not attached or dismissed, or that "
+                "was undone already. A drafted item comes back when you delete its draft "
+                "article."
             )
-            now = datetime.now(timezone.utc)
-            for m in item.misses:
-                if m.message_id not in done:  # a concurrent click already closed it
-                    s.add(HandledMissRow(message_id=m.message_id, action=action, actor=actor,
-                                         article_id=article_id, text=m.text, created_at=now))
+        removed: list[str] = []
+        article = None
+        if batch.action == "attached" and batch.article_id is not None and batch.added:
+            gone = {_question(t) for t in batch.added}
+            try:
+                current = self._kb.get_article(batch.article_id)
+            except ArticleNotFound:
+                current = None  # deleted since: nothing to take back
+            if current is not None:
+                removed = [q for q in current.questions if q in gone]
+                article = current
+                if removed:
+                    article = self._kb.update_article(
+                        batch.article_id,
+                        {"questions": [q for q in current.questions if q not in gone]},
+                        actor=actor,
+                        actor_name=actor_name,
+                        partial=True,
+                    )
+        reopened = self._handled.forget(batch)
+        return {
+            "item_id": item_id,
+            "reopened": reopened,
+            "removed": removed,
+            "article": article.to_dict() if article is not None else None,
+        }
+
+    def _close(
+        self,
+        item: UnansweredItem,
+        action: str,
+        actor: str,
+        article_id: int | None,
+        added: set[str] | None = None,
+    ) -> None:
+        self._handled.record(
+            [(m.message_id, m.text) for m in item.misses], action, actor, article_id, added or ()
+        )
 
     # -- extraction ------------------------------------------------------------------------
 
@@ -391,6 +447,11 @@ class LearningLoop:
         add(offered_for, MissKind.ABANDONED_CLARIFICATION)  # the user left at the offer
 
 
+def _question(text: str) -> str:
+    """A phrasing as it is stored as a question variant."""
+    return text.strip()[:MAX_QUESTION_CHARS]
+
+
 def _buttons_text(payload: Any) -> str:
     if not isinstance(payload, dict):
         return ""
@@ -406,10 +467,12 @@ def _normalized(vectors: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "HandledMissRow",
+    "LearningBase",
     "LearningError",
     "LearningLoop",
     "Miss",
     "MissKind",
+    "NothingToUndo",
     "UnansweredItem",
     "UnansweredItemNotFound",
 ]

@@ -47,7 +47,8 @@ def client(tmp_path_factory):
     async def require_admin(authorization: str = Header("")):  # the handoff auth's stand-in
         if authorization != "Bearer admin":
             raise Forbidden("This needs an admin account.")
-        return type("A", (), {"actor": "agent:1"})()
+        return type("A", (), {"actor": "agent:1", "display_name": "Ana Lima",
+                              "email": "ana@example.com"})()
 
     app = FastAPI()
     for exc in (LearningError, HandoffError, KnowledgeBaseError):
@@ -118,3 +119,53 @@ def test_analytics_over_a_date_range_and_as_csv(client):
     bad = client.get("/api/admin/analytics", params={"start": "2024-03-07", "end": "2024-03-01"},
                      headers=ADMIN)
     assert bad.status_code == 422
+
+
+def test_attach_names_the_admin_and_undo_takes_it_back(client):
+    items = client.get("/api/admin/unanswered", headers=ADMIN).json()
+    bitcoin = next(i for i in items if "can I pay with bitcoin" in i["examples"])
+    payments = client.ids[1]
+    before = client.kb.get_article(payments).questions
+    r = client.post(f"/api/admin/unanswered/{bitcoin['id']}/attach",
+                    json={"article_id": payments}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    latest = client.kb.article_revisions(payments)[0]
+    assert (latest.actor, latest.actor_name) == ("agent:1", "Ana Lima")
+
+    undone = client.post(f"/api/admin/unanswered/{bitcoin['id']}/undo", headers=ADMIN)
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["reopened"] == 2 and undone.json()["article"]["questions"] == before
+    assert bitcoin["id"] in {i["id"] for i in client.get("/api/admin/unanswered",
+                                                        headers=ADMIN).json()}
+    again = client.post(f"/api/admin/unanswered/{bitcoin['id']}/undo", headers=ADMIN)
+    assert again.status_code == 409 and "Nothing to undo" in again.json()["detail"]
+    assert client.post(f"/api/admin/unanswered/{bitcoin['id']}/undo").status_code == 403
+
+
+def test_draft_with_an_invalid_slug_says_why_and_keeps_the_item(client):
+    items = client.get("/api/admin/unanswered", headers=ADMIN).json()
+    item = items[-1]
+    bad = client.post(f"/api/admin/unanswered/{item['id']}/draft",
+                      json={"slug": "Gift Cards!", "title": "Gift cards", "answer": "Yes."},
+                      headers=ADMIN)
+    assert bad.status_code == 422
+    assert "not a valid slug" in bad.json()["detail"] and "'gift-cards'" in bad.json()["detail"]
+    assert item["id"] in {i["id"] for i in client.get("/api/admin/unanswered",
+                                                     headers=ADMIN).json()}
+    ok = client.post(f"/api/admin/unanswered/{item['id']}/draft",
+                     json={"slug": "gift-cards", "title": "Gift cards", "answer": "Yes.",
+                           "questions": [item["examples"][0]]}, headers=ADMIN)
+    assert ok.status_code == 201, ok.text
+    article = ok.json()["article"]
+    assert (article["status"], article["questions"]) == ("draft", [item["examples"][0]])
+    assert client.kb.article_revisions(article["id"])[0].actor_name == "Ana Lima"
+
+
+def test_inbox_routes_are_documented_with_response_models(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for action, model in [("attach", "AttachResult"), ("dismiss", "DismissResult"),
+                          ("undo", "UndoResult")]:
+        operation = paths[f"/api/admin/unanswered/{{item_id}}/{action}"]["post"]
+        assert operation["summary"], action
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}

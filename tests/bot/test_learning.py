@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bot.learning import LearningLoop, MissKind, UnansweredItemNotFound
+from bot.learning import LearningLoop, MissKind, NothingToUndo, UnansweredItemNotFound
 from handoff.models import ConversationRow, MessageRow
 from knowledge_base import KnowledgeBase
 from knowledge_base.embedder import HashingEmbedder
@@ -134,3 +134,57 @@ def test_since_limits_the_inbox(loop):
     learning, _, _ = loop
     texts = {m.text for m in learning.misses(since=DAY + timedelta(days=4))}
     assert texts == {"is there a student discount", "how to change plan", "how do i change my plan"}
+
+
+def test_undo_attach_takes_the_phrasings_back_and_reopens_the_item(loop):
+    learning, kb, (_, payments) = loop
+    item = by_example(learning.inbox())["can I pay in bitcoin please"]
+    before = kb.get_article(payments).questions
+    learning.attach(item.id, payments, actor="agent:1", actor_name="Ana")
+    assert kb.article_revisions(payments)[0].actor_name == "Ana"
+    assert kb.search("can I pay in bitcoin please").hits[0].matched_question == (
+        "can I pay in bitcoin please"
+    )
+
+    undone = learning.undo(item.id, actor="agent:1", actor_name="Ana")
+
+    assert set(undone["removed"]) == {"can I pay with bitcoin", "can I pay in bitcoin please"}
+    assert undone["reopened"] == 2 and undone["article"]["questions"] == before
+    assert kb.get_article(payments).questions == before
+    assert kb.search("can I pay in bitcoin please").hits[0].matched_question != (
+        "can I pay in bitcoin please"
+    )
+    again = by_example(learning.inbox())["can I pay in bitcoin please"]
+    assert again.id == item.id and again.count == 2  # back, under the same id
+    with pytest.raises(NothingToUndo) as e:
+        learning.undo(item.id, actor="agent:1")
+    assert e.value.http_status == 409
+
+
+def test_undo_attach_keeps_a_phrasing_the_article_had_before(loop):
+    learning, kb, (_, payments) = loop
+    kb.update_article(payments, {"questions": [*kb.get_article(payments).questions,
+                                               "can I pay with bitcoin"]},
+                      actor="a", partial=True)
+    item = by_example(learning.inbox())["can I pay in bitcoin please"]
+    assert learning.attach(item.id, payments, actor="a")["added"] == [
+        "can I pay in bitcoin please"]
+    assert learning.undo(item.id, actor="a")["removed"] == ["can I pay in bitcoin please"]
+    assert "can I pay with bitcoin" in kb.get_article(payments).questions
+
+
+def test_undo_dismiss_reopens_and_a_drafted_item_cannot_be_undone(loop):
+    learning, _, _ = loop
+    item = by_example(learning.inbox())["is there a student discount"]
+    learning.dismiss(item.id, actor="agent:1")
+    assert learning.undo(item.id, actor="agent:1") == {
+        "item_id": item.id, "reopened": 1, "removed": [], "article": None}
+    assert "is there a student discount" in by_example(learning.inbox())
+    drafted = by_example(learning.inbox())["how to change plan"]
+    learning.draft(drafted.id, slug="change-plan", title="Change your plan",
+                   answer="Settings > Plan.", actor="agent:1",
+                   questions=["how to change plan"])
+    with pytest.raises(NothingToUndo, match="delete its draft article"):
+        learning.undo(drafted.id, actor="agent:1")
+    with pytest.raises(NothingToUndo):
+        learning.undo("not-an-id", actor="agent:1")

@@ -50,6 +50,26 @@ def test_a_table_from_before_migrations_is_stamped_and_keeps_its_rows(tmp_path):
         assert conn.execute(text("SELECT message_id FROM learning_handled")).scalars().all() == [7]
 
 
+def test_an_lr_0001_table_gains_the_undo_columns_and_keeps_its_rows(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'lr1.db'}", future=True)
+    with engine.begin() as conn:  # the table as lr_0001 made it, before undo existed
+        conn.execute(text(
+            "CREATE TABLE learning_handled (message_id INTEGER PRIMARY KEY, action VARCHAR(16) "
+            "NOT NULL, article_id INTEGER, actor VARCHAR(64) NOT NULL, text TEXT NOT NULL, "
+            "created_at DATETIME NOT NULL)"
+        ))
+        conn.execute(text(
+            "INSERT INTO learning_handled VALUES (7, 'dismissed', NULL, 'agent:1', 'hi', "
+            "'2024-01-01 00:00:00')"
+        ))
+    assert migrate(engine) == head() == "lr_0002"
+    assert {"batch", "added"} <= set(columns(engine))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT message_id, batch FROM learning_handled")).all() == [
+            (7, None)
+        ]
+
+
 @pytest.fixture()
 def pg_engine():
     admin = create_engine(PG + "test", future=True, isolation_level="AUTOCOMMIT")
