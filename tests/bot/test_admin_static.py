@@ -26,10 +26,22 @@ def test_the_page_loads_only_its_own_scripts_and_styles():
     assert scripts == [
         "/admin/static/vendor/chart.umd.min.js",
         "/admin/static/vendor/diff.min.js",
+        "/admin/static/admin-core.js",  # helpers first, the start last
+        "/admin/static/admin-articles.js",
+        "/admin/static/admin-versions.js",
+        "/admin/static/admin-inbox.js",
+        "/admin/static/admin-import.js",
+        "/admin/static/admin-analytics.js",
+        "/admin/static/admin-users.js",
         "/admin/static/admin.js",
     ]
-    styles = re.findall(r'<link\b[^>]*\bhref="([^"]*)"', html)
+    assert sorted(p.name for p in ADMIN_DIR.glob("*.js")) == sorted(
+        s.removeprefix("/admin/static/") for s in scripts if "/vendor/" not in s
+    )
+    styles = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*\bhref="([^"]*)"', html)
     assert styles == ["/admin/static/admin.css"]
+    # No favicon request (a 404 in every page load): an empty inline one.
+    assert re.findall(r'<link\b[^>]*\brel="icon"[^>]*\bhref="([^"]*)"', html) == ["data:,"]
     for url in scripts + styles:
         assert (ADMIN_DIR / url.removeprefix("/admin/static/")).is_file(), url
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
@@ -43,11 +55,24 @@ def test_vendored_libraries_ship_with_their_licences():
     assert "npm pack chart.js@4" in readme and "npm pack diff@5" in readme
 
 
+def scripts() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(ADMIN_DIR.glob("*.js"))}
+
+
 def test_console_script_fetches_nothing_external_and_never_injects_html():
-    js = (ADMIN_DIR / "admin.js").read_text(encoding="utf-8")
+    js = "\n".join(scripts().values())
     assert not re.search(r"https?://", js)
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in js, sink
     # The charts and the revision diff use the vendored libraries, not hand-drawn SVG.
     assert "new Chart(" in js and "Diff.diffWordsWithSpace(" in js
     assert "createElementNS" not in js
+
+
+def test_no_browser_pop_ups_and_small_files():
+    """Dialogs are the page's own (<dialog>), never prompt()/confirm()/alert(); no script
+    grows past the size a reader can hold."""
+    for name, js in scripts().items():
+        assert not re.search(r"(?<![.\w])(prompt|confirm|alert)\(", js), name
+        assert len(js.splitlines()) <= 400, name
+    assert "showModal()" in scripts()["admin-core.js"]
