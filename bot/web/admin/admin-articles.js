@@ -83,7 +83,9 @@
   var searchTimer = null;
   $("#article-filter").addEventListener("submit", function (ev) { ev.preventDefault(); loadArticles(); });
   $("#article-filter").addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(loadArticles, 250); });
-  $("#article-filter").addEventListener("change", function () { loadArticles(); });
+  // Text fields search as you type (above); a text field's "change" on blur would reload the
+  // list under the pointer, so only the status menu reloads on change.
+  $("#article-filter").addEventListener("change", function (ev) { if (ev.target.tagName === "SELECT") loadArticles(); });
   $("#new-article").addEventListener("click", function () { openArticle(null); });
 
   // -- opening and closing -----------------------------------------------------------------

@@ -9,7 +9,9 @@
 
   async function loadInbox() {
     var box = $("#inbox");
+    // The first load shows a loading state; a refresh keeps the cards, marked busy.
     if (!box.childElementCount || box.querySelector(".state")) A.loading(box, "Loading unanswered questions\u2026");
+    else box.setAttribute("aria-busy", "true");
     var items;
     try {
       items = await A.api("GET", "/api/admin/unanswered");
