@@ -7,10 +7,12 @@ acknowledged, routed, and every bot, agent and system message arrives as ``bot_u
 
 tier1's additions (see docs/widget.md): ``session_request`` may carry ``session_token`` and,
 if the client asks for an acknowledgement, is acknowledged with ``{session_id,
-session_token, status, queue}``; ``history {after_id}`` replays messages; ``user_typing
-{typing}``; the server emits ``agent_typing`` and ``queue_position``. The conversation id is
-chosen by the server and is the only key to a room, so a client cannot join a conversation
-it was not given (a token, or - for rasa-webchat clients - the unguessable id itself).
+session_token, status, queue, availability}``; ``history {after_id}`` replays messages;
+``user_typing {typing}``; the server emits ``agent_typing``, ``queue_position`` and, to every
+widget when an agent's presence changes whether anyone can take a chat, ``availability``.
+The conversation id is chosen by the server and is the only key to a room, so a client
+cannot join a conversation it was not given (a token, or - for rasa-webchat clients - the
+unguessable id itself).
 """
 
 from __future__ import annotations
@@ -202,18 +204,17 @@ class Gateway:
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_unknown_event)  # anything else, agents' events included
         self.bus = bus
-        # Set by the composition root: True while nobody can take a chat (closed hours; see
-        # handoff.tickets_flow). Queue updates then carry no wait estimate: it could not come true.
         bus.subscribe(events.MESSAGE_CREATED, self.deliver)
         bus.subscribe(events.TYPING, self.deliver_typing)
         queue.listen(self.deliver_queue_position)
+        queue.listen_team(self.deliver_availability)
 
     async def on_session_request(self, sid: str, data: Any = None) -> dict[str, Any] | None:
         """Join the socket to its conversation; emit ``session_confirm`` (the id).
 
         The conversation is the one ``session_token`` names; else (rasa-webchat clients, if
         allowed) the existing one with id ``session_id``; else a new one. Acknowledged with
-        ``{session_id, session_token, status, queue}`` for clients that ask.
+        ``{session_id, session_token, status, queue, availability}`` for clients that ask.
         """
         data = data if isinstance(data, dict) else {}
         requested = data.get("session_id") if isinstance(data.get("session_id"), str) else None
@@ -223,7 +224,9 @@ class Gateway:
             opened: OpenedSession = await anyio.to_thread.run_sync(
                 self.sessions.open, token, requested, custom
             )
-            queue = await anyio.to_thread.run_sync(self.queue.info, opened.conversation.id)
+            queue, team = await anyio.to_thread.run_sync(
+                lambda: (self.queue.info(opened.conversation.id), self.queue.team())
+            )
         except Exception:
             log.exception("session_request failed")
             await self._error(sid, "The server could not open a session; retry in a moment.")
@@ -249,6 +252,7 @@ class Gateway:
             "resumed": opened.resumed,
             "status": conversation.status.value,
             "queue": queue,
+            "availability": team,
         }
 
     async def _replay(self, sid: str, conversation_id: str, data: dict[str, Any]) -> int | None:
@@ -421,6 +425,11 @@ class Gateway:
     async def deliver_queue_position(self, conversation_id: str, info: dict[str, Any]) -> None:
         """``queue_position {status, position, queue_length, estimated_wait_seconds}``."""
         await self.sio.emit("queue_position", info, room=conversation_id)
+
+    async def deliver_availability(self, team: dict[str, Any]) -> None:
+        """``availability {agents_available}`` to every widget: an agent came or went and that
+        changed whether anyone can take a chat (the header and banner follow it live)."""
+        await self.sio.emit("availability", team)
 
     async def on_unknown_event(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
         """Refuse an event the widget protocol does not have (e.g. an agent's ``send``, which

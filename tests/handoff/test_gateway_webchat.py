@@ -88,3 +88,13 @@ def test_plain_messages_keep_rasa_webchats_shapes(message):
 def test_other_custom_json_goes_on_for_a_clients_own_component():
     out = webchat_message(stored("bot", None, {"custom": {"carousel": [1, 2], "csat": True}}))
     assert out["custom"] == {"carousel": [1, 2]} and out["metadata"]["csat"] is True
+
+
+def test_the_did_this_help_prompt_stays_quick_replies_on_the_wire():
+    # tier1's widget draws it as thumbs under the answer; rasa-webchat has only this.
+    buttons = [{"title": "Yes", "payload": "/feedback_helpful"},
+               {"title": "No", "payload": "/feedback_not_helpful"}]
+    out = webchat_message(stored("bot", "Did this help?", {"buttons": buttons}))
+    assert rasa_webchat_renders(out)
+    assert out["quick_replies"] == [{"content_type": "text", **b} for b in buttons]
+    assert set(out["metadata"]) == {"sender", "message_id", "created_at"}

@@ -47,3 +47,60 @@ def test_a_burst_of_changes_is_pushed_in_one_round_and_ends_right(handoff, servi
     assert [cid for cid, _ in burst] == [c.id for c in convs[1:]]
     assert [info["position"] for _, info in burst] == [None, None, 1, 2, 3]
     assert all(info["queue_length"] == 3 for _, info in burst[2:])
+
+
+def test_an_agent_coming_or_going_tells_the_team_and_pushes_every_queued_position(
+    handoff, service, agent, other_agent
+):
+    pushed: list[tuple[str, dict]] = []
+    told: list[dict] = []
+    presence = handoff.assigner.presence
+
+    async def listener(cid, info):
+        pushed.append((cid, info))
+
+    async def team_listener(team):
+        told.append(team)
+
+    async def settle() -> list[tuple[str, dict]]:
+        await asyncio.sleep(0.6)  # past a push round and its interval
+        done = list(pushed)
+        pushed.clear()
+        return done
+
+    async def go():
+        handoff.queue.listen(listener)
+        handoff.queue.listen_team(team_listener)
+        convs = [await asyncio.to_thread(service.open_conversation, None) for _ in range(3)]
+        for c in convs:
+            await service.request_handoff(c.id, "low_confidence")
+        before = (await settle())[-1][1]
+        alone = handoff.queue.team()
+        await handoff.assigner.presence_changed(presence.connected(agent.id, "console-1"))
+        online = await settle()
+        # A second agent changes nobody's answer to "can anyone take it?": nothing is pushed.
+        await handoff.assigner.presence_changed(presence.connected(other_agent.id, "console-2"))
+        second = await settle()
+        await handoff.assigner.presence_changed(presence.disconnected(agent.id, "console-1"))
+        await handoff.assigner.presence_changed(presence.disconnected(other_agent.id, "console-2"))
+        offline = await settle()
+        return convs, before, alone, online, second, offline
+
+    convs, before, alone, online, second, offline = asyncio.run(go())
+    assert alone == {"agents_available": False}
+    assert before["agents_available"] is False and before["estimated_wait_seconds"] is None
+    assert told == [{"agents_available": True}, {"agents_available": False}]
+    # Every waiting user hears at once that someone can take the chat (or no longer can).
+    assert [cid for cid, _ in online] == [c.id for c in convs]
+    assert [info["position"] for _, info in online] == [1, 2, 3]
+    assert all(
+        "agents_available" not in info and info["estimated_wait_seconds"] > 0 for _, info in online
+    )
+    assert second == []
+    assert [cid for cid, _ in offline] == [c.id for c in convs]
+    assert all(info["agents_available"] is False for _, info in offline)
+
+
+def test_without_a_rule_for_who_can_answer_the_team_is_unknown(handoff):
+    handoff.queue.nobody_can_answer = None
+    assert handoff.queue.team() == {"agents_available": None}
