@@ -48,7 +48,7 @@
     var lastId = null; // the replay cursor: the highest message id shown
     var shown = {}; // message ids on screen
     var bubbles = {}; // client_id -> user bubble waiting for its acknowledgement
-    var outbox = loadOutbox(); // [{client_id, text, label}] in send order
+    var outbox = loadOutbox(); // [{client_id, text, label, inline}] in send order
     var ready = false; // joined and replayed: live messages may be shown directly
     var buffered = []; // live messages that arrived while replaying
     var typingSent = false;
@@ -97,15 +97,20 @@
           return;
         }
         if (clientId && inOutbox(clientId)) drop(clientId); // stored before a reload
+        // An answer to "Did this help?" is shown on the prompt, not as a bubble.
+        if (view.answerFeedback(message.text, meta.message_id)) return;
         var text = meta.display_text || message.text;
         if (text) {
-          var item = view.addUser(text, "sent");
+          var item = view.addUser(text, "sent", meta.created_at);
           if (typeof meta.message_id === "number") item.dataset.id = String(meta.message_id);
         }
         return;
       }
       if (meta.sender === "agent") showAgentTyping(false);
       if (meta.sender !== "system") thinking(false);
+      if ((meta.sender === "agent" || meta.sender === "system") && meta.agent_name) {
+        view.setAgent(meta.agent_name); // "Ana joined the chat", her replies, a transfer to her
+      }
       view.addMessage(message, isLive);
     }
 
@@ -123,11 +128,13 @@
 
     // -- outgoing ----------------------------------------------------------------------
 
-    function send(text, label) {
-      var entry = { client_id: newClientId(), text: text, label: label || null };
+    /* anchor: the element that shows this message's state instead of a new bubble (the
+       feedback prompt the user just answered). */
+    function send(text, label, anchor) {
+      var entry = { client_id: newClientId(), text: text, label: label || null, inline: !!anchor };
       outbox.push(entry);
       saveOutbox();
-      bubbles[entry.client_id] = view.addUser(entry.label || entry.text, "sending");
+      bubbles[entry.client_id] = anchor || view.addUser(entry.label || entry.text, "sending");
       transmit(entry);
     }
 
@@ -151,9 +158,13 @@
           if (!ack.duplicate && status === "bot") thinking(true);
           acknowledged(entry.client_id, ack.message_id);
         } else {
-          // Refused (e.g. too long): resending would be refused again.
+          // Refused (e.g. too long): resending would be refused again. The message says why;
+          // the same words in the notice (the server's `error` event) would say it twice.
           drop(entry.client_id);
-          if (bubble) view.setUserState(bubble, "failed", (ack && ack.error) || s.not_sent);
+          if (bubble) {
+            view.setUserState(bubble, "failed", (ack && ack.error) || s.not_sent);
+            view.hideNotice(ack && ack.error);
+          }
           delete bubbles[entry.client_id];
         }
       });
@@ -182,7 +193,8 @@
     function flushOutbox() {
       outbox.forEach(function (entry) {
         if (!bubbles[entry.client_id]) {
-          bubbles[entry.client_id] = view.addUser(entry.label || entry.text, "sending");
+          bubbles[entry.client_id] = (entry.inline && view.answerFeedback(entry.text)) ||
+            view.addUser(entry.label || entry.text, "sending");
         } else {
           view.setUserState(bubbles[entry.client_id], "sending");
         }
@@ -195,7 +207,7 @@
     function thinking(on) {
       clearTimeout(thinkingTimer);
       if (on) {
-        view.setTyping(s.bot_thinking);
+        view.setTyping({ text: s.bot_thinking });
         thinkingTimer = setTimeout(function () { thinking(false); }, THINKING_MS);
       } else if (!agentTypingTimer) {
         view.setTyping(null);
@@ -206,7 +218,8 @@
       clearTimeout(agentTypingTimer);
       agentTypingTimer = null;
       if (on) {
-        view.setTyping(view.fill(s.agent_typing, { name: name || s.agent_fallback_name }));
+        name = name || s.agent_fallback_name;
+        view.setTyping({ text: view.fill(s.agent_typing, { name: name }), name: name });
         agentTypingTimer = setTimeout(function () { showAgentTyping(false); }, 8000);
       } else {
         view.setTyping(null);
@@ -250,6 +263,7 @@
         storageSet(KEYS.session, sessionId);
         storageSet(KEYS.token, token);
         setQueue(ack.queue || { status: ack.status });
+        if (ack.availability) view.setAvailability(ack.availability.agents_available);
         view.showNotice("");
         replay(function () {
           ready = true;
@@ -264,6 +278,7 @@
 
     function resetView() {
       view.clear();
+      view.setAgent(null);
       shown = {};
       lastId = null;
       Object.keys(bubbles).forEach(function (k) { delete bubbles[k]; });
@@ -301,6 +316,9 @@
       showAgentTyping(!!(data && data.typing), data && data.agent_name);
     });
     socket.on("queue_position", setQueue);
+    socket.on("availability", function (info) {
+      if (info) view.setAvailability(info.agents_available);
+    });
     socket.on("error", function (data) {
       view.showNotice((data && data.error) || "Something went wrong.");
     });

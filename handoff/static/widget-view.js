@@ -1,75 +1,34 @@
 /*
- * tier1 widget: the DOM (launcher, panel, messages). Builds everything with createElement;
- * message text goes through textContent or the safe Markdown renderer only.
+ * tier1 widget: the panel (launcher, header, banners, log, typing indicator, form) and how
+ * it behaves on a desktop and on a phone. Messages themselves are drawn by widget-log.js.
+ *
+ * The header says who answers: the agent once one has joined, else whether anyone from the
+ * team is online (the same fact the queue banner and the bot's offline notice go by). The
+ * connection is not the header's business: a banner appears only while it is down or slow.
+ * At 480 px wide or less the open chat fills the screen: it follows the visual viewport
+ * (the on-screen keyboard), keeps the newest message in view and keeps focus inside.
  */
 (function () {
   "use strict";
   var NS = (window.Tier1Widget = window.Tier1Widget || {});
+  var dom = NS.dom;
+  var el = dom.el;
+  var button = dom.button;
+  var fill = dom.fill;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  // Icons are inline SVG paths, not emoji: a device without an emoji font would show boxes.
-  var ICONS = {
-    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
-    up: "M2 10h4v11H2zM8 21h9.3a2 2 0 0 0 2-1.6l1.6-7A2 2 0 0 0 19 10h-5.4l.9-4.2A1.8 1.8 0 0 0 11.3 4L8 10z",
-    down: "M2 3h4v11H2zM8 3h9.3a2 2 0 0 1 2 1.6l1.6 7A2 2 0 0 1 19 14h-5.4l.9 4.2a1.8 1.8 0 0 1-3.2 1.8L8 14z",
-  };
-
-  function icon(name) {
-    var svgNS = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(svgNS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "1.2em");
-    svg.setAttribute("height", "1.2em");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    var path = document.createElementNS(svgNS, "path");
-    path.setAttribute("d", ICONS[name]);
-    path.setAttribute("fill", "currentColor");
-    svg.appendChild(path);
-    return svg;
-  }
-
-  function button(className, content, label) {
-    var isNode = content && typeof content === "object";
-    var b = el("button", className, isNode ? undefined : content);
-    if (isNode) b.appendChild(content);
-    b.type = "button";
-    if (label) b.setAttribute("aria-label", label);
-    return b;
-  }
-
-  function fill(template, values) {
-    return String(template).replace(/\{(\w+)\}/g, function (_, key) {
-      return values[key] === undefined ? "" : String(values[key]);
-    });
-  }
-
-  function safeUrl(value) {
-    try {
-      var url = new URL(String(value), window.location.href);
-      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  var CHAT_ICON = "chat";
+  var CONNECTING_NOTICE_MS = 1500; // a quick connect shows no banner at all
+  var STICK_PX = 80; // this close to the bottom, new messages keep the log scrolled down
+  var FULL_SCREEN = "(max-width: 480px)";
 
   /*
-   * Builds the widget inside `root` (a shadow root). `handlers`: send(text, label),
+   * Builds the widget inside `root` (a shadow root). `handlers`: send(text, label, anchor),
    * newChat(), typing(on), opened().
    */
   NS.createView = function (root, config, handlers) {
     var s = config.strings || {};
-    var md = NS.markdown;
+    var team = config.title || "Support";
 
-    var launcher = button("launcher", icon(CHAT_ICON), s.launcher_label);
+    var launcher = button("launcher", dom.icon("chat"), s.launcher_label);
     launcher.id = "launcher";
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "panel");
@@ -78,19 +37,17 @@
     panel.id = "panel";
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-label", config.title || "Support chat");
+    panel.tabIndex = -1;
     panel.hidden = true;
 
     var header = el("header", "chat__header");
-    var avatarSrc = config.avatar_url ? safeUrl(config.avatar_url) : null;
-    if (avatarSrc) {
-      var avatar = el("img", "chat__avatar");
-      avatar.src = avatarSrc;
-      avatar.alt = "";
-      header.appendChild(avatar);
-    }
+    var headerAvatar = dom.avatar("chat__avatar", null, config.avatar_url);
+    header.appendChild(headerAvatar);
     var heading = el("div", "chat__heading");
-    heading.appendChild(el("h2", "chat__title", config.title || "Support"));
-    var statusLine = el("p", "chat__status", s.connecting);
+    var title = el("h2", "chat__title", team);
+    title.id = "title";
+    heading.appendChild(title);
+    var statusLine = el("p", "chat__status");
     statusLine.id = "status";
     statusLine.setAttribute("role", "status");
     heading.appendChild(statusLine);
@@ -98,13 +55,14 @@
     var newChat = button("chat__new", s.new_chat);
     newChat.id = "new-chat";
     header.appendChild(newChat);
-    var close = button("chat__close", "\u00D7", s.close_label);
+    var close = button("chat__close", dom.icon("close"), s.close_label);
     close.id = "close";
     header.appendChild(close);
     panel.appendChild(header);
 
-    var offline = el("p", "chat__offline", s.offline);
+    var offline = el("p", "chat__offline");
     offline.id = "offline";
+    offline.setAttribute("role", "status");
     offline.hidden = true;
     panel.appendChild(offline);
     var queue = el("p", "chat__queue");
@@ -113,21 +71,38 @@
     queue.hidden = true;
     panel.appendChild(queue);
 
-    var log = el("ol", "chat__log");
-    log.id = "log";
-    log.setAttribute("aria-label", "Messages");
-    log.tabIndex = 0; // scrollable with the keyboard
-    panel.appendChild(log);
+    var body = el("div", "chat__body");
+    body.setAttribute("role", "region");
+    body.setAttribute("aria-label", s.conversation_label || "Conversation");
+    body.tabIndex = 0; // scrollable with the keyboard
+    var list = el("ol", "chat__log");
+    list.id = "log";
+    body.appendChild(list);
+    // Drawn for the eye only; #typing-live says it to screen readers.
+    var typingLine = el("div", "chat__typing");
+    typingLine.id = "typing";
+    typingLine.setAttribute("aria-hidden", "true");
+    typingLine.hidden = true;
+    var typingWho = el("span", "typing__who");
+    var dots = el("span", "typing__dots");
+    [0, 1, 2].forEach(function () { dots.appendChild(el("i")); });
+    var typingText = el("span", "visually-hidden");
+    typingLine.appendChild(typingWho);
+    typingLine.appendChild(dots);
+    typingLine.appendChild(typingText);
+    body.appendChild(typingLine);
+    panel.appendChild(body);
+
     var live = el("div", "visually-hidden");
     live.id = "live";
     live.setAttribute("aria-live", "polite");
     live.setAttribute("aria-atomic", "true");
     panel.appendChild(live);
+    var typingLive = el("div", "visually-hidden");
+    typingLive.id = "typing-live";
+    typingLive.setAttribute("aria-live", "polite");
+    panel.appendChild(typingLive);
 
-    var typingLine = el("p", "chat__typing");
-    typingLine.id = "typing";
-    typingLine.hidden = true;
-    panel.appendChild(typingLine);
     var notice = el("p", "chat__notice");
     notice.id = "notice";
     notice.setAttribute("role", "alert");
@@ -149,6 +124,7 @@
     input.id = "input";
     input.rows = 1;
     input.placeholder = s.input_placeholder || "";
+    input.setAttribute("enterkeyhint", "send");
     var send = el("button", "chat__send", s.send);
     send.type = "submit";
     send.id = "send";
@@ -160,22 +136,102 @@
     root.appendChild(launcher);
     root.appendChild(panel);
 
-    // -- behaviour -------------------------------------------------------------------
+    var log = NS.createLog(list, config, {
+      send: handlers.send,
+      announce: announce,
+    });
+
+    // -- scrolling -----------------------------------------------------------------------
+
+    var stuck = true; // the user is at the newest message (not reading back)
+
+    function scrollDown() {
+      body.scrollTop = body.scrollHeight;
+      stuck = true;
+    }
+
+    body.addEventListener("scroll", function () {
+      stuck = body.scrollHeight - body.scrollTop - body.clientHeight <= STICK_PX;
+    });
+
+    /* Runs `change` (which adds to the log); keeps the newest message in view if it was. */
+    function following(change, always) {
+      var was = stuck;
+      var result = change();
+      if (was || always) scrollDown();
+      return result;
+    }
+
+    // -- open, close, full screen --------------------------------------------------------
+
+    function fullScreen() {
+      return window.matchMedia(FULL_SCREEN).matches;
+    }
+
+    /* On a phone the keyboard shrinks the visual viewport, not the layout one: size the
+       panel to what is visible so the input and the newest message stay on screen. */
+    function fitViewport() {
+      var vv = window.visualViewport;
+      if (panel.hidden || !vv) return;
+      var full = fullScreen();
+      panel.style.height = full ? vv.height + "px" : "";
+      panel.style.top = full ? vv.offsetTop + "px" : "";
+      if (full) panel.setAttribute("aria-modal", "true");
+      else panel.removeAttribute("aria-modal");
+      if (stuck) scrollDown();
+    }
+    if (window.visualViewport) {
+      window.visualViewport.addEventListener("resize", fitViewport);
+      window.visualViewport.addEventListener("scroll", fitViewport);
+    }
+    window.addEventListener("resize", fitViewport);
+
+    function setLauncher(open) {
+      launcher.setAttribute("aria-expanded", open ? "true" : "false");
+      launcher.setAttribute("aria-label", open ? s.close_label : s.launcher_label);
+      launcher.replaceChildren(dom.icon(open ? "close" : "chat"));
+      launcher.classList.toggle("launcher--open", open);
+    }
 
     function open() {
       panel.hidden = false;
-      launcher.setAttribute("aria-expanded", "true");
+      setLauncher(true);
       root.host.classList.add("is-open");
+      fitViewport();
       scrollDown();
-      input.focus();
+      // A phone's keyboard would cover half the chat before the user chose to type.
+      if (fullScreen()) panel.focus();
+      else input.focus();
       handlers.opened();
     }
 
     function closePanel() {
       panel.hidden = true;
-      launcher.setAttribute("aria-expanded", "false");
+      setLauncher(false);
       root.host.classList.remove("is-open");
       launcher.focus();
+    }
+
+    function focusables() {
+      return Array.prototype.filter.call(
+        panel.querySelectorAll("button, textarea, a[href], [tabindex='0']"),
+        function (node) { return !node.disabled && node.getClientRects().length > 0; });
+    }
+
+    /* Full screen, the chat is modal: Tab and Shift+Tab go round inside it. */
+    function trapTab(event) {
+      var items = focusables();
+      if (!items.length) return;
+      var first = items[0];
+      var last = items[items.length - 1];
+      var active = root.activeElement;
+      if (event.shiftKey && (active === first || active === panel)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && active === last) {
+        event.preventDefault();
+        first.focus();
+      }
     }
 
     launcher.addEventListener("click", function () {
@@ -185,6 +241,12 @@
     close.addEventListener("click", closePanel);
     panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") closePanel();
+      else if (event.key === "Tab" && fullScreen()) trapTab(event);
+    });
+    // Focus that leaves the full-screen chat some other way (a screen reader, a click on
+    // the page behind) is brought back.
+    document.addEventListener("focusin", function (event) {
+      if (!panel.hidden && fullScreen() && event.target !== root.host) panel.focus();
     });
     newChat.addEventListener("click", function () { handlers.newChat(); });
     human.addEventListener("click", function () {
@@ -201,7 +263,7 @@
       handlers.send(text);
     });
     input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && !event.shiftKey) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         if (form.requestSubmit) form.requestSubmit();
         else form.dispatchEvent(new Event("submit", { cancelable: true }));
@@ -212,16 +274,10 @@
       input.style.height = "auto";
       input.style.height = Math.min(input.scrollHeight, 120) + "px";
     });
-
-    function scrollDown() {
-      log.scrollTop = log.scrollHeight;
-    }
-
-    function append(item) {
-      log.appendChild(item);
-      scrollDown();
-      return item;
-    }
+    input.addEventListener("focus", function () {
+      // The keyboard is opening: once the viewport has shrunk, show the newest message.
+      if (stuck) setTimeout(scrollDown, 300);
+    });
 
     function announce(text) {
       live.textContent = "";
@@ -229,127 +285,92 @@
       setTimeout(function () { live.textContent = text; }, 50);
     }
 
-    function quickReplies(item, replies, csat) {
-      var group = el("div", csat ? "replies replies--csat" : "replies");
-      group.setAttribute("role", "group");
-      replies.forEach(function (reply) {
-        if (!reply || typeof reply.payload !== "string") return;
-        var title = reply.title || reply.payload;
-        var b = button("replies__button", title, csat ? fill(s.rating_label, { value: title }) : null);
-        b.addEventListener("click", function () {
-          group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-          b.classList.add("is-chosen");
-          handlers.send(reply.payload, title);
-        });
-        group.appendChild(b);
-      });
-      if (group.childNodes.length) item.appendChild(group);
-    }
+    // -- the header: who answers ---------------------------------------------------------
 
-    function feedback(item) {
-      var group = el("div", "feedback");
-      group.setAttribute("role", "group");
-      group.setAttribute("aria-label", s.helpful + " / " + s.not_helpful);
-      [
-        ["up", s.helpful, config.feedback_helpful_payload],
-        ["down", s.not_helpful, config.feedback_not_helpful_payload],
-      ].forEach(function (spec) {
-        var b = button("feedback__button", icon(spec[0]), spec[1]);
-        b.title = spec[1];
-        b.addEventListener("click", function () {
-          group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-          b.setAttribute("aria-pressed", "true");
-          group.appendChild(el("span", "feedback__thanks", s.feedback_thanks));
-          handlers.send(spec[2], spec[1]);
-        });
-        group.appendChild(b);
-      });
-      item.appendChild(group);
-    }
+    var answering = { available: null, agent: null, status: null };
+    var drawn = null; // what the header shows: redrawn (and re-announced) only when it changes
 
-    function sourceOf(meta) {
-      var source = meta.source;
-      var sourceUrl = source && md.safeHref(source.url);
-      if (!sourceUrl || !/^https?:/.test(sourceUrl)) return null;
-      var line = el("div", "msg__source", (s.source || "Source:") + " ");
-      var a = el("a", null, source.title || source.url);
-      a.href = sourceUrl;
-      a.target = "_blank";
-      a.rel = "noopener noreferrer";
-      line.appendChild(a);
-      return line;
+    function renderHeader() {
+      var agent = answering.status === "assigned" && answering.agent;
+      var key = agent ? "agent:" + agent : "team:" + answering.available;
+      if (key === drawn) return;
+      drawn = key;
+      var avatar = agent ? dom.avatar("chat__avatar", agent)
+        : dom.avatar("chat__avatar", null, config.avatar_url);
+      header.replaceChild(avatar, header.querySelector(".chat__avatar"));
+      title.textContent = agent || team;
+      var state = agent ? "agent" : answering.available === true ? "online"
+        : answering.available === false ? "away" : "unknown";
+      var text = agent ? fill(s.agent_header || "{team} team", { team: team })
+        : state === "online" ? s.team_online || "Our team is online"
+        : state === "away" ? s.team_away || "Our team is away"
+        : config.subtitle || "";
+      statusLine.replaceChildren();
+      if (state === "online" || state === "away") statusLine.appendChild(el("span", "chat__dot"));
+      statusLine.appendChild(document.createTextNode(text));
+      statusLine.dataset.team = state;
     }
+    renderHeader();
 
-    /* A bot, agent or system message in rasa-webchat's bot_uttered shape. */
-    function addMessage(message, isLive) {
-      var meta = message.metadata || {};
-      var sender = meta.sender === "agent" || meta.sender === "system" ? meta.sender : "bot";
-      // Rasa sends an answer's source as a message of its own; the server adds a Markdown text
-      // for other widgets (metadata.kind "source"). Here it is attached to the answer instead.
-      var sourceOnly = sender === "bot" && !!meta.source && !message.quick_replies &&
-        (meta.kind === "source" || !message.text);
-      var text = sourceOnly ? null : message.text;
-      if (sourceOnly) {
-        var previous = log.lastElementChild;
-        if (previous && previous.classList.contains("msg--bot") && !previous.querySelector(".msg__source")) {
-          var sourceLine = sourceOf(meta);
-          if (sourceLine) {
-            if (typeof meta.message_id === "number") sourceLine.dataset.id = String(meta.message_id);
-            previous.appendChild(sourceLine);
-            if (previous.querySelector(".msg__bubble")) feedback(previous);
-            return previous;
-          }
-        }
+    // -- connection ----------------------------------------------------------------------
+
+    var connectingTimer = null;
+
+    function setConnection(state) {
+      clearTimeout(connectingTimer);
+      panel.dataset.connection = state;
+      // Tests and embedders wait for this class: the socket is up (nothing is drawn for it).
+      statusLine.classList.toggle("chat__status--online", state === "online");
+      root.host.classList.toggle("is-offline", state === "offline");
+      if (state === "connecting") {
+        connectingTimer = setTimeout(function () { showConnection(s.connecting); },
+                                     CONNECTING_NOTICE_MS);
+      } else {
+        showConnection(state === "offline" ? s.offline : null);
       }
-      var item = el("li", "msg msg--" + sender);
-      if (typeof meta.message_id === "number") item.dataset.id = String(meta.message_id);
-      var name = null;
-      if (sender === "agent") {
-        name = meta.agent_name || s.agent_fallback_name;
-        item.appendChild(el("div", "msg__name", name));
-      }
-      if (text) {
-        var bubble = el("div", "msg__bubble");
-        if (sender === "system") bubble.textContent = text;
-        else bubble.appendChild(md.render(text));
-        item.appendChild(bubble);
-      }
-      var attachment = message.attachment;
-      if (attachment && attachment.type === "image" && attachment.payload) {
-        var src = safeUrl(attachment.payload.src);
-        if (src) {
-          var img = el("img", "msg__image");
-          img.src = src;
-          img.alt = "";
-          item.appendChild(img);
-        }
-      }
-      var source = meta.source;
-      var line = sourceOf(meta);
-      if (line) item.appendChild(line);
-      var csat = meta.csat === true;
-      if (Array.isArray(message.quick_replies)) quickReplies(item, message.quick_replies, csat);
-      if (sender === "bot" && source && text) feedback(item);
-      if (!item.childNodes.length) return null;
-      append(item);
-      if (isLive && text) announce((name || config.title || "") + ": " + text);
-      return item;
     }
 
-    function addUser(text, state) {
-      var item = el("li", "msg msg--user msg--" + state);
-      item.appendChild(el("div", "msg__bubble", text));
-      item.appendChild(el("div", "msg__meta", ""));
-      append(item);
-      setUserState(item, state);
-      return item;
+    function showConnection(text) {
+      offline.textContent = text || "";
+      offline.hidden = !text;
     }
 
-    function setUserState(item, state, detail) {
-      item.classList.remove("msg--sending", "msg--sent", "msg--failed");
-      item.classList.add("msg--" + state);
-      item.querySelector(".msg__meta").textContent =
-        state === "sent" ? s.sent : state === "sending" ? s.sending : detail || s.not_sent;
+    // -- the queue banner and the typing indicator ---------------------------------------
+
+    function setQueue(info) {
+      if (info && info.status) answering.status = info.status;
+      if (info && info.status === "queued" && typeof info.position === "number") {
+        // Queue pushes say whether anyone can take the chat: the header says the same.
+        answering.available = info.agents_available !== false;
+      }
+      renderHeader();
+      var waiting = info && info.status === "queued" && typeof info.position === "number";
+      human.hidden = !!(info && (info.status === "queued" || info.status === "assigned"));
+      queue.hidden = !waiting;
+      if (!waiting) {
+        queue.textContent = "";
+        return;
+      }
+      var text = fill(s.queue_position, { position: info.position });
+      if (typeof info.estimated_wait_seconds === "number") {
+        var minutes = Math.max(1, Math.round(info.estimated_wait_seconds / 60));
+        text += " " + fill(s.queue_wait, { minutes: minutes });
+      } else if (info.agents_available === false && s.queue_nobody) {
+        text += " " + s.queue_nobody;
+      }
+      queue.textContent = text;
+      queue.dataset.position = String(info.position);
+    }
+
+    /* who: {text, name?} or null. The dots for the eye, the text for screen readers. */
+    function setTyping(who) {
+      var was = !typingLine.hidden;
+      typingLine.hidden = !who;
+      typingText.textContent = who ? who.text : "";
+      typingWho.replaceChildren();
+      if (who && who.name) typingWho.appendChild(dom.avatar("typing__avatar", who.name));
+      if (!!who !== was) typingLive.textContent = who ? who.text : "";
+      if (who && stuck) scrollDown();
     }
 
     return {
@@ -359,52 +380,35 @@
       open: open,
       close: closePanel,
       isOpen: function () { return !panel.hidden; },
-      addMessage: addMessage,
-      addUser: addUser,
-      setUserState: setUserState,
+      addMessage: function (message, isLive) {
+        return following(function () { return log.addMessage(message, isLive); });
+      },
+      addUser: function (text, state, createdAt) {
+        return following(function () { return log.addUser(text, state, createdAt); }, true);
+      },
+      answerFeedback: log.answerFeedback,
+      setUserState: log.setUserState,
       announce: announce,
-      clear: function () {
-        while (log.firstChild) log.removeChild(log.firstChild);
+      clear: log.clear,
+      welcome: function () { log.welcome(config.welcome_message); },
+      setConnection: setConnection,
+      setAvailability: function (available) {
+        answering.available = typeof available === "boolean" ? available : null;
+        renderHeader();
       },
-      welcome: function () {
-        if (!config.welcome_message || log.querySelector(".welcome")) return;
-        var item = el("li", "welcome");
-        item.appendChild(el("div", "msg__bubble", config.welcome_message));
-        log.insertBefore(item, log.firstChild);
-      },
-      setConnection: function (state) {
-        statusLine.textContent = state === "online" ? s.online : state === "offline" ? s.offline : s.connecting;
-        statusLine.classList.toggle("chat__status--online", state === "online");
-        statusLine.classList.toggle("chat__status--offline", state === "offline");
-        offline.hidden = state !== "offline";
-        root.host.classList.toggle("is-offline", state === "offline");
+      setAgent: function (name) {
+        answering.agent = name || null;
+        renderHeader();
       },
       showNotice: function (text) {
         notice.textContent = text || "";
         notice.hidden = !text;
       },
-      setQueue: function (info) {
-        var waiting = info && info.status === "queued" && typeof info.position === "number";
-        human.hidden = !!(info && (info.status === "queued" || info.status === "assigned"));
-        queue.hidden = !waiting;
-        if (!waiting) {
-          queue.textContent = "";
-          return;
-        }
-        var text = fill(s.queue_position, { position: info.position });
-        if (typeof info.estimated_wait_seconds === "number") {
-          var minutes = Math.max(1, Math.round(info.estimated_wait_seconds / 60));
-          text += " " + fill(s.queue_wait, { minutes: minutes });
-        } else if (info.agents_available === false && s.queue_nobody) {
-          text += " " + s.queue_nobody;
-        }
-        queue.textContent = text;
-        queue.dataset.position = String(info.position);
+      hideNotice: function (text) {
+        if (notice.textContent === text) notice.hidden = true;
       },
-      setTyping: function (text) {
-        typingLine.textContent = text || "";
-        typingLine.hidden = !text;
-      },
+      setQueue: setQueue,
+      setTyping: setTyping,
       fill: fill,
     };
   };

@@ -10,8 +10,9 @@
  *
  * The widget lives in a shadow root, so the host page's CSS cannot break it and its CSS
  * cannot leak into the page. It loads its parts from the same server as this script (no
- * CDN, no build step): static/widget.css, static/vendor/socket.io.min.js,
- * static/widget-markdown.js, static/widget-view.js and static/widget-chat.js.
+ * CDN, no build step): static/widget.css, static/vendor/socket.io.min.js and, in this
+ * order, static/widget-markdown.js, widget-dom.js, widget-log.js, widget-view.js and
+ * widget-chat.js.
  */
 (function () {
   "use strict";
@@ -67,12 +68,14 @@
     Promise.all([
       ready,
       load(root + "static/widget-markdown.js"),
+      load(root + "static/widget-dom.js"),
+      load(root + "static/widget-log.js"),
       load(root + "static/widget-view.js"),
       load(root + "static/widget-chat.js"),
       fetchConfig(),
     ])
       .then(function (results) {
-        var config = results[4] || {};
+        var config = results[results.length - 1] || {};
         config.strings = config.strings || {};
         if (data.title) config.title = data.title;
         if (data.subtitle) config.subtitle = data.subtitle;

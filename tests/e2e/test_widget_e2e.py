@@ -1,11 +1,13 @@
 """The end-user widget in headless Chromium against the real stack (app, Rasa, action server).
 
 Desktop (1280x800): the one script tag pasted into a plain page served from another port
-chats, shows an article answer (safe Markdown, source link, thumbs), keeps its history over
-a reload, and loses or doubles nothing when the socket is cut mid-conversation. Phone
-(390x844): the demo page at / (the same embed) fills the screen, waits in the queue with a
-live position, gets an agent, and renders hostile text from the user, the bot (a KB
-article) and the agent as inert text. Screenshots go to artifacts/screenshots/.
+chats, shows an article answer (safe Markdown, source link, and the bot's "Did this help?"
+as the one feedback prompt under it), keeps its history over a reload, and loses or doubles
+nothing when the socket is cut mid-conversation. Phone (390x844): the demo page at / (the
+same embed) fills the screen, waits in the queue with a live position while the header
+says whether the team is online, gets an agent (named in the header), and renders hostile
+text from the user, the bot (a KB article) and the agent as inert text. Screenshots go to
+artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -89,22 +91,29 @@ def test_embedded_on_another_site_desktop(stack, browser, other_site):
     expect(page.locator("#launcher")).to_be_visible(timeout=15_000)
     expect(page.locator("#panel")).to_be_hidden()
     page.click("#launcher")
-    expect(page.locator(".chat__status--online")).to_be_visible(timeout=15_000)
+    expect(page.locator('#panel[data-connection="online"]')).to_be_visible(timeout=15_000)
     box = page.locator("#panel").bounding_box()
     assert 300 < box["width"] < 500 and box["height"] < 800
     expect(page.locator("#input")).to_be_focused()
     expect(page.locator(".welcome")).to_be_visible()
 
-    # An article answer: Markdown, the source link, thumbs; the user's own HTML stays text.
+    # An article answer: Markdown, the source link, the bot's "Did this help?" as thumbs under
+    # it (one prompt, no Yes/No quick replies besides); the user's own HTML stays text.
     send(page, ANSWERED)
     answer = page.locator(".msg--bot", has=page.locator(".msg__source")).first
     expect(answer).to_be_visible(timeout=30_000)
     href = answer.locator(".msg__source a").get_attribute("href")
     assert re.match(r"^https?://", href)
     assert answer.locator(".msg__source a").get_attribute("rel") == "noopener noreferrer"
+    prompt = answer.locator(".feedback")
+    expect(prompt.locator(".feedback__question")).to_have_text("Did this help?", timeout=15_000)
+    expect(page.locator(".feedback")).to_have_count(1)
+    expect(page.locator(".replies")).to_have_count(0)
     page.screenshot(path=str(SHOTS / "widget-desktop-1-answer.png"))
-    answer.locator(".feedback__button").first.click()
-    expect(page.locator(".msg--user .msg__bubble").last).to_have_text("Helpful")
+    prompt.get_by_role("button", name="Helpful", exact=True).click()
+    expect(prompt.locator(".feedback__status")).to_have_text("Thanks for the feedback.")
+    bot_count = page.locator(".msg--bot").count()
+    expect(page.locator(".msg--bot")).to_have_count(bot_count + 1, timeout=15_000)  # the reply
     send(page, f"{XSS_SCRIPT} and {XSS_IMG}")
     expect(page.locator(".msg--user .msg__bubble").last).to_have_text(
         f"{XSS_SCRIPT} and {XSS_IMG}", timeout=10_000)
@@ -124,7 +133,8 @@ def test_embedded_on_another_site_desktop(stack, browser, other_site):
     page.screenshot(path=str(SHOTS / "widget-desktop-2-offline.png"))
     page.evaluate("window.Tier1Widget.instance.socket.connect()")
     expect(page.locator("#offline")).to_be_hidden(timeout=15_000)
-    expect(page.locator(".msg--user.msg--sent")).to_have_count(5, timeout=20_000)
+    # The question, the hostile text and the two above (the thumb is shown on its prompt).
+    expect(page.locator(".msg--user.msg--sent")).to_have_count(4, timeout=20_000)
     page.wait_for_function("localStorage.getItem('tier1.outbox') === null", timeout=10_000)
     page.wait_for_timeout(3000)  # let the bot's replies to both arrive
     stored = conversation(page, stack)
@@ -139,11 +149,14 @@ def test_embedded_on_another_site_desktop(stack, browser, other_site):
 
     # A reload restores the conversation from the session token, nothing doubled.
     page.reload()
-    expect(page.locator(".chat__status--online")).to_be_visible(timeout=15_000)  # reopened
+    expect(page.locator('#panel[data-connection="online"]')).to_be_visible(timeout=15_000)
     expect(page.locator("#log [data-id]")).to_have_count(len(ids), timeout=15_000)
     assert shown_ids(page) == ids
     assert page.locator("#log img").count() == 0
     assert page.evaluate("window.__xss") is None
+    thumb = page.locator(".feedback").first.get_by_role("button", name="Helpful", exact=True)
+    expect(thumb).to_have_attribute("aria-pressed", "true")  # the answer, from history
+    expect(page.locator("#log button:enabled")).to_have_count(0)
     # The host page's CSS (red Georgia, unset buttons) did not leak into the widget.
     assert page.locator("#send").evaluate("e => getComputedStyle(e).color") != "rgb(255, 0, 0)"
     page.screenshot(path=str(SHOTS / "widget-desktop-3-reloaded.png"))
@@ -186,7 +199,7 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{stack.url}/")  # the demo page: the same embed, opened at once
-    expect(page.locator(".chat__status--online")).to_be_visible(timeout=15_000)
+    expect(page.locator('#panel[data-connection="online"]')).to_be_visible(timeout=15_000)
     box = page.locator("#panel").bounding_box()
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
     expect(page.locator("#launcher")).to_be_hidden()
@@ -212,8 +225,10 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     expect(queue).to_be_visible(timeout=30_000)
     position = int(queue.get_attribute("data-position"))
     assert position >= 2
+    status = page.locator("#status")
     if not anyone_online:  # no false estimate while nobody could take the chat
         expect(queue).to_contain_text("No one from the team is online right now")
+        expect(status).to_have_text("Our team is away")  # the header says the same
     expect(page.locator("#human")).to_be_hidden()
     page.screenshot(path=str(SHOTS / "widget-phone-2-queued.png"))
     # the agent comes online and takes the chat ahead: the next push carries a real estimate
@@ -223,12 +238,14 @@ def test_phone_queue_agent_and_hostile_content(stack, browser):
     assert r.status_code == 200, r.text
     expect(queue).to_have_attribute("data-position", str(position - 1), timeout=10_000)
     expect(queue).to_contain_text(re.compile(r"Estimated wait: about \d+ min"), timeout=10_000)
+    expect(status).to_have_text("Our team is online")
 
     # The agent takes it: joined notice, hostile text inert, the position banner gone.
     sid = page.evaluate("localStorage.getItem('tier1.session_id')")
     assert httpx.post(f"{stack.url}/api/conversations/{sid}/claim", headers=agent).status_code == 200
     expect(page.locator(".msg--system").last).to_contain_text("joined", timeout=10_000)
     expect(queue).to_be_hidden(timeout=10_000)
+    expect(page.locator("#title")).to_have_text("widget-ana")  # who the user talks to now
     r = httpx.post(f"{stack.url}/api/conversations/{sid}/messages", headers=agent,
                    json={"text": f"Hi! {XSS_IMG} {XSS_SCRIPT} see [this](https://example.com/a)"})
     assert r.status_code == 201, r.text

@@ -13,7 +13,8 @@ from handoff.settings import WidgetSettings, WidgetTheme, contrast_ratio
 
 pytestmark = pytest.mark.unit
 
-WIDGET_JS = ("widget.js", "widget-markdown.js", "widget-view.js", "widget-chat.js")
+WIDGET_JS = ("widget.js", "widget-markdown.js", "widget-dom.js", "widget-log.js", "widget-view.js",
+             "widget-chat.js")
 
 
 def test_the_widget_files_and_the_vendored_client_are_there(handoff: Handoff):
@@ -34,9 +35,14 @@ def test_the_demo_page_uses_the_same_one_script_embed_with_a_relative_url():
 
 def test_the_loader_finds_its_parts_next_to_itself_not_on_a_cdn():
     js = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
-    for part in ("static/widget.css", "static/vendor/socket.io.min.js", "static/widget-markdown.js",
-                 "static/widget-view.js", "static/widget-chat.js", "api/widget/config"):
+    parts = ("static/widget-markdown.js", "static/widget-dom.js", "static/widget-log.js",
+             "static/widget-view.js", "static/widget-chat.js")
+    for part in ("static/widget.css", "static/vendor/socket.io.min.js", *parts,
+                 "api/widget/config"):
         assert f'root + "{part}"' in js, part
+    # Loaded in this order (each uses what the ones before it defined).
+    where = [js.index(f'root + "{p}"') for p in parts]
+    assert where == sorted(where)
     assert 'rootPath + "socket.io"' in js
     for name in WIDGET_JS:
         text = (STATIC_DIR / name).read_text(encoding="utf-8")
@@ -53,7 +59,7 @@ def test_widget_scripts_never_inject_content_as_html():
             assert sink not in js, (name, sink)
     chat = (STATIC_DIR / "widget-chat.js").read_text(encoding="utf-8")
     for event in ("session_request", "user_uttered", "bot_uttered", "history", "queue_position",
-                  "agent_typing", "user_typing"):
+                  "agent_typing", "user_typing", "availability"):
         assert f'"{event}"' in chat, event
     markdown = (STATIC_DIR / "widget-markdown.js").read_text(encoding="utf-8")
     assert '"http:"' in markdown and '"https:"' in markdown and '"mailto:"' in markdown
@@ -68,11 +74,12 @@ def test_fixed_text_colours_reach_wcag_aa_on_their_backgrounds():
     css = (STATIC_DIR / "widget.css").read_text(encoding="utf-8")
     v = {name: _css_var(css, f"--t1-{name}") for name in (
         "background", "text", "muted", "bot", "agent", "agent-name", "error", "error-bg",
-        "offline-bg", "offline-text", "primary", "on-primary")}
+        "offline-bg", "offline-text", "primary", "on-primary", "avatar-text")}
     pairs = [
         ("text", "background"), ("text", "bot"), ("text", "agent"), ("muted", "background"),
         ("agent-name", "background"), ("agent-name", "agent"), ("error", "background"),
         ("error", "error-bg"), ("offline-text", "offline-bg"), ("on-primary", "primary"),
+        ("avatar-text", "agent-name"),  # an agent's initials
     ]
     for fg, bg in pairs:
         assert contrast_ratio(v[fg], v[bg]) >= 4.5, (fg, bg, contrast_ratio(v[fg], v[bg]))
