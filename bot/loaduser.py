@@ -132,8 +132,9 @@ class User:
             delay = min(delay * 2, 4.0)
 
     async def _rejoin(self, conv: _Conversation) -> bool:
+        # replay: false - like tier1's widget, it asks `history` itself (docs/widget.md).
         ack = await self._call("session_request", {"session_token": conv.token,
-                                                   "session_id": conv.id})
+                                                   "session_id": conv.id, "replay": False})
         if not isinstance(ack, dict) or ack.get("session_id") != conv.id:
             return False
         self.handed_off = self.handed_off or ack.get("status") in ("queued", "assigned")
@@ -177,7 +178,7 @@ class User:
     async def new_conversation(self) -> None:
         while True:
             await self._ensure_connected()
-            ack = await self._call("session_request", {"session_id": None})
+            ack = await self._call("session_request", {"session_id": None, "replay": False})
             if isinstance(ack, dict) and ack.get("session_id"):
                 break
             self.connected = False  # no conversation opened: treat it as a broken connection
