@@ -21,6 +21,7 @@ because it reads both packages' data; neither package knows about the other.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -41,6 +42,7 @@ DEFAULT_SIMILARITY = 0.6  # all-MiniLM-L6-v2: paraphrases measured 0.62-0.85, un
 DEFAULT_MAX_EXAMPLES = 5
 FAILURE_REASONS = ("low_confidence", "negative_feedback", "consecutive_failures")
 MAX_QUESTION_CHARS = 500
+_ITEM_ID = re.compile(r"^u([0-9]{1,18})$")  # "u" + the group's first message id
 
 
 class LearningError(Exception):
@@ -348,7 +350,8 @@ class LearningLoop:
             NothingToUndo: the item is not closed by an attach or dismiss (a drafted item is
             undone by deleting the draft article).
         """
-        message_id = int(item_id[1:]) if item_id[:1] == "u" and item_id[1:].isdigit() else None
+        match = _ITEM_ID.match(item_id)
+        message_id = int(match.group(1)) if match else None
         batch = self._handled.batch_of(message_id) if message_id is not None else None
         if batch is None or batch.action not in ("attached", "dismissed"):
             raise NothingToUndo(
