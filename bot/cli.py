@@ -12,11 +12,13 @@ from pathlib import Path
 
 import yaml
 
+from bot.bench_command import add_bench_commands
 from bot.settings import Settings, SettingsError, load_settings
 
 EPILOG_RUN = """example:
   tier1 run                      # train if needed, seed the demo KB, start everything
-  tier1 run --config prod.yml    # another config file"""
+  tier1 run --config prod.yml    # another config file
+  tier1 run --verbose            # print every line the processes log, not only problems"""
 
 
 def _settings(config: str) -> tuple[Settings, dict[str, str]]:
@@ -35,18 +37,28 @@ def _settings(config: str) -> tuple[Settings, dict[str, str]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.stack import programs
+    from bot.ports import PortInUse, require_free
+    from bot.stack import listen_addresses, programs
     from bot.supervisor import Supervisor, SupervisorError
     from bot.training import ensure_model
 
     settings, env = _settings(args.config)
+    try:  # before anything starts: a taken port would make a child fail behind a false "up"
+        require_free(listen_addresses(settings))
+    except PortInUse as e:
+        print(f"tier1 | error: cannot start: {e}", file=sys.stderr, flush=True)
+        return 1
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     print("tier1 | checking the Rasa model (trains only when its inputs changed)", flush=True)
     model = ensure_model(settings.root, settings.models_dir, config=Path(args.config))
     print(f"tier1 | model: {model}", flush=True)
     env = {**env, "PYTHONUNBUFFERED": "1"}
+    verbose = bool(getattr(args, "verbose", False))
     sup = Supervisor(programs(settings, model, Path(args.config)), settings.state_dir, env,
-                     write=lambda line: print(line, flush=True))
+                     write=lambda line: print(line, flush=True), verbose=verbose)
+    if not verbose:
+        print(f"tier1 | starting the action server, Rasa and the app; their logs: "
+              f"{sup.log_dir} (--verbose prints them here)", flush=True)
 
     def _stop(_signum, _frame):
         raise KeyboardInterrupt
@@ -66,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  agent API      : {url}/api/conversations  (token: POST {url}/api/auth/token)\n"
             f"  API docs       : {url}/docs\n"
             f"  health         : {url}/health  (probes: {url}/health/live, {url}/health/ready)\n"
+            f"  logs           : {sup.log_dir}\n"
             f"Create an agent: tier1 agent create --email you@example.com --password '...'\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
@@ -257,32 +270,6 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
-def cmd_bench_load(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from bot.loadtest import LoadOptions, parse_mix, report, run_load
-
-    settings, _ = _settings(args.config)
-    rasa = None if args.no_baseline else (args.rasa or settings.server.rasa_url)
-    try:
-        mix = parse_mix(args.mix)
-    except ValueError as e:
-        print(f"tier1: {e}", file=sys.stderr)
-        return 2
-    if args.users < 1 or args.duration <= 0:
-        print("tier1: --users must be >= 1 and --duration > 0", file=sys.stderr)
-        return 2
-    seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
-    bases = tuple(b.rstrip("/") for b in (args.base or [settings.server.url]))
-    opts = LoadOptions(bases=bases, rasa_url=rasa, users=args.users, duration=args.duration,
-                       mix=mix, think=args.think, reply_timeout=args.reply_timeout,
-                       kb_search=not args.no_kb_search, unique_texts=args.unique_texts,
-                       internal_token=settings.secrets.internal_token.get_secret_value())
-    result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
-    print(json.dumps(result) if args.json else report(result))
-    return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
-
-
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
@@ -298,7 +285,11 @@ def _parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    add("run", cmd_run, "train if needed, seed the demo KB, start app + Rasa + action server", EPILOG_RUN)
+    r = add("run", cmd_run, "train if needed, seed the demo KB, start app + Rasa + action server",
+            EPILOG_RUN)
+    r.add_argument("--verbose", action="store_true",
+                   help="print all output of the three processes (default: tier1's own lines, "
+                        "errors and tracebacks; everything is in <state_dir>/logs)")
     t = add("train", cmd_train, "train the Rasa model when its inputs changed",
             "example:\n  tier1 train\n  tier1 train --force")
     t.add_argument("--force", action="store_true", help="train even when an up-to-date model exists")
@@ -430,48 +421,7 @@ def _parser() -> argparse.ArgumentParser:
     sr.add_argument("--silence", type=float, default=3.0,
                     help="seconds without a reply that count as silence (default 3)")
     sr.add_argument("--verbose", action="store_true", help="print every transcript")
-    bench = sub.add_parser("bench", help="measure a running stack").add_subparsers(
-        dest="bench_command", required=True, metavar="SUBCOMMAND")
-    bl = add("load", cmd_bench_load,
-             "N concurrent simulated widget users over socket.io (known questions, unknown "
-             "questions, requests for a person): throughput, p50/p95/p99 reply latency, lost / "
-             "duplicated / unanswered messages; then POST /api/kb/search alone at saturation "
-             "(same clients, texts and duration, closed loop, internal token) and "
-             "ratio_to_kb_search = end-to-end msgs/s / kb-search msgs/s; then the same load on "
-             "Rasa's REST webhook alone (the baseline) and the ratio. Each phase lasts --duration. "
-             "Exits 1 if any message was lost or duplicated.",
-             "example:\n  tier1 run &    # in another terminal\n"
-             "  tier1 bench load --users 50 --duration 30\n"
-             "  tier1 bench load --users 200 --duration 60\n"
-             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline\n"
-             "  tier1 bench load --users 200 --duration 60 --unique-texts   # no repeated text"
-             "    # human pace\n"
-             "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
-             "--users 200 --duration 60 --json\n"
-             "  tier1 bench load --mix known=1 --no-baseline --no-kb-search\n"
-             "  tier1 bench load --base http://127.0.0.1:8000 --base http://127.0.0.1:8001 "
-             "--users 30", parent=bench)
-    bl.add_argument("--base", action="append", default=None,
-                    help="an app server; repeat for replicas: users are spread over them and "
-                    "reconnect to the next when one drops (default: server.public_url or host:port)")
-    bl.add_argument("--rasa", default=None, help="Rasa's URL for the baseline (default: 127.0.0.1:server.rasa_port)")
-    bl.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
-    bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
-    bl.add_argument("--mix", default="known=0.7,unknown=0.2,person=0.1",
-                    help="weights of question kinds (default: %(default)s)")
-    bl.add_argument("--unique-texts", action="store_true",
-                    help="append a random reference to every text, so no two messages are alike "
-                         "(nothing keyed by text can help: the cost of new questions)")
-    bl.add_argument("--think", type=float, default=1.0, help="mean seconds between a reply and "
-                    "the next question (default 1)")
-    bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after sending "
-                    "within which a reply (live or replayed after a reconnect) must arrive, else the "
-                    "message counts as unanswered (default 30)")
-    bl.add_argument("--no-baseline", action="store_true", help="skip the Rasa REST baseline")
-    bl.add_argument("--no-kb-search", action="store_true",
-                    help="skip the POST /api/kb/search phase (and ratio_to_kb_search)")
-    bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    bl.add_argument("--json", action="store_true", help="print one JSON object")
+    add_bench_commands(sub, add, _settings)
     return p
 
 

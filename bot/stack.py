@@ -63,6 +63,17 @@ def write_rasa_files(settings: Settings) -> tuple[Path, Path]:
     return endpoints, credentials
 
 
+def listen_addresses(settings: Settings) -> dict[str, tuple[str, int, str]]:
+    """Where each program listens: ``{name: (host, port, the setting that moves it)}``."""
+    server = settings.server
+    wanted = {"actions": ("127.0.0.1", server.action_port, "server.action_port")}
+    for i in range(len(server.rasa_urls)):
+        name = "rasa" if i == 0 else f"rasa-{i + 1}"
+        wanted[name] = ("127.0.0.1", server.rasa_port + i, "server.rasa_port")
+    wanted["app"] = (server.host, server.port, "server.port")
+    return wanted
+
+
 def programs(settings: Settings, model: Path, config_path: Path) -> list[Program]:
     """The action server, Rasa (``server.rasa_processes`` of them) and the app server, in start
     order, with health checks."""
@@ -83,6 +94,7 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
             health_url=f"{server.action_url}/health",
             priority=10,
             environment={**common, "SANIC_HOST": "127.0.0.1"},
+            port=server.action_port,
         ),
         *(
             Program(
@@ -97,6 +109,7 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
                 health_url=f"{url}/",
                 priority=20,
                 environment=common,
+                port=server.rasa_port + i,
             )
             for i, url in enumerate(server.rasa_urls)
         ),
@@ -110,5 +123,6 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
             ready_url=f"{server.app_url}/health/ready",
             priority=30,
             environment=common,
+            port=server.port,
         ),
     ]

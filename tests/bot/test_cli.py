@@ -33,3 +33,21 @@ def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True,
                          check=False)
     assert out.returncode == 0 and "tier1" in out.stdout
+
+
+def test_run_refuses_a_taken_port_naming_it_and_its_holder(tmp_path, capsys):
+    """Another program on Rasa's port: nothing starts, and the message says who holds it."""
+    import os
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = tmp_path / "config.yml"
+        cfg.write_text(f"server:\n  rasa_port: {port}\n  state_dir: {tmp_path / 'state'}\n")
+        assert main(["--config", str(cfg), "run"]) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and f"pid {os.getpid()}" in err
+    assert "server.rasa_port" in err
+    assert not (tmp_path / "state" / "supervisord.conf").exists()  # nothing was started

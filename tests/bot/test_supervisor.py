@@ -131,3 +131,37 @@ def test_start_up_waits_for_readiness_not_just_liveness(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_another_program_on_a_childs_port_is_an_error_not_a_healthy_child(tmp_path):
+    """Rasa failing with "address already in use" while another program answers its health
+    check on that port: start-up stops, naming the port and who holds it (issue 15)."""
+    import os
+    import sys
+
+    server, url = _probe_server()  # the other program, answering 200 on /live
+    server.ready.set()
+    port = server.server_address[1]
+    # The child tries to listen on the same port and fails; supervisord keeps restarting it.
+    code = f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); time.sleep(60)"
+    child = [sys.executable, "-c", code]
+    sup = Supervisor([Program("rasa", child, f"{url}/live", 20, port=port)], tmp_path,
+                     dict(os.environ), write=lambda _line: None, verbose=False)
+    try:
+        sup.start()
+        with pytest.raises(SupervisorError) as e:
+            sup.wait_healthy(timeout=30)
+        assert f"port {port}" in str(e.value) and f"pid {os.getpid()}" in str(e.value)
+    finally:
+        sup.stop()
+        server.shutdown()
+        server.server_close()
+
+
+def test_quiet_mode_keeps_supervisords_own_lines_off_the_terminal(tmp_path):
+    progs = [Program("app", ["/bin/true"], "http://x/health", 30)]
+    conf = configparser.RawConfigParser()
+    conf.read_string(render_config(progs, tmp_path, tmp_path / "logs", silent=True))
+    assert conf.get("supervisord", "silent") == "true"
+    conf.read_string(render_config(progs, tmp_path, tmp_path / "logs"))
+    assert conf.get("supervisord", "silent") == "false"
