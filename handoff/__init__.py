@@ -27,6 +27,7 @@ from handoff.auth import Auth, Passwords, Principal, Tokens
 from handoff.availability import BusinessHours
 from handoff.canned import CannedResponses
 from handoff.client_api import build_client_router
+from handoff.conversation_search import ConversationSearch
 from handoff.csat import Csat
 from handoff.delivery import DeliveryCursors
 from handoff.desk import AgentDesk
@@ -205,7 +206,8 @@ def build_handoff(
         rasa = HttpRasaClient(rasa_url, rasa_token, settings.rasa_timeout_seconds)
     accounts = AgentAccounts(agents, Passwords(password_hasher), tokens)
     service = HandoffService(store, rasa, bus, settings, accounts, Csat(settings.csat, engine))
-    desk = AgentDesk(service)
+    canned = CannedResponses(engine)
+    desk = AgentDesk(service, canned=canned)  # refuses a /shortcut sent literally
     assigner = Assigner(
         settings,
         agents,
@@ -213,7 +215,6 @@ def build_handoff(
         presence or InMemoryPresence(settings.presence_timeout_seconds),
         bus,
     )
-    canned = CannedResponses(engine)
     tickets = TicketStore(engine)
     offline = OfflineTickets(
         service,
@@ -253,7 +254,12 @@ def build_handoff(
     queue.nobody_can_answer = offline.nobody_can_answer_now
     AgentSocket(gateway.sio, auth, desk, assigner, bus)
     router = APIRouter()
-    router.include_router(build_router(service, desk, assigner, canned, auth, offline=offline))
+    router.include_router(
+        build_router(
+            service, desk, assigner, canned, auth, offline=offline,
+            search=ConversationSearch(engine),
+        )
+    )
     router.include_router(build_tickets_router(tickets, auth))
     router.include_router(
         build_client_router(service, sessions, queue, bus, settings.widget, STATIC_DIR)

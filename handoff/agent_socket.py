@@ -12,8 +12,10 @@ client_id}`` and ``note {...}`` (acknowledged only once stored), ``typing {conve
 typing}``.
 
 Server -> client: ``queue {event, conversation_id, data}`` on every status change,
-``message`` (a stored message) and ``typing`` for watched conversations, ``presence
-{agent_id, presence}``, ``csat {conversation_id, rating}``.
+``message`` (a stored message) and ``typing`` for watched conversations, ``activity
+{conversation_id, message_id, sender}`` to every agent when a user writes in any conversation
+(lists refresh their previews and mark it unread; the text stays in the watched feed),
+``presence {agent_id, presence}``, ``csat {conversation_id, rating}``.
 """
 
 from __future__ import annotations
@@ -186,6 +188,13 @@ class AgentSocket:
 
     async def push_message(self, event: Event) -> None:
         await self._emit("message", event.data, _room(event.conversation_id))
+        if event.data.get("sender") == "user":
+            await self._emit(
+                "activity",
+                {"conversation_id": event.conversation_id, "message_id": event.data.get("id"),
+                 "sender": "user"},
+                ALL_AGENTS,
+            )
 
     async def push_typing(self, event: Event) -> None:
         await self._emit(

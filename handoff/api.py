@@ -15,6 +15,7 @@ from handoff.account_admin import AccountAdmin
 from handoff.assignment import Assigner
 from handoff.auth import Auth, Principal
 from handoff.canned import CannedResponses
+from handoff.conversation_search import MAX_QUERY_CHARS, ConversationSearch, View
 from handoff.desk import AgentDesk
 from handoff.errors import AuthError, Forbidden
 from handoff.presence import PresenceState
@@ -28,6 +29,7 @@ from handoff.schemas import (
     AuditEntry,
     CannedResponsePublic,
     CannedResponseWrite,
+    ConversationEntryPublic,
     ConversationListItem,
     ConversationPublic,
     ConversationWithMessages,
@@ -43,6 +45,7 @@ from handoff.schemas import (
     PresencePublic,
     TokenPublic,
     TransferRequest,
+    ViewCountsPublic,
 )
 from handoff.service import HandoffService
 from handoff.status import Status
@@ -71,12 +74,16 @@ def build_router(
     canned: CannedResponses,
     auth: Auth,
     offline=None,
+    search: ConversationSearch | None = None,
 ) -> APIRouter:
     """The handoff API under ``/api``, guarded by ``auth``'s dependencies.
 
     ``offline`` (`handoff.tickets_flow.OfflineTickets`) tells the internal handoff hook whether
-    the chat went to the offline-message flow.
+    the chat went to the offline-message flow. ``search`` serves the console's views and
+    search (default: one on the conversation store's engine).
     """
+    # The composition root may pass its own; else read the tables the store writes.
+    search = search or ConversationSearch(service.store._engine)
     router = APIRouter(prefix="/api", tags=["handoff"])
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
     Admin = Annotated[Agent, Depends(auth.require_admin)]
@@ -228,6 +235,50 @@ def build_router(
     ) -> list[ConversationListItem]:
         found = service.list_conversations(status, limit, agent.id if mine else None)
         return [ConversationListItem.of(c) for c in found]
+
+    # Declared before /conversations/{conversation_id}, which would otherwise match them.
+    @router.get(
+        "/conversations/search",
+        response_model=list[ConversationEntryPublic],
+        summary="The console's lists: a view (mine, unassigned, open, resolved, all), "
+        "optionally searched",
+        description="`q` matches the start of a conversation id, the text of any message "
+        "(internal notes included) and the user's metadata (name, email, ...), "
+        "case-insensitively. `unassigned` is in queue order; the others latest activity "
+        "first. Each entry names the user (when their metadata does), their first question "
+        "and their latest typed message.",
+    )
+    def search_conversations(
+        agent: CurrentAgent,
+        view: Annotated[View, Query(description="mine | unassigned | open | resolved | all")]
+        = View.OPEN,
+        q: Annotated[
+            str | None, Query(max_length=MAX_QUERY_CHARS, description="text to look for")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[ConversationEntryPublic]:
+        return [ConversationEntryPublic.of(e) for e in search.find(view, agent.id, q, limit)]
+
+    @router.get(
+        "/conversations/counts",
+        response_model=ViewCountsPublic,
+        summary="How many conversations each of the console's views holds",
+    )
+    def view_counts(agent: CurrentAgent) -> ViewCountsPublic:
+        counts = search.counts(agent.id)
+        return ViewCountsPublic(**{view.value: n for view, n in counts.items()})
+
+    @router.get(
+        "/conversations/{conversation_id}/previous",
+        response_model=list[ConversationEntryPublic],
+        summary="The same user's other conversations, newest first",
+        description="Matched by the email or user id in the conversations' user metadata; "
+        "empty when the metadata identifies nobody.",
+    )
+    def previous_conversations(
+        conversation_id: str, _: CurrentAgent
+    ) -> list[ConversationEntryPublic]:
+        return [ConversationEntryPublic.of(e) for e in search.previous(conversation_id)]
 
     @router.get(
         "/conversations/{conversation_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +62,24 @@ class CannedResponses:
         with self._session() as s:
             rows = s.execute(select(CannedResponseRow).order_by(CannedResponseRow.shortcut))
             return [_canned(r) for r in rows.scalars()]
+
+    def expand(self, text: str) -> str:
+        """``text`` with every known ``/shortcut`` standing alone replaced by its response.
+
+        The console expands shortcuts in the reply box; this keeps any other client from
+        sending one to a user literally. Case-insensitive; a shortcut counts when it starts
+        the text or follows whitespace, and ends it or precedes whitespace or punctuation.
+        """
+        if "/" not in text:
+            return text
+        known = {c.shortcut.lower(): c.text for c in self.list()}
+        if not known:
+            return text
+        names = "|".join(re.escape(k) for k in sorted(known, key=len, reverse=True))
+        pattern = rf"(^|\s)/({names})(?=$|\s|[.,;:!?])"
+        return re.sub(
+            pattern, lambda m: m.group(1) + known[m.group(2).lower()], text, flags=re.IGNORECASE
+        )
 
     def create(self, shortcut: str, text: str) -> CannedResponse:
         shortcut, text = _validate(shortcut, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from handoff import events
+from handoff.canned import CannedResponses
 from handoff.errors import (
     AlreadyClaimed,
     IllegalTransition,
@@ -28,9 +29,12 @@ TIMEOUT_REASON = "assignment_timeout"
 class AgentDesk:
     """Agent-side operations on conversations, on top of the conversation service."""
 
-    def __init__(self, service: HandoffService) -> None:
+    def __init__(self, service: HandoffService, canned: CannedResponses | None = None) -> None:
+        """``canned``: when given, known ``/shortcuts`` in replies are expanded, never sent
+        literally (the console expands them first; this covers every other client)."""
         self.service = service
         self.store = service.store
+        self.canned = canned
 
     async def claim(self, conversation_id: str, agent: Agent) -> Conversation:
         """queued -> assigned to ``agent``; exactly one concurrent claim wins.
@@ -67,6 +71,8 @@ class AgentDesk:
         and publishes nothing.
         """
         text = self.service.validate_text(text)
+        if self.canned is not None and "/" in text:
+            text = self.service.validate_text(await self.service.run(self.canned.expand, text))
         message = await self.service.run(
             self.store.add_as_assignee,
             conversation_id,

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from handoff.conversation_search import ConversationEntry
 from handoff.records import (
     Agent,
     Conversation,
@@ -264,6 +265,61 @@ class ConversationWithMessages(ConversationPublic):
     @classmethod
     def of(cls, c: ConversationDetail) -> "ConversationWithMessages":  # type: ignore[override]
         return cls(**cls.fields_of(c), messages=[MessagePublic.of(m) for m in c.messages])
+
+
+class ConversationEntryPublic(_Schema):
+    """A line of the console's conversation lists (views, search, a user's history)."""
+
+    id: str
+    status: Status
+    reason: str | None = Field(..., description="why it was handed off (a code)")
+    priority: int
+    queued_at: datetime | None
+    wait_seconds: float | None = Field(
+        ..., description="seconds since queued (queued conversations), at response time"
+    )
+    assignee: AssigneePublic | None
+    created_at: datetime
+    updated_at: datetime
+    user_name: str | None = Field(..., description="from the user's metadata, when known")
+    user_email: str | None = Field(..., description="from the user's metadata, when known")
+    first_question: str | None = Field(..., description="the user's first typed message")
+    last_user_message: str | None = Field(
+        ..., description="the user's latest typed message (button payloads skipped)"
+    )
+    last_user_message_at: datetime | None
+    last_message_at: datetime | None = Field(..., description="the latest message of anyone")
+    match: str | None = Field(
+        None, description="a search: the text around the first message that matched"
+    )
+
+    @classmethod
+    def of(cls, e: ConversationEntry) -> "ConversationEntryPublic":
+        return cls(
+            id=e.id,
+            status=e.status,
+            reason=e.reason,
+            priority=e.priority,
+            queued_at=e.queued_at,
+            wait_seconds=_wait(e.status, e.queued_at),
+            assignee=_assignee(e.assignee_id, e.assignee_name),
+            created_at=e.created_at,
+            updated_at=e.updated_at,
+            user_name=e.user_name,
+            user_email=e.user_email,
+            first_question=e.first_question,
+            last_user_message=e.last_user_message,
+            last_user_message_at=e.last_user_message_at,
+            last_message_at=e.last_message_at,
+            match=e.match,
+        )
+
+
+class ViewCountsPublic(_Schema):
+    mine: int = Field(..., description="assigned to you")
+    unassigned: int = Field(..., description="queued, waiting for an agent")
+    open: int = Field(..., description="queued or assigned")
+    resolved: int
 
 
 class HandoffAccepted(_Schema):

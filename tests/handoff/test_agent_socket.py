@@ -227,3 +227,23 @@ def test_presence_follows_the_socket(live):
 
     bo_id = run(go())
     assert presence.state(bo_id).value == "offline"
+
+
+def test_every_agent_hears_of_user_activity_without_the_text(live):
+    _, url, tokens = live
+
+    async def go():
+        bo = await agent(url, tokens["bo@example.com"])  # watches nothing
+        await bo.next("hello")
+        w, cid = await widget(url)
+        ack = await w.sio.call("user_uttered", {"message": "anyone there?", "session_id": cid})
+        assert ack["ok"]
+        seen = await bo.next("activity", lambda d: d["conversation_id"] == cid)
+        assert seen == {"conversation_id": cid, "message_id": ack["message_id"], "sender": "user"}
+        # The bot's echo is no user activity, and the text only goes to watchers.
+        await asyncio.sleep(0.3)
+        assert bo.q("activity").empty() and bo.q("message").empty()
+        for c in (bo, w):
+            await c.sio.disconnect()
+
+    run(go())

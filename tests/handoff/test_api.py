@@ -202,3 +202,64 @@ def test_openapi_has_summaries_and_an_authorize_button(app):
     assert claim["summary"].startswith("Claim")
     login = schema["paths"]["/api/auth/token"]["post"]["requestBody"]["content"]
     assert set(login) == {"application/x-www-form-urlencoded", "application/json"}
+
+
+def test_console_views_counts_and_search(client, service, desk, agent, other_agent, auth_headers,
+                                         queued_id):
+    ana, bo = auth_headers("ana@example.com"), auth_headers("bo@example.com")
+    other = service.open_conversation(None, {"name": "Zoe", "email": "zoe@example.com"})
+    asyncio.run(service.receive_user_message(other.id, "my invoice is wrong", "z1"))
+    asyncio.run(service.request_handoff(other.id, "low_confidence", {}))
+    client.post(f"/api/conversations/{other.id}/claim", headers=bo)
+
+    counts = client.get("/api/conversations/counts", headers=ana)
+    assert counts.status_code == 200
+    assert counts.json() == {"mine": 0, "unassigned": 1, "open": 2, "resolved": 0}
+    assert client.get("/api/conversations/counts", headers=bo).json()["mine"] == 1
+
+    def view(name, headers=ana, **params):
+        r = client.get("/api/conversations/search", params={"view": name, **params},
+                       headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    [queued] = view("unassigned")
+    assert queued["id"] == queued_id and queued["wait_seconds"] >= 0
+    assert queued["first_question"] == queued["last_user_message"] == "I need a human"
+    assert view("mine") == [] and [c["id"] for c in view("mine", bo)] == [other.id]
+    [zoe] = view("open", q="INVOICE")
+    assert (zoe["user_name"], zoe["user_email"], zoe["match"]) == (
+        "Zoe", "zoe@example.com", "my invoice is wrong")
+    assert zoe["assignee"] == {"id": other_agent.id, "display_name": "Bo"}
+    assert zoe["wait_seconds"] is None
+    assert [c["id"] for c in view("all", q=queued_id[:10])] == [queued_id]
+    assert view("resolved") == []
+
+    # Bad input is a 422, and the fixed paths are not taken for conversation ids.
+    for params in ({"view": "everything"}, {"q": "x" * 201}, {"limit": 0}):
+        assert client.get("/api/conversations/search", params=params,
+                          headers=ana).status_code == 422
+    assert client.get("/api/conversations/search", headers=ana).status_code == 200
+
+
+def test_a_users_previous_conversations(client, service, desk, agent, auth_headers, queued_id):
+    ana = auth_headers("ana@example.com")
+    first = service.open_conversation(None, {"email": "sam@example.com"})
+    asyncio.run(service.receive_user_message(first.id, "where is my parcel?", "s1"))
+    second = service.open_conversation(None, {"email": "SAM@example.com", "name": "Sam"})
+    r = client.get(f"/api/conversations/{second.id}/previous", headers=ana)
+    assert r.status_code == 200
+    assert [(c["id"], c["first_question"]) for c in r.json()] == [
+        (first.id, "where is my parcel?")]
+    # The plan alone identifies nobody.
+    assert client.get(f"/api/conversations/{queued_id}/previous", headers=ana).json() == []
+    assert client.get("/api/conversations/nope/previous", headers=ana).status_code == 404
+
+
+def test_console_endpoints_are_documented(app):
+    paths = app.openapi()["paths"]
+    for path in ("/api/conversations/search", "/api/conversations/counts",
+                 "/api/conversations/{conversation_id}/previous"):
+        op = paths[path]["get"]
+        assert op["summary"] and "200" in op["responses"], path
+        assert "$ref" in str(op["responses"]["200"]), path

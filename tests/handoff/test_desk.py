@@ -167,3 +167,24 @@ def test_assignment_timeout_requeues_only_unanswered_chats(
     assert service.get_conversation(answered[0]).status is Status.ASSIGNED
     assert audit(service, silent[0])[-1] == ("assigned", "queued", "system")
     assert run(handoff.assigner.requeue_timed_out()) == 0
+
+
+def test_a_canned_shortcut_is_never_sent_literally(service, queued, agent, engine, published):
+    from handoff.canned import CannedResponses
+    from handoff.desk import AgentDesk
+
+    canned = CannedResponses(engine)
+    canned.seed_if_empty()
+    canned.create("greet", "Hello there! (not /greeting)")
+    desk = AgentDesk(service, canned=canned)
+    run(desk.claim(queued.id, agent))
+    greeting = next(c.text for c in canned.list() if c.shortcut == "greeting")
+    sent = run(desk.agent_message(queued.id, agent, "/Greeting"))
+    assert sent.text == greeting
+    sent = run(desk.agent_message(queued.id, agent, "Hi! /greet. See /settings or a/greet"))
+    assert sent.text == "Hi! Hello there! (not /greeting). See /settings or a/greet"
+    delivered = [e.data["text"] for e in published if e.name == events.MESSAGE_CREATED]
+    assert not any(t.startswith("/") for t in delivered)
+    # Without the canned responses (the default), the text is stored as typed.
+    plain = run(AgentDesk(service).agent_message(queued.id, agent, "/greeting"))
+    assert plain.text == "/greeting"
