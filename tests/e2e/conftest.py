@@ -15,6 +15,8 @@ import httpx
 import pytest
 import yaml
 
+from tests.chromium import chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 TIER1 = str(Path(sys.executable).parent / "tier1")
 
@@ -42,6 +44,14 @@ class Stack:
         r = httpx.post(f"{self.url}/api/auth/token", data={"username": email, "password": password})
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium (tests/chromium.py), one per test module."""
+    (ROOT / "artifacts" / "screenshots").mkdir(parents=True, exist_ok=True)
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")

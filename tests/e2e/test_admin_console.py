@@ -20,14 +20,13 @@ Screenshots go to artifacts/screenshots/admin-*.png.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import create_engine
 
 from tests.axe import serious_violations
@@ -37,8 +36,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 # Its own off-topic question: attaching it changes the shared KB for the rest of the session.
 QUESTION = "How many moons does Jupiter have?"
 EMAIL, PASSWORD = "console-admin@example.com", "agent-password-1"
@@ -48,33 +45,29 @@ FIX_SECONDS = 1.0  # issue #8: after the fix the same question is answered withi
 
 
 @pytest.fixture(scope="module")
-def page(stack):
+def page(stack, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     created = stack.tier1("agent", "create", "--email", EMAIL, "--password", PASSWORD,
                           "--role", "admin")
     assert created.returncode == 0, created.stderr
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        requested: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requested.append(r.url))
-        popups: list[str] = []  # prompt(), confirm(), alert(): the console has its own dialogs
-        page.on("dialog", lambda d: (popups.append(d.type), d.dismiss()))
-        page.goto(f"{stack.url}/admin")
-        page.fill("input[name=username]", EMAIL)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("#login-form button")
-        expect(page.locator("#app")).to_be_visible(timeout=15_000)
-        yield page
-        assert errors == [] and popups == []
-        # No CDN: every script, style and API call went to the app (blob: is the CSV download).
-        outside = [u for u in requested if not u.startswith((stack.url, "blob:", "data:"))]
-        assert outside == []
-        assert any(u.endswith("/admin/static/vendor/chart.umd.min.js") for u in requested)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    requested: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requested.append(r.url))
+    popups: list[str] = []  # prompt(), confirm(), alert(): the console has its own dialogs
+    page.on("dialog", lambda d: (popups.append(d.type), d.dismiss()))
+    page.goto(f"{stack.url}/admin")
+    page.fill("input[name=username]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button")
+    expect(page.locator("#app")).to_be_visible(timeout=15_000)
+    yield page
+    assert errors == [] and popups == []
+    # No CDN: every script, style and API call went to the app (blob: is the CSV download).
+    outside = [u for u in requested if not u.startswith((stack.url, "blob:", "data:"))]
+    assert outside == []
+    assert any(u.endswith("/admin/static/vendor/chart.umd.min.js") for u in requested)
 
 
 def admin_headers(stack) -> dict[str, str]:

@@ -11,14 +11,13 @@ against the full stack in test_admin_console.py. Screenshots: artifacts/screensh
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.axe import serious_violations
 from tests.e2e.admin_app import EMAIL, NAME, PASSWORD, serve
@@ -27,8 +26,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SIZES = {"desktop": (1440, 900), "small": (1024, 768)}
 
 
@@ -36,16 +33,6 @@ SIZES = {"desktop": (1440, 900), "small": (1024, 768)}
 def admin(tmp_path_factory):
     with serve(tmp_path_factory.mktemp("admin-app")) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                              args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_console(browser, admin, size: str = "desktop", before_login=None):

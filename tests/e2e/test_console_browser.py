@@ -15,13 +15,12 @@ Screenshots go to artifacts/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.axe import serious_violations
 from tests.e2e.console_users import ChatUser, handed_off
@@ -30,22 +29,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-]
 OFF_TOPIC = "Which football team won the world cup in 1966?"
 MARIA = {"name": "Maria Garcia", "email": "maria.console@example.com", "plan": "pro"}
 PASSWORD = "agent-password-1"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def login(page, url: str, email: str) -> None:

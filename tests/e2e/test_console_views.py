@@ -12,15 +12,13 @@ Screenshots go to artifacts/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.console_users import ChatUser, handed_off
 from tests.e2e.test_console_browser import (
-    CHROMIUM_ARGS,
     at_bottom,
     in_viewport,
     login,
@@ -33,15 +31,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 DAVE = {"name": "Dave Kim", "email": "dave.console@example.com"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def fits_horizontally(page) -> bool:

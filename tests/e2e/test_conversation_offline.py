@@ -253,7 +253,8 @@ def test_console_lists_offline_messages_and_closes_them(closed_stack):
 
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.e2e.test_console_browser import CHROMIUM_ARGS, SHOTS
+    from tests.chromium import CHROMIUM_ARGS
+    from tests.e2e.test_console_browser import SHOTS
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     closed_stack.agent_token("offline-console@example.com")

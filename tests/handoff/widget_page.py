@@ -6,7 +6,6 @@ message of its own, then "Did this help?" with the feedback quick replies.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -23,10 +22,11 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy.engine import Engine
 
 from handoff import HandoffSettings, InMemoryRasa, build_handoff
+from tests.chromium import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -162,18 +162,6 @@ def serve_widget(engine: Engine) -> Iterator[Site]:
         site.api.close()
         server.should_exit = True
         thread.join(10)
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "the widget tests need Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class WidgetPage:
