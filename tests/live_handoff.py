@@ -1,13 +1,14 @@
 """The handoff module served for real (uvicorn, socket.io, the REST routes) with the
-in-memory Rasa twin: for socket tests that need a live server but not Rasa itself."""
+in-memory Rasa twin: for socket and browser tests that need a live server but not Rasa."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import socketio
 import uvicorn
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from handoff import HandoffError, HandoffSettings, InMemoryRasa, build_handoff
+from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa, build_handoff
 
 
 class LiveServer:
@@ -24,38 +25,43 @@ class LiveServer:
         self.handoff, self.rasa, self.url = handoff, rasa, url
 
 
-@contextmanager
-def serve_handoff(
-    engine: Engine, internal_token: str, agent_password: str
-) -> Iterator[LiveServer]:
-    """Serve a fresh handoff module on a free port; agent ana@example.com ("Ana") exists."""
-    rasa = InMemoryRasa()
-    handoff = build_handoff(
-        HandoffSettings(max_message_chars=50),
+def started_handoff(
+    settings: HandoffSettings,
+    engine: Engine,
+    rasa: InMemoryRasa,
+    *,
+    internal_token: str,
+    jwt_secret: str = "gateway-jwt-secret-0123456789abcdef",
+    **extra: Any,
+) -> Handoff:
+    """The module as the app builds it, with test secrets and cheap hashing, started.
+    ``extra`` goes to `build_handoff` (e.g. ``clock=``)."""
+    built = build_handoff(
+        settings,
         engine,
-        jwt_secret="gateway-jwt-secret-0123456789abcdef",
+        jwt_secret=jwt_secret,
         internal_token=internal_token,
         rasa_url="http://rasa.invalid",
         rasa_token="rasa-token",
         cors_origins=["*"],
         rasa=rasa,
+        # Cheap argon2 parameters: the default costs ~150 ms per hash.
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        **extra,
     )
-    handoff.start()
-    handoff.create_agent("ana@example.com", agent_password, display_name="Ana")
-    api = FastAPI()
-    api.include_router(handoff.router)
+    built.start()
+    return built
 
-    @api.exception_handler(HandoffError)
-    async def _errors(_request, exc: HandoffError):
-        return JSONResponse({"detail": str(exc)}, exc.http_status, headers=exc.headers)
 
+@contextmanager
+def serve_asgi(app: Callable) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free port; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            socketio.ASGIApp(handoff.sio, api),
+            app,
             log_level="warning",
             # A polling client's abandoned long-poll GET would hold shutdown for the ping interval.
             timeout_graceful_shutdown=0.5,
@@ -71,9 +77,28 @@ def serve_handoff(
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     try:
-        yield LiveServer(handoff, rasa, f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
 
 
+@contextmanager
+def serve_handoff(
+    engine: Engine, internal_token: str, agent_password: str
+) -> Iterator[LiveServer]:
+    """Serve a fresh handoff module on a free port; agent ana@example.com ("Ana") exists."""
+    rasa = InMemoryRasa()
+    handoff = started_handoff(
+        HandoffSettings(max_message_chars=50), engine, rasa, internal_token=internal_token
+    )
+    handoff.create_agent("ana@example.com", agent_password, display_name="Ana")
+    api = FastAPI()
+    api.include_router(handoff.router)
+
+    @api.exception_handler(HandoffError)
+    async def _errors(_request, exc: HandoffError):
+        return JSONResponse({"detail": str(exc)}, exc.http_status, headers=exc.headers)
+
+    with serve_asgi(socketio.ASGIApp(handoff.sio, api)) as url:
+        yield LiveServer(handoff, rasa, url)

@@ -20,16 +20,16 @@ if getattr(sys.modules.get("handoff"), "__file__", "") is None:
     del sys.modules["handoff"]
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa, build_handoff
+from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa
 from handoff.events import Event
 from handoff.store import ConversationStore
+from tests import live_handoff
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 INTERNAL_TOKEN = "test-internal-token-0123456789"
@@ -99,21 +99,9 @@ def started_handoff(
 ) -> Handoff:
     """The module as the app builds it, with test secrets and cheap hashing, started.
     ``extra`` goes to `build_handoff` (e.g. ``clock=``)."""
-    built = build_handoff(
-        settings,
-        engine,
-        jwt_secret=JWT_SECRET,
-        internal_token=INTERNAL_TOKEN,
-        rasa_url="http://rasa.invalid",
-        rasa_token="rasa-token",
-        cors_origins=["*"],
-        rasa=rasa,
-        # Cheap argon2 parameters: the default costs ~150 ms per hash.
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-        **extra,
+    return live_handoff.started_handoff(
+        settings, engine, rasa, internal_token=INTERNAL_TOKEN, jwt_secret=JWT_SECRET, **extra
     )
-    built.start()
-    return built
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ message of its own, then "Did this help?" with the feedback quick replies.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,16 +14,15 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from playwright.sync_api import Browser, Page
 from sqlalchemy.engine import Engine
 
-from handoff import HandoffSettings, InMemoryRasa, build_handoff
+from handoff import HandoffSettings, InMemoryRasa
 from tests.chromium import chromium
+from tests.live_handoff import serve_asgi, started_handoff
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -120,18 +116,10 @@ def serve_widget(engine: Engine) -> Iterator[Site]:
     """The app as the composition root serves it (page at /, files at /static/), also under
     /support/ as a reverse proxy with a path prefix would, on a free port."""
     rasa = InMemoryRasa(bot_twin)
-    handoff = build_handoff(
-        HandoffSettings(),
-        engine,
+    handoff = started_handoff(
+        HandoffSettings(), engine, rasa, internal_token=INTERNAL_TOKEN,
         jwt_secret="widget-jwt-secret-0123456789abcdef",
-        internal_token=INTERNAL_TOKEN,
-        rasa_url="http://rasa.invalid",
-        rasa_token="rasa-token",
-        cors_origins=["*"],
-        rasa=rasa,
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
-    handoff.start()
     api = FastAPI()
     api.include_router(handoff.router)
     api.mount("/static", StaticFiles(directory=handoff.static_dir), name="static")
@@ -144,24 +132,12 @@ def serve_widget(engine: Engine) -> Iterator[Site]:
             scope = {**scope, "path": scope["path"][len("/support") :], "raw_path": None}
         await asgi(scope, receive, send)
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(
-        behind_a_proxy, log_level="warning", lifespan="off", ws="wsproto",
-        timeout_graceful_shutdown=0.5))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    site = Site(handoff, rasa, f"http://127.0.0.1:{sock.getsockname()[1]}")
-    try:
-        yield site
-    finally:
-        site.api.close()
-        server.should_exit = True
-        thread.join(10)
+    with serve_asgi(behind_a_proxy) as url:
+        site = Site(handoff, rasa, url)
+        try:
+            yield site
+        finally:
+            site.api.close()
 
 
 class WidgetPage:
