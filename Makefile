@@ -26,7 +26,7 @@ test-fast:
 	.venv/bin/python -m pytest -m "unit" $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/ruff check bot knowledge_base handoff schema_migration tests
+	.venv/bin/ruff check tier1 bot knowledge_base handoff schema_migration tests
 
 # Regenerate constraints.txt from the working environment after changing dependencies.
 lock:

@@ -219,7 +219,7 @@ class Topology:
                 stderr=subprocess.STDOUT, start_new_session=True))
         with log_b.open("w") as out:
             self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory", "--host",
+                [sys.executable, "-m", "uvicorn", "tier1.app:app_from_env", "--factory", "--host",
                  "127.0.0.1", "--port", str(ports["b"]), "--ws", "wsproto", "--no-access-log"],
                 cwd=ROOT, env={**env, "TIER1_CONFIG": str(configs["b"])}, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True))
@@ -404,7 +404,7 @@ def check_database(target: Target, acknowledged: list[dict], recovered_at: datet
 async def run_scenario(target: Target, scenario: str, opts, token: str | None,
                        bound: float, log=print) -> dict[str, Any]:
     """Load, fault at a third of the duration, recovery, then the database checks."""
-    from bot.loadtest import question_texts, run_gateway
+    from tier1.bench.load import question_texts, run_gateway
 
     texts = question_texts(ROOT / "knowledge_base/demo/articles.yml")
     load = asyncio.create_task(run_gateway(opts, texts, progress=False, details=True))
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.users < 1 or args.duration <= 0:
         p.error(f"unknown scenario(s) {unknown}; use {', '.join(SCENARIOS)}" if unknown
                 else "--users must be >= 1 and --duration > 0")
-    from bot.loadtest import LoadOptions
+    from tier1.bench.load import LoadOptions
 
     work = Path(tempfile.mkdtemp(prefix="tier1-faults-"))
     topology = Topology(args.pg, work)

@@ -7,7 +7,7 @@ so they cover every article; the bot answers them):
   loaded in this process (default torch threads, ``HF_HUB_OFFLINE=1``): the floor of any
   search;
 - **search**: ``POST /api/kb/search`` with the internal token, one question at a time;
-- **turns**: one widget user over socket.io (`bot.loaduser.User`, the protocol of `tier1 bench
+- **turns**: one widget user over socket.io (`tier1.bench.user.User`, the protocol of `tier1 bench
   load`: ``session_request`` -> ``session_confirm``, ``user_uttered`` acknowledged) asking every
   question in one conversation. A turn's latency runs from the emit to the first
   ``bot_uttered`` after the stored message; before the next question the turn settles (no bot
@@ -47,11 +47,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.cli import _settings  # the same settings and secrets as `tier1 run`
-from bot.loadsearch import SEARCH_PATH
-from bot.loadtest import LoadOptions, _percentile
-from bot.loaduser import Tally, User
-from bot.settings import SettingsError
+from tier1.bench.options import LoadOptions
+from tier1.bench.search import SEARCH_PATH
+from tier1.bench.stats import percentile
+from tier1.bench.user import Tally, User
+from tier1.cli import _settings  # the same settings and secrets as `tier1 run`
+from tier1.settings import SettingsError
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 GOALS = {"search_over_encode": 0.5, "turn_over_search": 3.0, "late_over_early": 1.2}
@@ -185,8 +186,8 @@ def summarise(encode: list[float], search: list[float], decisions: dict[str, int
     by_number = {t["turn"]: t["latency_s"] for t in turns["turns"]}
     early = _mean([by_number.get(n) for n in range(EARLY[0], EARLY[1] + 1)])
     late = _mean([by_number.get(n) for n in range(LATE[0], LATE[1] + 1)])
-    encode_p50, search_p50 = _percentile(encode, 50), _percentile(search, 50)
-    turn_p50 = _percentile([v for v in latencies if v is not None], 50)
+    encode_p50, search_p50 = percentile(encode, 50), percentile(search, 50)
+    turn_p50 = percentile([v for v in latencies if v is not None], 50)
     return {
         "questions": len(encode),
         "encode_p50_ms": _ms(encode_p50),

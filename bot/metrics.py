@@ -17,7 +17,7 @@ One histogram, ``tier1_stage_seconds{process, stage}``, is observed by every pro
 | actions | ``action_kb_search`` | the action server's ``POST /api/kb/search`` call |
 
 The processes that `tier1 run` supervises share a folder (``PROMETHEUS_MULTIPROC_DIR``, set by
-`bot.stack` to ``<state_dir>/metrics`` and emptied at start), which is prometheus-client's own
+`tier1.stack` to ``<state_dir>/metrics`` and emptied at start), which is prometheus-client's own
 way to aggregate several processes; ``/metrics`` on the app then reports all of them. An app
 started without it (tests, an embedded app) reports its own process only.
 

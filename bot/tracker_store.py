@@ -20,7 +20,7 @@ appends only the events the cache knows are new, without counting the stored one
 conversation session (``session_started``) drops the entry, so the next load reads just the
 new session, as Rasa's own store does.
 
-Configured by `bot.stack` in the generated endpoints.yml as
+Configured by `tier1.stack` in the generated endpoints.yml as
 ``tracker_store: {type: bot.tracker_store.PooledSQLTrackerStore, ...}``.
 """
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from bot.settings import rasa_config
+from bot.rasa_config import rasa_config
 
 CONFIG_FILE = Path("config.yml")
 DOMAIN_FILE = Path("bot/domain.yml")
@@ -55,7 +55,7 @@ def fingerprint(config_path: Path, domain: Path, data_dir: Path) -> str:
     """Hash every input of Rasa training.
 
     Args:
-        config_path: config.yml; only Rasa's keys (`bot.settings.rasa_config`) count.
+        config_path: config.yml; only Rasa's keys (`bot.rasa_config`) count.
         domain: the domain file.
         data_dir: the NLU/rules directory; every file's relative path and bytes count.
 

@@ -5,7 +5,7 @@ live in this process's memory. Each app replica therefore enforces the limits on
 traffic it receives: behind a sticky load balancer a session stays on one replica, so the
 per-session limit holds exactly and the per-IP limit is at most N x the configured one.
 
-Used in two places: the app's HTTP middleware (``bot.app``: 429 with ``Retry-After``, 413
+Used in two places: the app's HTTP middleware (``tier1.app``: 429 with ``Retry-After``, 413
 for bodies over ``max_body_bytes``) and the widget socket (the gateway calls
 `RateLimiter.check_socket` before storing a ``user_uttered``; on refusal it emits an
 ``error`` event instead).

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, root_validator, validator
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 # Where exported ONNX models are cached when nothing says otherwise (the app's settings put
-# them under server.state_dir instead: bot/settings.py).
+# them under server.state_dir instead: tier1/settings.py).
 DEFAULT_ONNX_CACHE_DIR = Path("~/.cache/tier1/onnx")
 
 

@@ -1,4 +1,4 @@
-"""The whole app as `bot.app.create_app` builds it, for in-process API tests.
+"""The whole app as `tier1.app.create_app` builds it, for in-process API tests.
 
 A temp SQLite database, the hashing embedder and the in-memory vector index; Rasa and the
 action server are down (their ports refuse connections), so nothing leaves the process.
@@ -10,8 +10,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from bot.app import create_app
-from bot.settings import settings_from_dict
+from tier1.app import create_app
+from tier1.settings import settings_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = {"jwt_secret": "f" * 32, "internal_token": "i" * 32, "rasa_token": "r" * 32}

@@ -145,7 +145,7 @@ class ActionAnswer(Action):
                 replied(),
             ]
         if result.decision == "clarify" and result.hits:
-            max_options = runtime.settings().knowledge_base.decision.clarify_max_options
+            max_options = runtime.settings().clarify_max_options
             buttons = [
                 {"title": hit["title"], "payload": choose_article_payload(hit["article_id"])}
                 for hit in summary[:max_options]

@@ -15,9 +15,9 @@ import httpx
 from bot import metrics
 from bot.actions.app_client import AppClient
 from bot.actions.errors import ActionConfigError
+from bot.actions.settings import ActionSettings, ActionSettingsError, load_action_settings
 from bot.escalation import EscalationPolicy
 from bot.metrics import StageObserver
-from bot.settings import Settings, SettingsError, load_settings
 
 CONFIG_ENV = "TIER1_CONFIG"
 # Upper bound for one call to the app server. The gateway waits handoff.rasa_timeout_seconds for
@@ -29,8 +29,8 @@ _http: httpx.AsyncClient | None = None
 
 
 @functools.lru_cache(maxsize=1)
-def settings() -> Settings:
-    """The validated settings, read once per process from ``$TIER1_CONFIG``.
+def settings() -> ActionSettings:
+    """The action server's settings, read once per process from ``$TIER1_CONFIG``.
 
     Raises:
         ActionConfigError: the variable is unset or the config/secrets are invalid.
@@ -43,8 +43,8 @@ def settings() -> Settings:
             "`rasa run actions --actions bot.actions`"
         )
     try:
-        return load_settings(path)
-    except SettingsError as e:
+        return load_action_settings(path, os.environ)
+    except ActionSettingsError as e:
         raise ActionConfigError(f"the action server cannot start its actions: {e}") from e
 
 
@@ -59,9 +59,9 @@ def policy() -> EscalationPolicy:
     return EscalationPolicy(settings().escalation)
 
 
-def app_call_timeout(s: Settings) -> float:
+def app_call_timeout(s: ActionSettings) -> float:
     """Seconds allowed for one call to the app server (see APP_CALL_TIMEOUT_SECONDS)."""
-    return min(APP_CALL_TIMEOUT_SECONDS, s.handoff.rasa_timeout_seconds / 3)
+    return min(APP_CALL_TIMEOUT_SECONDS, s.rasa_timeout_seconds / 3)
 
 
 def http_client() -> httpx.AsyncClient:
@@ -89,8 +89,8 @@ def app_client() -> AppClient:
     s = settings()
     return AppClient(
         http_client(),
-        s.server.app_url,
-        s.secrets.internal_token.get_secret_value(),
+        s.app_url,
+        s.internal_token.get_secret_value(),
         app_call_timeout(s),
     )
 

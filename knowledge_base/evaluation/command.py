@@ -1,4 +1,4 @@
-"""What ``tier1 kb eval`` and ``tier1 kb calibrate`` do, minus argument parsing (bot/cli.py).
+"""What ``tier1 kb eval`` and ``tier1 kb calibrate`` do, minus argument parsing (tier1/cli.py).
 
 Kept here so the knowledge base owns its evaluation and the CLI stays a thin adapter.
 """

@@ -11,7 +11,7 @@ from bot.escalation import (
     HandoffReason,
     normalize,
 )
-from bot.settings import SettingsError, settings_from_dict
+from tier1.settings import SettingsError, settings_from_dict
 
 pytestmark = pytest.mark.unit
 

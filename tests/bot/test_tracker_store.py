@@ -13,8 +13,8 @@ from rasa.shared.utils.common import class_from_module_path
 from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
-from bot.stack import TRACKER_STORE_TYPE
 from bot.tracker_store import PooledSQLTrackerStore
+from tier1.stack import TRACKER_STORE_TYPE
 
 pytestmark = [pytest.mark.unit]
 

@@ -89,7 +89,7 @@ def test_fingerprint_changes_with_data_edits_and_new_files(project):
 
 def test_fingerprint_covers_the_source_of_our_own_components(tmp_path):
     """Editing bot/nlu_sentence_featurizer.py must retrain, like editing the data."""
-    from bot.settings import rasa_config
+    from bot.rasa_config import rasa_config
     from bot.training import _component_sources
 
     (tmp_path / "bot").mkdir()

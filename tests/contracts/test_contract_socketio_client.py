@@ -20,8 +20,8 @@ import httpx
 import pytest
 import socketio
 
-from bot.database import create_database_engine
 from tests.live_handoff import serve_handoff
+from tier1.database import create_database_engine
 
 INTERNAL_TOKEN = "contract-internal-token-0123456789"
 PASSWORD = "correct horse battery"

@@ -1,6 +1,6 @@
 """Schemathesis over the app's own OpenAPI schema: no 5xx, and every response is documented.
 
-The app is the real composition root (`bot.app.create_app`) in-process over ASGI, with a temp
+The app is the real composition root (`tier1.app.create_app`) in-process over ASGI, with a temp
 SQLite database, the hashing embedder and the in-memory vector index (Rasa is down: its port
 refuses). Every operation is called as an admin (who passes every agent and admin check) and
 with no credentials (the refusals); the internal and KB routes also with the internal token

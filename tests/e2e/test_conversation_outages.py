@@ -70,7 +70,7 @@ class Processes:
     def watchdog_paused(self) -> Iterator[None]:
         """Pause `tier1 run` (supervisord's parent), whose health watchdog restarts a child
         after 30 s of failed checks: Rasa may need longer than that to load its model on a busy
-        machine, and would then be restarted forever (reported; see bot/supervisor.py watch)."""
+        machine, and would then be restarted forever (reported; see tier1/supervisor.py watch)."""
         supervisord = self.rpc().getPID()
         parent = int(Path(f"/proc/{supervisord}/stat").read_text().rsplit(")", 1)[1].split()[1])
         os.kill(parent, signal.SIGSTOP)
@@ -124,7 +124,7 @@ def impatient_app(stack, tmp_path_factory) -> Iterator[str]:
     log = work / "app.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory", "--host",
+            [sys.executable, "-m", "uvicorn", "tier1.app:app_from_env", "--factory", "--host",
              "127.0.0.1", "--port", str(port), "--ws", "wsproto", "--no-access-log"],
             cwd=ROOT, env={**stack.env, "TIER1_CONFIG": str(cfg)}, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True)

@@ -29,7 +29,7 @@ def _faults():
 
 
 def test_kill_9_of_the_action_server_mid_load_loses_nothing_and_leaves_nobody_waiting(stack):
-    from bot.loadtest import LoadOptions
+    from tier1.bench.load import LoadOptions
 
     faults = _faults()
     config = yaml.safe_load(stack.config.read_text())

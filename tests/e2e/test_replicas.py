@@ -2,7 +2,7 @@
 time, and an article written through A is searchable on B within 2 s.
 
 Replica A is `tier1 run` (app + Rasa + action server, Rasa on the PostgreSQL tracker store and
-the Redis lock store); replica B is a second app server (uvicorn, `bot.app:app_from_env`) with
+the Redis lock store); replica B is a second app server (uvicorn, `tier1.app:app_from_env`) with
 its own state directory, sharing the database, Redis, Rasa and the action server. Each run
 uses a fresh database and a fresh Redis key prefix, dropped afterwards.
 """
@@ -96,7 +96,7 @@ def replicas(tmp_path_factory):
     with log_b.open("w") as out:
         # Started at once, so both replicas migrate the empty database together.
         b = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bot.app:app_from_env", "--factory",
+            [sys.executable, "-m", "uvicorn", "tier1.app:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(ports["b"]), "--ws", "wsproto", "--no-access-log"],
             cwd=ROOT, env={**env, "TIER1_CONFIG": str(configs["b"])},
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-# A test module collected earlier (bot.settings imports handoff.settings) may already have
+# A test module collected earlier (tier1.settings imports handoff.settings) may already have
 # cached that namespace stand-in; drop it so the next import finds the real package.
 if getattr(sys.modules.get("handoff"), "__file__", "") is None:
     del sys.modules["handoff"]
@@ -56,7 +56,7 @@ def _sqlite_engine(path: Path) -> Engine:
 @pytest.fixture(scope="session")
 def sqlite_engine():
     """``sqlite_engine(path)``: a file SQLite engine set up like production's (WAL, busy
-    timeout, foreign keys), as bot.database creates it."""
+    timeout, foreign keys), as tier1.database creates it."""
     return _sqlite_engine
 
 

@@ -1,6 +1,6 @@
 """Every route of the whole app x every kind of caller: who gets in, who gets 401 or 403.
 
-The app is the real composition root (`bot.app.create_app`: handoff, knowledge base, admin,
+The app is the real composition root (`tier1.app.create_app`: handoff, knowledge base, admin,
 pages), so the KB's and the admin console's routers are walked too. Routes come from the
 app itself (including pages outside the OpenAPI schema), so a new endpoint without a row in
 `REQUIRED` fails `test_every_route_has_an_expected_role` until someone decides who may call it.

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import SettingsError, settings_from_dict
 from handoff.availability import (
     AvailabilityState,
     BusinessHours,
@@ -16,6 +15,7 @@ from handoff.availability import (
     decide,
     describe_opening,
 )
+from tier1.settings import SettingsError, settings_from_dict
 
 pytestmark = pytest.mark.unit
 

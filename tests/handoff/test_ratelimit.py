@@ -8,7 +8,6 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from bot.limits import LimitMiddleware
 from handoff.ratelimit import (
     LimitSettings,
     RateLimited,
@@ -17,6 +16,7 @@ from handoff.ratelimit import (
     TokenBuckets,
     limit_socket_messages,
 )
+from tier1.limits import LimitMiddleware
 
 pytestmark = pytest.mark.unit
 

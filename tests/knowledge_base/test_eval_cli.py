@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from tier1.cli import main
 
 pytestmark = pytest.mark.unit
 

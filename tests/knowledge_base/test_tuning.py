@@ -13,7 +13,6 @@ import pytest
 import yaml
 from sqlalchemy import create_engine
 
-from bot.cli import main
 from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, SentenceTransformerEmbedder
 from knowledge_base.embedder import create_embedder
 from knowledge_base.settings import PACKAGED_MODEL, EmbedderSettings
@@ -29,6 +28,7 @@ from knowledge_base.tuning import (
     tuned_model_dir,
 )
 from tests.knowledge_base.conftest import ARTICLES, write_kb_file
+from tier1.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,372 @@
+"""`tier1 bench load`: its arithmetic, the kb-search phase against an `httpx.MockTransport`,
+the CLI wiring (a live run is in tests/e2e/test_load.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tier1.bench.load import LoadOptions, known_questions, parse_mix, report
+from tier1.bench.stats import percentile
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.unit
+def test_mix_is_parsed_and_checked():
+    assert parse_mix("known=0.7,unknown=0.2,person=0.1") == {"known": 0.7, "unknown": 0.2, "person": 0.1}
+    with pytest.raises(ValueError, match="unknown kind 'agent'"):
+        parse_mix("known=1,agent=1")
+    with pytest.raises(ValueError, match="not all 0"):
+        parse_mix("known=0")
+
+
+@pytest.mark.unit
+def test_percentiles_interpolate():
+    assert percentile([], 50) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([float(i) for i in range(101)], 99) == 99.0
+
+
+@pytest.mark.unit
+def test_known_questions_come_from_the_demo_kb():
+    questions = known_questions(ROOT / "knowledge_base/demo/articles.yml")
+    assert len(questions) > 50 and "I forgot my password" in questions
+
+
+@pytest.mark.unit
+def test_report_names_every_figure():
+    text = report({"users": 5, "duration_s": 10, "messages_sent": 9, "replies": 8, "unanswered": 1,
+                   "lost": 0, "duplicated": 0, "errors": 0, "p50_ms": 500, "p95_ms": 900,
+                   "p99_ms": 990, "msgs_per_s": 0.8, "baseline_msgs_per_s": 1.0,
+                   "baseline_p50_ms": 300, "ratio": 0.8})
+    for part in ("unanswered 1", "p95 900", "0.8 replied msgs/s", "ratio 0.8"):
+        assert part in text
+
+
+def _options(**overrides) -> LoadOptions:
+    values = {"bases": ("http://app.test",), "rasa_url": None, "users": 3, "duration": 0.5,
+              "mix": {"known": 0.5, "unknown": 0.5}, "internal_token": "the-internal-token"}
+    return LoadOptions(**{**values, **overrides})
+
+
+TEXTS = {"known": ["I forgot my password", "How do I cancel?"], "unknown": ["Capital of Mongolia?"],
+         "person": ["a human please"]}
+
+
+@pytest.mark.unit
+def test_kb_search_is_closed_loop_from_one_client_per_user_and_counts_the_answers():
+    """Each client sends its next search when the previous answered: never more than ``users``
+    in flight, all of them busy; every answered search counts, in msgs/s over the phase."""
+    import asyncio
+
+    import httpx
+
+    from tier1.bench.search import run_kb_search
+
+    seen: list[tuple[str, str, str]] = []
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        seen.append((str(request.url), request.headers["authorization"],
+                     json.loads(request.content)["text"]))
+        return httpx.Response(200, json={"decision": "answer", "hits": []})
+
+    result = asyncio.run(run_kb_search(_options(), TEXTS, "the-internal-token", progress=False,
+                                       transport=httpx.MockTransport(handler)))
+    assert peak == 3  # the three clients at once, and no more
+    assert result["kb_search_sent"] == result["kb_search_answered"] == len(seen) > 3 * 20
+    assert result["kb_search_rate_limited"] == result["kb_search_failed"] == 0
+    assert result["kb_search_msgs_per_s"] == pytest.approx(len(seen) / result["kb_search_duration_s"],
+                                                           rel=0.01)  # the duration is rounded
+    assert 10 <= result["kb_search_p50_ms"] <= result["kb_search_p95_ms"] < 500
+    assert {url for url, _, _ in seen} == {"http://app.test/api/kb/search"}
+    assert {auth for _, auth, _ in seen} == {"Bearer the-internal-token"}
+    assert {text for _, _, text in seen} <= {*TEXTS["known"], *TEXTS["unknown"]}  # the mix's kinds
+    assert "kb_search_first_error" not in result
+
+
+@pytest.mark.unit
+def test_kb_search_counts_refusals_apart_and_waits_out_retry_after():
+    """A 429 is neither an answer nor a failure; the client waits its Retry-After (here past
+    the end of the phase), so each sends once."""
+    import asyncio
+
+    import httpx
+
+    from tier1.bench.search import run_kb_search
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "30"},
+                              json={"detail": "Too many requests from this access token"})
+
+    result = asyncio.run(run_kb_search(_options(), TEXTS, "t", progress=False,
+                                       transport=httpx.MockTransport(handler)))
+    assert result["kb_search_sent"] == result["kb_search_rate_limited"] == 3
+    assert result["kb_search_answered"] == 0 and result["kb_search_msgs_per_s"] == 0
+    assert result["kb_search_p50_ms"] is None
+    assert result["kb_search_duration_s"] < 5  # the wait ends with the phase
+    assert result["kb_search_first_refusal"] == "Too many requests from this access token"
+
+
+@pytest.mark.unit
+def test_kb_search_stops_a_client_on_a_wrong_token_and_says_why():
+    import asyncio
+
+    import httpx
+
+    from tier1.bench.search import run_kb_search
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "bad token"})
+
+    result = asyncio.run(run_kb_search(_options(), TEXTS, "wrong", progress=False,
+                                       transport=httpx.MockTransport(handler)))
+    assert result["kb_search_sent"] == result["kb_search_failed"] == 3
+    assert result["kb_search_first_error"].startswith("HTTP 401")
+
+
+def _phases(monkeypatch, kb_transport=None) -> list[str]:
+    """Replace the socket phase and the baseline by fixed figures; record the phases' order.
+    The kb-search phase stays real, on ``kb_transport``."""
+    import httpx
+
+    import tier1.bench.baseline
+    import tier1.bench.load
+    import tier1.bench.search
+
+    calls: list[str] = []
+    real_kb_search = tier1.bench.search.run_kb_search
+
+    async def gateway(opts, texts, progress, details=False):
+        calls.append("socket")
+        return {"users": opts.users, "duration_s": opts.duration, "messages_sent": 4,
+                "replies": 3, "unanswered": 1, "lost": 0, "duplicated": 0, "errors": 0,
+                "p50_ms": 900.0, "p95_ms": 1200.0, "p99_ms": 1300.0,
+                "msgs_per_s": 3 / opts.duration}
+
+    async def kb_search(opts, texts, token, progress):
+        calls.append("kb")
+        return await real_kb_search(opts, texts, token, progress,
+                                    transport=kb_transport or httpx.MockTransport(
+                                        lambda r: httpx.Response(200, json={"decision": "answer"})))
+
+    async def baseline(opts, texts, progress):
+        calls.append("baseline")
+        return {"baseline_msgs_per_s": 5.0, "baseline_p50_ms": 100.0}
+
+    monkeypatch.setattr(tier1.bench.load, "run_gateway", gateway)
+    monkeypatch.setattr(tier1.bench.search, "run_kb_search", kb_search)
+    monkeypatch.setattr(tier1.bench.baseline, "run_baseline", baseline)
+    return calls
+
+
+@pytest.mark.unit
+def test_run_load_runs_kb_search_after_the_socket_phase_and_divides_by_it(monkeypatch):
+    import asyncio
+
+    import httpx
+
+    from tier1.bench.load import run_load
+
+    answered = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        answered += 1
+        return httpx.Response(200, json={"decision": "answer"})
+
+    calls = _phases(monkeypatch, httpx.MockTransport(handler))
+    opts = _options(rasa_url="http://rasa.test", users=2, duration=0.3)
+    result = asyncio.run(run_load(opts, ROOT / "knowledge_base/demo/articles.yml", progress=False))
+    assert calls == ["socket", "kb", "baseline"]
+    assert result["kb_search_answered"] == answered > 0
+    kb_rate = result["kb_search_msgs_per_s"]
+    assert kb_rate == pytest.approx(answered / result["kb_search_duration_s"], rel=0.01)
+    assert result["ratio_to_kb_search"] == round(result["msgs_per_s"] / kb_rate, 3)
+    assert result["ratio"] == round(10 / 5.0, 3)  # the baseline's ratio is unchanged
+    assert f"ratio_to_kb_search {result['ratio_to_kb_search']} (goal >= 0.25)" in report(result)
+
+
+@pytest.mark.unit
+def test_run_load_without_kb_search_skips_the_phase(monkeypatch):
+    import asyncio
+
+    from tier1.bench.load import run_load
+
+    calls = _phases(monkeypatch)
+    result = asyncio.run(run_load(_options(kb_search=False), ROOT / "knowledge_base/demo/articles.yml",
+                                  progress=False))
+    assert calls == ["socket"]
+    assert result["kb_search_msgs_per_s"] is None and result["ratio_to_kb_search"] is None
+    assert "kb search" not in report(result)
+
+
+@pytest.mark.unit
+def test_run_load_without_a_token_says_the_kb_search_was_not_measured(monkeypatch):
+    import asyncio
+
+    from tier1.bench.load import run_load
+
+    calls = _phases(monkeypatch)
+    result = asyncio.run(run_load(_options(internal_token=None),
+                                  ROOT / "knowledge_base/demo/articles.yml", progress=False))
+    assert calls == ["socket"] and result["ratio_to_kb_search"] is None
+    assert "kb search not measured: no internal token" in report(result)
+
+
+@pytest.mark.unit
+def test_report_shows_the_kb_search_figures_and_warns_when_rate_limited():
+    base = {"users": 5, "duration_s": 10, "messages_sent": 9, "replies": 8, "unanswered": 1,
+            "lost": 0, "duplicated": 0, "errors": 0, "p50_ms": 500, "p95_ms": 900,
+            "p99_ms": 990, "msgs_per_s": 0.8, "kb_search_users": 5, "kb_search_msgs_per_s": 40.0,
+            "kb_search_p50_ms": 120.0, "kb_search_p95_ms": 250.0, "kb_search_sent": 401,
+            "kb_search_rate_limited": 0, "kb_search_failed": 0, "ratio_to_kb_search": 0.02}
+    text = report(base)
+    for part in ("kb search alone (POST /api/kb/search, 5 closed-loop clients) 40.0 msgs/s",
+                 "p50 120.0 ms", "p95 250.0 ms", "ratio_to_kb_search 0.02 (goal >= 0.25)"):
+        assert part in text
+    assert "HTTP 429" not in text
+    limited = report({**base, "kb_search_rate_limited": 7,
+                      "kb_search_first_refusal": "Too many requests from this access token"})
+    assert "HTTP 429 (Too many requests from this access token)" in limited
+
+
+@pytest.mark.unit
+def test_cli_passes_the_apps_internal_token_and_no_kb_search(monkeypatch, tmp_path, capsys):
+    """The token comes from the environment/secrets as for the app; --no-kb-search turns the
+    phase off; --json prints the phase's figures."""
+    import tier1.bench.load
+    from tier1.cli import main
+
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(f"server:\n  port: 8123\n  state_dir: {tmp_path / 'state'}\n")
+    for name in ("TIER1_INTERNAL_TOKEN", "TIER1_JWT_SECRET", "TIER1_RASA_TOKEN"):
+        monkeypatch.setenv(name, f"{name.lower()}-0123456789abcdef0123456789abcdef")
+    seen: list[LoadOptions] = []
+
+    async def run_load(opts, articles_file, progress=True):
+        seen.append(opts)
+        return {"lost": 0, "duplicated": 0, "kb_search_msgs_per_s": 12.5 if opts.kb_search else None}
+
+    monkeypatch.setattr(tier1.bench.load, "run_load", run_load)
+    args = ["--config", str(cfg), "bench", "load", "--users", "2", "--duration", "1", "--json"]
+    assert main(args) == 0
+    assert main([*args, "--no-kb-search"]) == 0
+    on, off = seen
+    assert on.kb_search and not off.kb_search
+    assert on.internal_token == "tier1_internal_token-0123456789abcdef0123456789abcdef"
+    assert on.bases == ("http://127.0.0.1:8123",)
+    assert "internal_token" not in repr(on)  # never printed with the options
+    first, second = capsys.readouterr().out.splitlines()
+    assert json.loads(first)["kb_search_msgs_per_s"] == 12.5
+    assert json.loads(second)["kb_search_msgs_per_s"] is None
+
+
+@pytest.mark.unit
+def test_help_shows_the_saturation_and_human_pace_examples(capsys):
+    from tier1.cli import _parser
+
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["bench", "load", "--help"])
+    out = capsys.readouterr().out
+    assert "tier1 bench load --users 200 --duration 60\n" in out
+    assert "tier1 bench load --users 200 --duration 60 --think 10 --no-baseline" in out
+    assert "--no-kb-search" in out
+
+
+def _replica(engine, rasa):
+    """An app replica: the real gateway on uvicorn in a thread (in-memory Rasa twin)."""
+    import socket
+    import threading
+    import time
+
+    import socketio
+    import uvicorn
+    from argon2 import PasswordHasher
+    from fastapi import FastAPI
+
+    from handoff import HandoffSettings, build_handoff
+
+    handoff = build_handoff(
+        HandoffSettings(), engine, jwt_secret="loadtest-jwt-secret-0123456789abcdef",
+        internal_token="loadtest-internal-token-0123456789", rasa_url="http://rasa.invalid",
+        rasa_token="t", cors_origins=["*"], rasa=rasa,
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    handoff.start()
+    api = FastAPI()
+    api.include_router(handoff.router)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(socketio.ASGIApp(handoff.sio, api), log_level="warning",
+                                           timeout_graceful_shutdown=0.5, lifespan="off",
+                                           ws="wsproto"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.integration
+def test_users_of_a_stopped_replica_reconnect_to_the_other_and_miss_nothing(tmp_path):
+    """Two replicas on one database; A stops mid-run. Its users rejoin their conversations on
+    B with their session tokens and replay what they missed: nothing lost, duplicated or
+    unanswered, and the run counts the reconnections."""
+    import asyncio
+
+    from sqlalchemy import create_engine
+
+    from handoff import InMemoryRasa
+    from tier1.bench.load import LoadOptions, question_texts, run_gateway
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", future=True,
+                           connect_args={"check_same_thread": False, "timeout": 30})
+    rasa = InMemoryRasa()
+    a, thread_a, url_a = _replica(engine, rasa)
+    b, thread_b, url_b = _replica(engine, rasa)
+    opts = LoadOptions(bases=(url_a, url_b), rasa_url=None, users=4, duration=6,
+                       mix={"known": 1.0}, think=0.2, settle=0.1, reply_timeout=10,
+                       reconnect_timeout=10, ramp=0.5)
+
+    async def scenario() -> dict:
+        load = asyncio.create_task(run_gateway(opts, question_texts(
+            ROOT / "knowledge_base/demo/articles.yml"), progress=False, details=True))
+        await asyncio.sleep(2.5)
+        a.should_exit = True  # replica A goes away mid-run
+        return await load
+
+    try:
+        result = asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        a.should_exit = b.should_exit = True
+        thread_a.join(10)
+        thread_b.join(10)
+        engine.dispose()
+    assert result["users_failed"] == 0, result.get("first_error")
+    assert result["reconnects"] >= 2, result  # users 0 and 2 started on A
+    assert result["acknowledged"] == len(result["acknowledged_messages"]) >= 8
+    assert result["lost"] == result["duplicated"] == result["unanswered"] == 0, result
+    assert result["replies"] == result["acknowledged"]
+
+
+def test_unique_texts_make_every_message_different_but_keep_the_question():
+    import random
+
+    from tier1.bench.texts import pick_text
+
+    rng = random.Random(1)
+    texts = ["Where is my parcel?", "I forgot my password"]
+    picked = [pick_text(texts, rng, unique=True) for _ in range(200)]
+    assert len(set(picked)) == 200
+    assert all(p.split(" (ref ")[0] in texts for p in picked)
+    assert {pick_text(texts, random.Random(2), unique=False) for _ in range(50)} <= set(texts)

@@ -1,0 +1,86 @@
+"""``tier1 bench``: the load tool's command line (the tool itself is tier1.bench.load)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable
+
+
+def cmd_bench_load(args: argparse.Namespace, settings_of: Callable) -> int:
+    """``tier1 bench load``: see its --help."""
+    import asyncio
+
+    from tier1.bench.load import LoadOptions, parse_mix, report, run_load
+
+    settings, _ = settings_of(args.config)
+    rasa = None if args.no_baseline else (args.rasa or settings.server.rasa_url)
+    try:
+        mix = parse_mix(args.mix)
+    except ValueError as e:
+        print(f"tier1: {e}", file=sys.stderr)
+        return 2
+    if args.users < 1 or args.duration <= 0:
+        print("tier1: --users must be >= 1 and --duration > 0", file=sys.stderr)
+        return 2
+    seed = settings.knowledge_base.seed_file or "knowledge_base/demo/articles.yml"
+    bases = tuple(b.rstrip("/") for b in (args.base or [settings.server.url]))
+    opts = LoadOptions(bases=bases, rasa_url=rasa, users=args.users, duration=args.duration,
+                       mix=mix, think=args.think, reply_timeout=args.reply_timeout,
+                       kb_search=not args.no_kb_search, unique_texts=args.unique_texts,
+                       internal_token=settings.secrets.internal_token.get_secret_value())
+    result = asyncio.run(run_load(opts, settings.path(seed), progress=not args.no_progress))
+    print(json.dumps(result) if args.json else report(result))
+    return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
+
+
+def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
+    """Register ``tier1 bench load`` on the CLI's subparsers ``sub`` with its ``add`` helper;
+    ``settings_of(config_path)`` returns ``(settings, environment)``."""
+    bench = sub.add_parser("bench", help="measure a running stack").add_subparsers(
+        dest="bench_command", required=True, metavar="SUBCOMMAND")
+    bl = add("load", functools.partial(cmd_bench_load, settings_of=settings_of),
+             "N concurrent simulated widget users over socket.io (known questions, unknown "
+             "questions, requests for a person): throughput, p50/p95/p99 reply latency, lost / "
+             "duplicated / unanswered messages; then POST /api/kb/search alone at saturation "
+             "(same clients, texts and duration, closed loop, internal token) and "
+             "ratio_to_kb_search = end-to-end msgs/s / kb-search msgs/s; then the same load on "
+             "Rasa's REST webhook alone (the baseline) and the ratio. Each phase lasts --duration. "
+             "Exits 1 if any message was lost or duplicated.",
+             "example:\n  tier1 run &    # in another terminal\n"
+             "  tier1 bench load --users 50 --duration 30\n"
+             "  tier1 bench load --users 200 --duration 60\n"
+             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline\n"
+             "  tier1 bench load --users 200 --duration 60 --unique-texts   # no repeated text"
+             "    # human pace\n"
+             "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
+             "--users 200 --duration 60 --json\n"
+             "  tier1 bench load --mix known=1 --no-baseline --no-kb-search\n"
+             "  tier1 bench load --base http://127.0.0.1:8000 --base http://127.0.0.1:8001 "
+             "--users 30", parent=bench)
+    bl.add_argument("--base", action="append", default=None,
+                    help="an app server; repeat for replicas: users are spread over them and "
+                    "reconnect to the next when one drops (default: server.public_url or host:port)")
+    bl.add_argument("--rasa", default=None, help="Rasa's URL for the baseline (default: 127.0.0.1:server.rasa_port)")
+    bl.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
+    bl.add_argument("--mix", default="known=0.7,unknown=0.2,person=0.1",
+                    help="weights of question kinds (default: %(default)s)")
+    bl.add_argument("--unique-texts", action="store_true",
+                    help="append a random reference to every text, so no two messages are alike "
+                         "(nothing keyed by text can help: the cost of new questions)")
+    bl.add_argument("--think", type=float, default=1.0, help="mean seconds between a reply and "
+                    "the next question (default 1)")
+    bl.add_argument("--reply-timeout", type=float, default=30, help="seconds after sending "
+                    "within which a reply (live or replayed after a reconnect) must arrive, else the "
+                    "message counts as unanswered (default 30)")
+    bl.add_argument("--no-baseline", action="store_true", help="skip the Rasa REST baseline")
+    bl.add_argument("--no-kb-search", action="store_true",
+                    help="skip the POST /api/kb/search phase (and ratio_to_kb_search)")
+    bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    bl.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+__all__ = ["add_bench_commands", "cmd_bench_load"]

@@ -1,0 +1,209 @@
+"""`tier1 bench load`: N simulated widget users over socket.io against a running stack.
+
+Each user opens a conversation, asks a question, waits for the first reply (the latency),
+lets the turn settle, thinks, and asks again. The question's kind is drawn from the mix:
+``known`` (a demo-KB question: the bot answers), ``unknown`` (off-topic: the bot hands off)
+and ``person`` (an explicit request for a human). A handoff leaves the conversation with
+the agents, so the user then starts a new conversation on the same socket.
+
+A user behaves like the widget when its connection drops (a replica killed, a restart): it
+reconnects - to the next of the ``bases`` (app replicas) - rejoins its conversation with its
+session token, replays what it missed with ``history {after_id}`` and resends an
+unacknowledged message with the same ``client_id`` (the server stores it once).
+
+Counted per user message: **acknowledged** (the server's ack said stored), **replied** (a
+bot/agent/system message later in the conversation arrived, live or replayed, within
+``reply_timeout`` of sending; an apology or "connecting you to a person" is a reply),
+**with agents** (no reply, but the conversation was handed off: the widget showed the queue)
+or **unanswered**; an unanswered message whose reply is in the stored history at the end counts
+also as **late**. At the end of each conversation its stored history is compared with what
+arrived: an acknowledged user message missing from the history, or a stored bot/agent/system
+message that never arrived, is **lost**; a user message stored twice, or a message delivered
+twice live, is **duplicated**.
+
+Then, in this order so that no two phases overlap:
+
+1. **kb search** (`tier1.bench.search`, skip with ``kb_search=False``): ``POST /api/kb/search``
+   alone with the internal token, the same number of clients, texts and duration, closed loop
+   (no think time): the knowledge base's own ceiling. ``ratio_to_kb_search`` is the end-to-end
+   msgs/s divided by it (the goal is >= 0.25). It runs right after the socket phase so the two
+   figures of that ratio are measured next to each other.
+2. **baseline** (`tier1.bench.baseline`): Rasa's REST webhook with the same model, users, texts and
+   duration, no gateway: what Rasa alone sustains on this machine; ``ratio`` is the end-to-end
+   msgs/s divided by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import yaml
+
+from tier1.bench import baseline, search
+from tier1.bench.options import LoadOptions
+from tier1.bench.stats import ms, percentile, progress_bar
+from tier1.bench.user import Tally, User, UserGaveUp
+
+UNKNOWN_QUESTIONS = [
+    "Which football team won the world cup in 1966?",
+    "What is the boiling point of mercury?",
+    "Can you recommend a good lasagne recipe?",
+    "Who painted the ceiling of the Sistine Chapel?",
+    "How far is the moon from the earth?",
+    "What is the capital city of Mongolia?",
+]
+PERSON_REQUESTS = ["I want to talk to a person", "Can I speak to a human please?",
+                   "connect me to an agent"]
+KINDS = ("known", "unknown", "person")
+KB_SEARCH_RATIO_GOAL = 0.25  # end-to-end msgs/s over kb-search msgs/s, from the performance issue
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``known=0.7,unknown=0.2,person=0.1`` -> weights (any positive numbers; normalised)."""
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in KINDS:
+            raise ValueError(f"unknown kind {name!r} in --mix; use {', '.join(KINDS)}")
+        mix[name] = float(value)
+    if sum(mix.values()) <= 0 or any(v < 0 for v in mix.values()):
+        raise ValueError("--mix weights must be >= 0 and not all 0")
+    return mix
+
+
+def known_questions(articles_file: Path) -> list[str]:
+    data = yaml.safe_load(articles_file.read_text(encoding="utf-8"))
+    return [q for a in data["articles"] for q in a.get("questions", [])] or [
+        a["title"] for a in data["articles"]]
+
+
+async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: bool,
+                      details: bool = False) -> dict:
+    """The socket.io load; ``details`` adds every acknowledged message and conversation id."""
+    tally = Tally()
+    users = [User(n, opts, texts, tally) for n in range(opts.users)]
+    started = time.monotonic()
+    deadline = started + opts.duration
+    bar = asyncio.create_task(progress_bar("socket.io users", tally, opts.duration, progress))
+    results = await asyncio.gather(*(u.run(deadline) for u in users), return_exceptions=True)
+    elapsed = max(time.monotonic() - started, opts.duration)
+    bar.cancel()
+    failed = [r for r in results if isinstance(r, BaseException)]
+    tally.errors += len(failed)
+    out = {
+        "users": opts.users,
+        "bases": list(opts.bases),
+        "duration_s": round(elapsed, 2),
+        "reply_timeout_s": opts.reply_timeout,
+        "messages_sent": tally.sent,
+        "acknowledged": tally.acked,
+        "unacknowledged": tally.unacked,
+        "replies": tally.replies,
+        "lost": tally.lost,
+        "duplicated": tally.duplicated,
+        "unanswered": tally.unanswered,
+        "with_agents": tally.with_agents,
+        "late": tally.late,
+        "errors": tally.errors,
+        "users_failed": len(failed),
+        "reconnects": tally.reconnects,
+        "p50_ms": ms(percentile(tally.latencies, 50)),
+        "p95_ms": ms(percentile(tally.latencies, 95)),
+        "p99_ms": ms(percentile(tally.latencies, 99)),
+        "max_ms": ms(max(tally.latencies, default=None)),
+        "msgs_per_s": round(tally.replies / elapsed, 2),
+    }
+    if failed:
+        out["first_error"] = f"{type(failed[0]).__name__}: {failed[0]}"
+    if details:
+        out["acknowledged_messages"] = tally.acknowledged
+        out["conversations"] = tally.conversations
+    return out
+
+
+def question_texts(articles_file: Path) -> dict[str, list[str]]:
+    return {"known": known_questions(articles_file), "unknown": UNKNOWN_QUESTIONS,
+            "person": PERSON_REQUESTS}
+
+
+async def run_load(opts: LoadOptions, articles_file: Path, progress: bool = True) -> dict:
+    """Run the gateway load, then (if ``kb_search``) the kb-search phase, then (if
+    ``rasa_url``) the baseline; one result dict."""
+    import httpx
+
+    texts = question_texts(articles_file)
+    result = await run_gateway(opts, texts, progress)
+    result["kb_search_msgs_per_s"] = None
+    if opts.kb_search and not opts.internal_token:
+        result["kb_search_error"] = "no internal token (TIER1_INTERNAL_TOKEN) to search with"
+    elif opts.kb_search:
+        try:
+            result.update(await search.run_kb_search(opts, texts, opts.internal_token, progress))
+        except httpx.HTTPError as e:
+            result["kb_search_error"] = f"{type(e).__name__}: {e}"
+    kb = result.get("kb_search_msgs_per_s")
+    result["ratio_to_kb_search"] = round(result["msgs_per_s"] / kb, 3) if kb else None
+    result["baseline_msgs_per_s"] = None
+    if opts.rasa_url:
+        try:
+            result.update(await baseline.run_baseline(opts, texts, progress))
+        except httpx.HTTPError as e:
+            result["baseline_error"] = f"{type(e).__name__}: {e}"
+    base = result.get("baseline_msgs_per_s")
+    result["ratio"] = round(result["msgs_per_s"] / base, 3) if base else None
+    return result
+
+
+def report(result: dict) -> str:
+    """A human-readable summary."""
+    lines = [
+        (f"users {result['users']}  duration {result['duration_s']} s  "
+         f"(a reply later than {result.get('reply_timeout_s', '?')} s counts as unanswered)"),
+        (f"messages sent {result['messages_sent']}  acknowledged {result.get('acknowledged', '?')}  "
+         f"replies {result['replies']}  unanswered {result['unanswered']} "
+         f"(late {result.get('late', 0)})  with agents {result.get('with_agents', 0)}  "
+         f"lost {result['lost']}  "
+         f"duplicated {result['duplicated']}  errors {result['errors']}  "
+         f"reconnects {result.get('reconnects', 0)}"),
+        f"latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms",
+        f"throughput {result['msgs_per_s']} replied msgs/s",
+    ]
+    lines.extend(_kb_search_lines(result))
+    if result.get("baseline_msgs_per_s") is not None:
+        lines.append(f"baseline (Rasa REST webhook) {result['baseline_msgs_per_s']} msgs/s, "
+                     f"p50 {result['baseline_p50_ms']} ms  ->  ratio {result['ratio']}")
+    elif result.get("baseline_error"):
+        lines.append(f"baseline not measured: {result['baseline_error']}")
+    if result.get("first_error"):
+        lines.append(f"first user error: {result['first_error']}")
+    return "\n".join(lines)
+
+
+def _kb_search_lines(result: dict) -> list[str]:
+    if result.get("kb_search_msgs_per_s") is None:
+        error = result.get("kb_search_error")
+        return [f"kb search not measured: {error}"] if error else []
+    lines = [
+        (f"kb search alone (POST /api/kb/search, {result.get('kb_search_users', '?')} closed-loop "
+         f"clients) {result['kb_search_msgs_per_s']} msgs/s, p50 {result['kb_search_p50_ms']} ms  "
+         f"p95 {result['kb_search_p95_ms']} ms  (sent {result.get('kb_search_sent', '?')}, "
+         f"rate limited {result.get('kb_search_rate_limited', 0)}, "
+         f"failed {result.get('kb_search_failed', 0)})"),
+        (f"end-to-end / kb search: ratio_to_kb_search {result['ratio_to_kb_search']} "
+         f"(goal >= {KB_SEARCH_RATIO_GOAL})"),
+    ]
+    if result.get("kb_search_rate_limited"):
+        lines.append("  warning: the app refused searches with HTTP 429 "
+                     f"({result.get('kb_search_first_refusal', 'limits.per_token / per_ip')}): "
+                     "the kb-search figure measures the rate limit, not the search, and the "
+                     "action server (same token) was refused too while it ran")
+    if result.get("kb_search_first_error"):
+        lines.append(f"  first kb search error: {result['kb_search_first_error']}")
+    return lines
+
+
+__all__ = ["KB_SEARCH_RATIO_GOAL", "LoadOptions", "UserGaveUp", "known_questions", "parse_mix", "question_texts",
+           "report", "run_gateway", "run_load"]

@@ -1,0 +1,34 @@
+"""Latency figures and the progress bar of `tier1 bench load`, shared by its phases."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+async def progress_bar(label: str, tally: Any, seconds: float, enabled: bool) -> None:
+    if not enabled:
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=int(seconds), desc=label, unit="s", leave=False) as bar:
+        for _ in range(int(seconds)):
+            await asyncio.sleep(1)
+            bar.update(1)
+            bar.set_postfix(sent=tally.sent, replies=tally.replies)
+
+
+__all__ = ["ms", "percentile", "progress_bar"]

@@ -1,0 +1,446 @@
+"""The `tier1` command line. Every command has --help with an example."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from tier1.bench.command import add_bench_commands
+from tier1.settings import Settings, SettingsError, load_settings
+
+EPILOG_RUN = """example:
+  tier1 run                      # train if needed, seed the demo KB, start everything
+  tier1 run --config prod.yml    # another config file
+  tier1 run --verbose            # print every line the processes log, not only problems"""
+
+
+def _settings(config: str) -> tuple[Settings, dict[str, str]]:
+    """Settings plus the environment the children get (secrets generated once if missing)."""
+    from tier1.local_secrets import environment_with_secrets
+
+    path = Path(config)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: not found; run tier1 from the repository root or pass --config")
+    state = Path((raw.get("server") or {}).get("state_dir", ".tier1"))
+    state = state if state.is_absolute() else path.resolve().parent / state
+    env = environment_with_secrets(os.environ, state)
+    return load_settings(path, env), env
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.training import ensure_model
+    from tier1.ports import PortInUse, require_free
+    from tier1.stack import listen_addresses, programs
+    from tier1.supervisor import Supervisor, SupervisorError
+
+    settings, env = _settings(args.config)
+    try:  # before anything starts: a taken port would make a child fail behind a false "up"
+        require_free(listen_addresses(settings))
+    except PortInUse as e:
+        print(f"tier1 | error: cannot start: {e}", file=sys.stderr, flush=True)
+        return 1
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    print("tier1 | checking the Rasa model (trains only when its inputs changed)", flush=True)
+    model = ensure_model(settings.root, settings.models_dir, config=Path(args.config))
+    print(f"tier1 | model: {model}", flush=True)
+    env = {**env, "PYTHONUNBUFFERED": "1"}
+    verbose = bool(getattr(args, "verbose", False))
+    sup = Supervisor(programs(settings, model, Path(args.config)), settings.state_dir, env,
+                     write=lambda line: print(line, flush=True), verbose=verbose)
+    if not verbose:
+        print(f"tier1 | starting the action server, Rasa and the app; their logs: "
+              f"{sup.log_dir} (--verbose prints them here)", flush=True)
+
+    def _stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    # Explicit, because a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        sup.start()
+        sup.wait_healthy(settings.server.startup_timeout_seconds)
+        url = settings.server.url
+        print(
+            "\n"
+            f"tier1 is up.\n"
+            f"  chat demo page : {url}/\n"
+            f"  agent console  : {url}/console\n"
+            f"  agent API      : {url}/api/conversations  (token: POST {url}/api/auth/token)\n"
+            f"  API docs       : {url}/docs\n"
+            f"  health         : {url}/health  (probes: {url}/health/live, {url}/health/ready)\n"
+            f"  logs           : {sup.log_dir}\n"
+            f"Create an agent: tier1 agent create --email you@example.com --password '...'\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        return sup.watch(grace_seconds=settings.server.startup_timeout_seconds)
+    except SupervisorError as e:
+        print(f"tier1 | error: {e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ntier1 | stopping all processes ...", flush=True)
+        return 0
+    finally:
+        sup.stop()
+        print("tier1 | stopped", flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import ensure_model
+
+    settings, _ = _settings(args.config)
+    print(ensure_model(settings.root, settings.models_dir, force=args.force, config=Path(args.config)))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(f"{args.config}: valid")
+    print(json.dumps(json.loads(settings.json(exclude={"secrets"})), indent=2, default=str))
+    return 0
+
+
+def _handoff(settings: Settings):
+    from handoff import build_handoff
+    from tier1.database import create_database_engine
+
+    handoff = build_handoff(
+        settings.handoff, create_database_engine(settings.database_url),
+        jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
+        internal_token=settings.secrets.internal_token.get_secret_value(),
+        rasa_url=settings.server.rasa_url,
+        rasa_token=settings.secrets.rasa_token.get_secret_value(),
+        cors_origins=settings.server.cors_origins,
+    )
+    handoff.start()
+    return handoff
+
+
+def cmd_agent_create(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    agent = _handoff(settings).create_agent(
+        args.email, args.password, role=args.role, display_name=args.name,
+        capacity=args.capacity,
+    )
+    print(f"created {args.role} {getattr(agent, 'email', args.email)}")
+    return 0
+
+
+def cmd_agent_reset_password(args: argparse.Namespace) -> int:
+    from handoff.errors import AgentNotFound
+
+    settings, _ = _settings(args.config)
+    accounts = _handoff(settings).service.accounts
+    agent = accounts.find(args.email)
+    if agent is None:
+        raise AgentNotFound(f"No agent has the email {args.email!r}; create it with tier1 agent create.")
+    _, password = accounts.reset_password(agent.id, args.password)
+    if args.password:
+        print(f"password of {agent.email} changed; its sessions ended")
+    else:
+        print(f"new password of {agent.email} (shown once): {password}")
+    return 0
+
+
+def _kb(settings: Settings):
+    from knowledge_base import KnowledgeBase
+    from tier1.database import create_database_engine
+
+    kb = KnowledgeBase(settings.knowledge_base, create_database_engine(settings.database_url),
+                       settings.kb_index_path)
+    kb.start()
+    return kb
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    report = _kb(settings).import_file(Path(args.file))
+    print(report)
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    data = _kb(settings).export(args.format, args.status)
+    if args.output in (None, "-"):
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_kb_delete(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    _kb(settings).delete_article(args.id, actor="cli")
+    print(f"deleted article {args.id}")
+    return 0
+
+
+def cmd_kb_reindex(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(json.dumps(_kb(settings).reindex(progress=True), indent=2, default=str))
+    return 0
+
+
+def cmd_kb_search(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    result = _kb(settings).search(args.text, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"decision: {result.decision.value}")
+    for i, hit in enumerate(result.hits, 1):
+        print(f"{i}. {hit.score:.3f}  {hit.title}  (matched: {hit.matched_question})")
+    return 0
+
+
+def cmd_kb_status(args: argparse.Namespace) -> int:
+    settings, _ = _settings(args.config)
+    print(json.dumps(_kb(settings).status(), indent=2, default=str))
+    return 0
+
+
+def cmd_kb_tune(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import tuning_options
+    from knowledge_base.tuning import tune_knowledge_base
+
+    settings, _ = _settings(args.config)
+    kb = _kb(settings)
+    manifest, status = tune_knowledge_base(kb, tuning_options(args, seed=args.seed))
+    print(json.dumps({"tuned": manifest.name, "steps": manifest.steps,
+                      "epochs_done": manifest.epochs_done, "stopped_by": manifest.stopped_by,
+                      "seconds": manifest.seconds, "status": status}, indent=2, default=str))
+    print("restart the running bot (tier1 run) so it searches with the tuned model", file=sys.stderr)
+    return 0
+
+
+def cmd_kb_eval(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import run_eval
+
+    settings, _ = _settings(args.config)
+    out, code = run_eval(settings.knowledge_base, args, settings.state_dir)
+    print(out)
+    return code
+
+
+def cmd_kb_calibrate(args: argparse.Namespace) -> int:
+    from knowledge_base.evaluation.command import run_calibrate
+
+    settings, _ = _settings(args.config)
+    out, code = run_calibrate(settings.knowledge_base, args, Path(args.config), settings.state_dir)
+    print(out)
+    return code
+
+
+def cmd_scenarios_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import secrets
+
+    from bot.scenarios import Timing, load_scenarios, login, report, run_scenarios
+
+    settings, _ = _settings(args.config)
+    url = (args.url or settings.server.url).rstrip("/")
+    scenarios = load_scenarios([Path(f) for f in args.file] or None)
+    if args.only:
+        scenarios = [s for s in scenarios if args.only.lower() in s.name.lower()]
+    if args.token:
+        token = args.token
+    elif args.email:
+        token = login(url, args.email, args.password or "")
+    else:
+        # An admin (who may also read KB articles) in the configured database, for this run.
+        email = f"scenarios-{secrets.token_hex(4)}@example.com"
+        password = secrets.token_urlsafe(18)
+        _handoff(settings).create_agent(email, password, role="admin", display_name="Scenario agent")
+        token = login(url, email, password)
+    results = asyncio.run(run_scenarios(scenarios, url, token, Timing(silence=args.silence),
+                                        concurrency=args.concurrency))
+    print(report(results, verbose=args.verbose))
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="tier1", formatter_class=fmt,
+        description="tier1: a Rasa support bot that answers from a knowledge base and hands off to people.",
+        epilog="example:\n  tier1 run\n  tier1 agent create --email ana@example.com --password 's3cret-pass'",
+    )
+    p.add_argument("--config", default="config.yml", help="path to config.yml (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable, help_: str, epilog: str, parent=sub):
+        sp = parent.add_parser(name, help=help_, description=help_, epilog=epilog, formatter_class=fmt)
+        sp.set_defaults(func=func)
+        return sp
+
+    r = add("run", cmd_run, "train if needed, seed the demo KB, start app + Rasa + action server",
+            EPILOG_RUN)
+    r.add_argument("--verbose", action="store_true",
+                   help="print all output of the three processes (default: tier1's own lines, "
+                        "errors and tracebacks; everything is in <state_dir>/logs)")
+    t = add("train", cmd_train, "train the Rasa model when its inputs changed",
+            "example:\n  tier1 train\n  tier1 train --force")
+    t.add_argument("--force", action="store_true", help="train even when an up-to-date model exists")
+
+    cfg = sub.add_parser("config", help="configuration commands").add_subparsers(
+        dest="config_command", required=True, metavar="SUBCOMMAND")
+    add("check", cmd_config_check, "validate config.yml and print the effective tier1 settings",
+        "example:\n  tier1 config check\n  tier1 --config prod.yml config check", parent=cfg)
+
+    agent = sub.add_parser("agent", help="support agent accounts").add_subparsers(
+        dest="agent_command", required=True, metavar="SUBCOMMAND")
+    a = add("create", cmd_agent_create, "create a support agent or admin account",
+            "example:\n  tier1 agent create --email ana@example.com --password 's3cret-pass' --role admin",
+            parent=agent)
+    a.add_argument("--email", required=True)
+    a.add_argument("--password", required=True, help="at least 8 characters")
+    a.add_argument("--role", choices=["agent", "admin"], default="agent")
+    a.add_argument("--name", default=None, help="display name shown to users (default: from the email)")
+    a.add_argument("--capacity", type=int, default=None,
+                   help="concurrent chats for this agent (default: handoff.default_agent_capacity)")
+    rp = add("reset-password", cmd_agent_reset_password,
+             "set a new password for an account (e.g. a locked-out admin); its sessions end",
+             "example:\n  tier1 agent reset-password --email boss@example.com\n"
+             "  tier1 agent reset-password --email ana@example.com --password 'n3w-s3cret-pass'",
+             parent=agent)
+    rp.add_argument("--email", required=True)
+    rp.add_argument("--password", default=None,
+                    help="at least 8 characters (default: generate one and print it once)")
+
+    kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
+        dest="kb_command", required=True, metavar="SUBCOMMAND")
+    i = add("import", cmd_kb_import,
+            "import or update articles (upsert by slug) from .yml, .csv, .json, .md, .html or .zip",
+            "example:\n  tier1 kb import knowledge_base/demo/articles.yml\n  tier1 kb import help-center.zip",
+            parent=kb)
+    i.add_argument("file")
+    x = add("export", cmd_kb_export, "export every article as CSV, JSON or YAML (re-importable)",
+            "example:\n  tier1 kb export --format csv -o articles.csv", parent=kb)
+    x.add_argument("--format", choices=["csv", "json", "yaml"], default="yaml")
+    x.add_argument("--status", choices=["draft", "published", "archived"], default=None)
+    x.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    d = add("delete", cmd_kb_delete, "delete an article by id (its history is kept)",
+            "example:\n  tier1 kb delete 12", parent=kb)
+    d.add_argument("id", type=int)
+    add("reindex", cmd_kb_reindex, "rebuild the vector index from the stored vectors",
+        "example:\n  tier1 kb reindex", parent=kb)
+    s = add("search", cmd_kb_search, "search the knowledge base and show the bot's decision",
+            'example:\n  tier1 kb search "I forgot my password"', parent=kb)
+    s.add_argument("text")
+    s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--json", action="store_true", help="print JSON")
+    add("status", cmd_kb_status, "articles, questions, index size and version",
+        "example:\n  tier1 kb status", parent=kb)
+    from knowledge_base.evaluation.command import add_data_arguments, add_tuning_arguments
+
+    tu = add("tune", cmd_kb_tune,
+             "fine-tune the embedding model on the knowledge base's own question variants "
+             "(contrastive, CPU), save it beside the index and re-encode every article with it; "
+             "the bot then uses it automatically",
+             "example:\n  tier1 kb tune --budget-minutes 20\n"
+             "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100", parent=kb)
+    add_tuning_arguments(tu)
+    tu.add_argument("--seed", type=int, default=0, help="pairing/batching seed (default: %(default)s)")
+
+    ev = add("eval", cmd_kb_eval,
+             "measure answer-or-handoff quality on labelled data: builds a throwaway KB from the "
+             "training split (one article per label) and runs the bot's search and decide() on the "
+             "test split",
+             "example:\n  tier1 kb eval --clinc ../shared/datasets/clinc150/data_full.json\n"
+             "  tier1 kb eval --train ../shared/datasets/banking77/train.csv "
+             "--test ../shared/datasets/banking77/test.csv --label-col category --json\n"
+             "  tier1 kb eval --clinc data_full.json --limit-per-label 10 --labels 30 "
+             "--predictions preds.csv\n"
+             "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30",
+             parent=kb)
+    add_data_arguments(ev)
+    add_tuning_arguments(ev, switch=True)
+    ev.add_argument("--answer-threshold", type=float, default=None,
+                    help="decide at this threshold (default: knowledge_base.decision)")
+    ev.add_argument("--json", action="store_true", help="print JSON (metrics and the sweep)")
+    ev.add_argument("--plot", default=None, metavar="PNG",
+                    help="accuracy/coverage vs threshold plot (default: <state_dir>/eval/<dataset>-<scoring>.png)")
+    ev.add_argument("--predictions", default=None, metavar="CSV",
+                    help="write one row per test query: text,label,predicted,score,decision")
+    ca = add("calibrate", cmd_kb_calibrate,
+             "choose the answer threshold on validation data for a target and write it into "
+             "config.yml (knowledge_base.decision; other lines untouched) or print it",
+             "example:\n  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json "
+             "--max-wrong-rate 0.05\n"
+             "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print\n"
+             "  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json --objective mcc "
+             "--lexical-weight 0.5 --clarify-margin 0.04 --tune --epochs 1 --print",
+             parent=kb)
+    add_data_arguments(ca)
+    add_tuning_arguments(ca, switch=True)
+    target = ca.add_mutually_exclusive_group(required=True)
+    target.add_argument("--max-wrong-rate", type=float, default=None, metavar="RATE",
+                        help="at most this share of answers wrong, e.g. 0.05; answer as much as possible")
+    target.add_argument("--objective", choices=["mcc"], default=None,
+                        help="best Matthews correlation of handoff vs out-of-scope")
+    ca.add_argument("--oos-share", type=float, default=None, metavar="SHARE",
+                    help="expected share of out-of-scope questions in production, weights the "
+                         "wrong-answer rate (default: the validation data's own share)")
+    ca.add_argument("--confidence", type=float, default=None, metavar="C",
+                    help="with --max-wrong-rate: hold the target at this one-sided confidence "
+                         "(e.g. 0.9: Wilson upper bounds of the validation rates) instead of "
+                         "for the point estimate")
+    ca.add_argument("--print", action="store_true", help="print the config snippet; do not edit config.yml")
+
+    scen = sub.add_parser("scenarios", help="dialogue evaluation against a running stack").add_subparsers(
+        dest="scenarios_command", required=True, metavar="SUBCOMMAND")
+    sr = add("run", cmd_scenarios_run,
+             "run the multi-turn scenarios of bot/scenarios/*.yml against a running tier1 "
+             "(widget socket + agent API) and report pass/fail per scenario",
+             "example:\n  tier1 run &    # in another terminal\n  tier1 scenarios run\n"
+             "  tier1 scenarios run --only clarify --verbose\n"
+             "  tier1 scenarios run --url https://support.example.com --email ana@example.com "
+             "--password '...'\n"
+             "Without --token/--email an admin agent is created in the configured database.",
+             parent=scen)
+    sr.add_argument("--url", default=None, help="the app server (default: server.public_url or host:port)")
+    sr.add_argument("--file", action="append", default=[], help="a scenario file (repeatable; "
+                    "default: every bot/scenarios/*.yml)")
+    sr.add_argument("--only", default=None, help="run the scenarios whose name contains this text")
+    sr.add_argument("--token", default=None, help="an agent (admin) access token")
+    sr.add_argument("--email", default=None, help="log in as this agent (admin) instead")
+    sr.add_argument("--password", default=None)
+    sr.add_argument("--concurrency", type=int, default=4, help="conversations at once (default 4)")
+    sr.add_argument("--silence", type=float, default=3.0,
+                    help="seconds without a reply that count as silence (default 3)")
+    sr.add_argument("--verbose", action="store_true", help="print every transcript")
+    add_bench_commands(sub, add, _settings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as e:
+        print(f"tier1: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if type(e).__module__.split(".")[0] in ("knowledge_base", "handoff", "bot", "tier1"):
+            print(f"tier1: {e}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
