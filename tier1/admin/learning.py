@@ -15,7 +15,7 @@ the knowledge base ranks first. Attaching adds the phrasings as question variant
 article through ``KnowledgeBase.update_article`` (searchable when it returns); dismissing
 hides them. Either way the item's messages are recorded in ``learning_handled``
 (``tier1.admin.handled_misses``) and do not come back, unless the click is undone: then the item is
-back in the inbox and the phrasings an attach added leave the article. This lives in ``bot``
+back in the inbox and the phrasings an attach added leave the article. This lives in ``tier1``
 because it reads both packages' data; neither package knows about the other.
 """
 

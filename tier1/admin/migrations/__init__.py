@@ -1,7 +1,7 @@
 """Alembic migrations of the learning loop's table (``learning_handled``), with their own
 version table ``learning_alembic_version``.
 
-The learning loop lives in ``bot`` because it reads both packages' data, so its table is
+The learning loop lives in ``tier1.admin`` because it reads both packages' data, so its table is
 migrated apart from the knowledge base's (``knowledge_base.schema``) and the handoff module's
 (``handoff.migrations``), the same way: `migrate` runs at start-up, is idempotent, and on
 PostgreSQL takes a transaction-scoped advisory lock so replicas starting together migrate once.
