@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from knowledge_base import tuned_model
 from knowledge_base.errors import EmbedderError, UnsupportedBackend
 from knowledge_base.settings import DEFAULT_ONNX_CACHE_DIR, PACKAGED_MODEL, EmbedderSettings
 
@@ -326,7 +327,7 @@ def create_embedder(settings: EmbedderSettings, tuned_dir: Path | None = None) -
     """Build the embedder ``settings.type`` names (nothing is loaded yet).
 
     Args:
-        tuned_dir: where ``tier1 kb tune`` saves its model (``tuning.tuned_model_dir``); a
+        tuned_dir: where ``tier1 kb tune`` saves its model (``tuned_model.tuned_model_dir``); a
             sentence-transformers embedder uses the model there when its manifest says it was
             tuned from ``settings.model``, else the configured model (with a log line).
             Either way it runs on ``settings.runtime`` with its ``threads`` and ``cache_dir``.
@@ -336,9 +337,7 @@ def create_embedder(settings: EmbedderSettings, tuned_dir: Path | None = None) -
     """
     if settings.type == "sentence-transformers":
         if tuned_dir is not None:
-            from knowledge_base.tuning import read_manifest  # tuning imports this module
-
-            manifest = read_manifest(tuned_dir, settings.model)
+            manifest = tuned_model.read_manifest(tuned_dir, settings.model)
             if manifest is not None:
                 log.info(
                     "using the tuned model at %s (%d steps on KB version %s, %s)",

@@ -45,7 +45,7 @@ from knowledge_base.records import (
 from knowledge_base.scoring import create_scorer
 from knowledge_base.settings import KnowledgeBaseSettings
 from knowledge_base.store import ArticleStore, UpsertResult
-from knowledge_base.tuning import tuned_model_dir
+from knowledge_base.tuned_model import tuned_model_dir
 
 log = logging.getLogger(__name__)
 

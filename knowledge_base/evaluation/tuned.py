@@ -16,7 +16,8 @@ from pathlib import Path
 from knowledge_base.embedder import SentenceTransformerEmbedder
 from knowledge_base.evaluation.datasets import EvalData
 from knowledge_base.evaluation.evaluator import knowledge_file
-from knowledge_base.tuning import TunedManifest, TuningOptions, read_manifest, tune
+from knowledge_base.tuned_model import TunedManifest, read_manifest
+from knowledge_base.tuning import TuningOptions, tune
 
 
 def training_groups(data: EvalData) -> list[list[str]]:

@@ -140,13 +140,13 @@ def test_the_embedder_refuses_a_bad_runtime_thread_count_or_device():
 def test_create_embedder_passes_the_runtime_options_also_to_a_tuned_model(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from knowledge_base import tuning
+    from knowledge_base import tuned_model
 
     tuned = tmp_path / "kb.faiss.tuned-model"
     tuned.mkdir()
     (tuned / "modules.json").write_text("[]")
     manifest = SimpleNamespace(name="tuned:x@1", steps=1, kb_version=1, created="today")
-    monkeypatch.setattr(tuning, "read_manifest", lambda *a: manifest)
+    monkeypatch.setattr(tuned_model, "read_manifest", lambda *a: manifest)
     blocker = tmp_path / "a-file"  # a cache_dir that cannot be created
     blocker.write_text("")
     settings = EmbedderSettings(runtime="onnx", threads=2, cache_dir=blocker)
