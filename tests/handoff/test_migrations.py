@@ -4,7 +4,6 @@ migrating one PostgreSQL database at once."""
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -12,11 +11,9 @@ from sqlalchemy import create_engine, inspect, text
 from handoff.migrations import VERSION_TABLE, current_revision, head, migrate
 from handoff.models import Base
 from handoff.store import ConversationStore
+from tests.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
-
-PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
-
 
 def test_empty_sqlite_database_is_created_at_head(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'h.db'}", future=True)
@@ -46,19 +43,8 @@ def test_database_from_before_migrations_is_stamped_not_recreated(tmp_path):
 
 @pytest.fixture()
 def pg_database():
-    admin = create_engine(PG + "test", future=True, isolation_level="AUTOCOMMIT")
-    name = f"tier1_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 (.ci/run starts it): {e}")
-    engine = create_engine(PG + name, future=True)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("tier1_mig") as engine:
+        yield engine
 
 
 def test_two_replicas_migrating_postgresql_at_once(pg_database):

@@ -1,42 +1,25 @@
-"""The service on real PostgreSQL (a throwaway schema) with real FAISS and the hashing embedder.
+"""The service on real PostgreSQL (a throwaway database) with real FAISS and the hashing embedder.
 
-Uses ``TIER1_TEST_POSTGRES_URL`` (default: the local ``test`` database with trust auth).
+A throwaway database on ``TIER1_TEST_POSTGRES_URL`` (tests/postgres.py); skipped without a server.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from knowledge_base import KnowledgeBase, KnowledgeBaseSettings
+from tests.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
-
-DEFAULT_URL = "postgresql+psycopg2://postgres@localhost:5432/test"
 
 
 @pytest.fixture
 def pg_engine():
-    url = os.environ.get("TIER1_TEST_POSTGRES_URL", DEFAULT_URL)
-    schema = f"kb_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, future=True)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as e:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {url} (set TIER1_TEST_POSTGRES_URL): {e}")
-    engine = create_engine(url, future=True, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with throwaway_database("kb_test", unreachable=pytest.skip) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -4,18 +4,15 @@ PostgreSQL, replicas migrating at once."""
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from tests.postgres import throwaway_database
 from tier1.admin.learning import HandledMissRow, LearningBase
 from tier1.admin.migrations import VERSION_TABLE, current_revision, head, migrate
 
 pytestmark = pytest.mark.integration
-
-PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
-
 
 def columns(engine) -> dict[str, tuple[str, bool]]:
     return {
@@ -72,19 +69,8 @@ def test_an_lr_0001_table_gains_the_undo_columns_and_keeps_its_rows(tmp_path):
 
 @pytest.fixture()
 def pg_engine():
-    admin = create_engine(PG + "test", future=True, isolation_level="AUTOCOMMIT")
-    name = f"tier1_lr_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 (.ci/run starts it): {e}")
-    engine = create_engine(PG + name, future=True)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("tier1_lr") as engine:
+        yield engine
 
 
 def test_replicas_migrating_postgresql_at_once(pg_engine):
