@@ -24,9 +24,11 @@ class Hit:
     """One article found by a search.
 
     Attributes:
-        score: the best cosine similarity between the query and any of the article's
-            indexed questions (its title included).
-        matched_question: the question that scored ``score``.
+        score: the article's score from the configured scorer (``scoring.type``): the best
+            cosine between the query and the article's indexed texts for ``max_cosine``, that
+            cosine weighted by the learned head's probability for ``learned_head``.
+        matched_question: the article's indexed text nearest to the query (a question, its
+            title or a passage).
     """
 
     article_id: int

@@ -257,8 +257,10 @@ class KnowledgeBase(ArticleEditing):
     def search(self, text: str, top_k: int | None = None) -> SearchResult:
         """Rank articles for a question and decide what to do with it.
 
-        Each article scores the best cosine similarity of any of its questions; the top
-        ``top_k`` (default ``settings.search_top_k``) are returned best first.
+        Candidate articles are found by their best cosine over their indexed texts (title,
+        question variants, passages); the configured ``ArticleScorer`` (``scoring.type``:
+        the best cosine itself, or the learned head's score) gives each one score, and the top
+        ``top_k`` (default ``settings.search_top_k``) are returned best first with the decision.
 
         Raises:
             InvalidQuery: empty or longer than 2000 characters, or top_k out of 1..100.

@@ -36,10 +36,12 @@ class IndexManifest:
 
 @runtime_checkable
 class VectorIndex(Protocol):
-    """Exact inner-product search over vectors keyed by int64 ids.
+    """Inner-product search over vectors keyed by int64 ids.
 
-    Vectors are expected to be L2-normalised so scores are cosine similarities. Not
-    thread-safe: callers serialise writes against reads (searches may run concurrently).
+    Exact or approximate depending on the backend: ``FaissIndex`` and ``InMemoryIndex`` search
+    exhaustively, ``HnswIndex`` walks a graph and may miss a true neighbour. Vectors are
+    expected to be L2-normalised so scores are cosine similarities. Not thread-safe: callers
+    serialise writes against reads (searches may run concurrently).
     """
 
     @property
