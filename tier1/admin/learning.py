@@ -16,7 +16,8 @@ article through ``KnowledgeBase.update_article`` (searchable when it returns); d
 hides them. Either way the item's messages are recorded in ``learning_handled``
 (``tier1.admin.handled_misses``) and do not come back, unless the click is undone: then the item is
 back in the inbox and the phrasings an attach added leave the article. This lives in ``tier1``
-because it reads both packages' data; neither package knows about the other.
+because it reads both packages' data (conversations through ``handoff.transcripts``, not
+handoff's tables); neither package knows about the other.
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ from enum import Enum
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, cast, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from handoff.models import MessageRow, StatusChangeRow
+from handoff.transcripts import HandoffRecord, TranscriptMessage, read_transcripts
 from knowledge_base import KnowledgeBase
 from knowledge_base.errors import ArticleNotFound
 from tier1.admin.handled_misses import HandledMisses, HandledMissRow, LearningBase
@@ -166,47 +166,24 @@ class LearningLoop:
 
     def misses(self, since: datetime | None = None) -> list[Miss]:
         """Open misses (not attached or dismissed), oldest first."""
+        transcripts = read_transcripts(
+            self._engine,
+            reasons=self._reasons,
+            signal_texts=(self._not_helpful, self._none_of_these),
+            # a clarify offer: its buttons carry the "None of these" payload
+            payload_marker=self._none_of_these,
+            since=since,
+        )
+        if not transcripts.handoffs and not transcripts.messages:
+            return []
         with Session(self._engine, future=True) as s:
-            handoffs = select(StatusChangeRow.conversation_id).where(
-                StatusChangeRow.to_status == "queued", StatusChangeRow.reason.in_(self._reasons)
-            )
-            signals = select(MessageRow.conversation_id).where(
-                or_(
-                    MessageRow.text == self._not_helpful,
-                    MessageRow.text == self._none_of_these,
-                    # a clarify offer: its buttons carry the "None of these" payload
-                    cast(MessageRow.payload, String).like(f"%{self._none_of_these}%"),
-                )
-            )
-            if since is not None:
-                handoffs = handoffs.where(StatusChangeRow.created_at >= since)
-                signals = signals.where(MessageRow.created_at >= since)
-            ids = set(s.execute(handoffs).scalars()) | set(s.execute(signals).scalars())
-            if not ids:
-                return []
-            messages = s.execute(
-                select(MessageRow)
-                .where(MessageRow.conversation_id.in_(ids))
-                .order_by(MessageRow.conversation_id, MessageRow.id)
-            ).scalars().all()
-            changes = s.execute(
-                select(StatusChangeRow)
-                .where(
-                    StatusChangeRow.conversation_id.in_(ids),
-                    StatusChangeRow.to_status == "queued",
-                    StatusChangeRow.reason.in_(self._reasons),
-                )
-                .order_by(StatusChangeRow.id)
-            ).scalars().all()
             handled = HandledMisses.handled_ids(s)
-        by_conversation: dict[str, list[MessageRow]] = {}
-        for m in messages:
-            by_conversation.setdefault(m.conversation_id, []).append(m)
+        by_conversation = transcripts.messages
         found: dict[int, Miss] = {}
         # Feedback first: a negative_feedback handoff's question is a "not helpful" miss.
         for rows in by_conversation.values():
             self._feedback_misses(rows, found)
-        for c in changes:
+        for c in transcripts.handoffs:
             self._handoff_miss(by_conversation.get(c.conversation_id, []), c, found)
         out = [
             m for m in found.values()
@@ -404,7 +381,7 @@ class LearningLoop:
         return text.startswith("/")
 
     def _handoff_miss(
-        self, rows: list[MessageRow], change: StatusChangeRow, found: dict[int, Miss]
+        self, rows: list[TranscriptMessage], change: HandoffRecord, found: dict[int, Miss]
     ) -> None:
         question = None
         reply = None
@@ -424,11 +401,11 @@ class LearningLoop:
                 MissKind.LOW_CONFIDENCE, question.created_at, reply,
             )
 
-    def _feedback_misses(self, rows: list[MessageRow], found: dict[int, Miss]) -> None:
-        question: MessageRow | None = None
-        offered_for: MessageRow | None = None  # the question of an unanswered clarify offer
+    def _feedback_misses(self, rows: list[TranscriptMessage], found: dict[int, Miss]) -> None:
+        question: TranscriptMessage | None = None
+        offered_for: TranscriptMessage | None = None  # the question of an unanswered clarify offer
 
-        def add(q: MessageRow | None, kind: MissKind) -> None:
+        def add(q: TranscriptMessage | None, kind: MissKind) -> None:
             if q is not None and q.id not in found:
                 found[q.id] = Miss(q.id, q.conversation_id, q.text.strip(), kind, q.created_at)
 
