@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -285,6 +286,20 @@ def _parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
+    _add_stack_commands(sub, add)
+    _add_agent_commands(sub, add)
+    kb = _add_kb_commands(sub, add)
+    _add_kb_measuring_commands(kb, add)
+    _add_scenario_commands(sub, add)
+    add_bench_commands(sub, add, _settings)
+    return p
+
+
+# ``add(name, func, help, epilog, parent=...)`` makes one subcommand (see `_parser`).
+_Add = Callable[..., argparse.ArgumentParser]
+
+
+def _add_stack_commands(sub: Any, add: _Add) -> None:
     r = add("run", cmd_run, "train if needed, seed the demo KB, start app + Rasa + action server",
             EPILOG_RUN)
     r.add_argument("--verbose", action="store_true",
@@ -299,6 +314,8 @@ def _parser() -> argparse.ArgumentParser:
     add("check", cmd_config_check, "validate config.yml and print the effective tier1 settings",
         "example:\n  tier1 config check\n  tier1 --config prod.yml config check", parent=cfg)
 
+
+def _add_agent_commands(sub: Any, add: _Add) -> None:
     agent = sub.add_parser("agent", help="support agent accounts").add_subparsers(
         dest="agent_command", required=True, metavar="SUBCOMMAND")
     a = add("create", cmd_agent_create, "create a support agent or admin account",
@@ -319,6 +336,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--password", default=None,
                     help="at least 8 characters (default: generate one and print it once)")
 
+
+def _add_kb_commands(sub: Any, add: _Add) -> Any:
+    """``tier1 kb ...`` for articles and the index; returns the kb subparsers."""
     kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
         dest="kb_command", required=True, metavar="SUBCOMMAND")
     i = add("import", cmd_kb_import,
@@ -343,7 +363,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     add("status", cmd_kb_status, "articles, questions, index size and version",
         "example:\n  tier1 kb status", parent=kb)
-    from knowledge_base.evaluation.command import add_data_arguments, add_tuning_arguments
+    from knowledge_base.evaluation.command import add_tuning_arguments
 
     tu = add("tune", cmd_kb_tune,
              "fine-tune the embedding model on the knowledge base's own question variants "
@@ -353,6 +373,12 @@ def _parser() -> argparse.ArgumentParser:
              "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100", parent=kb)
     add_tuning_arguments(tu)
     tu.add_argument("--seed", type=int, default=0, help="pairing/batching seed (default: %(default)s)")
+    return kb
+
+
+def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
+    """``tier1 kb eval`` and ``tier1 kb calibrate``."""
+    from knowledge_base.evaluation.command import add_data_arguments, add_tuning_arguments
 
     ev = add("eval", cmd_kb_eval,
              "measure answer-or-handoff quality on labelled data: builds a throwaway KB from the "
@@ -399,6 +425,8 @@ def _parser() -> argparse.ArgumentParser:
                          "for the point estimate")
     ca.add_argument("--print", action="store_true", help="print the config snippet; do not edit config.yml")
 
+
+def _add_scenario_commands(sub: Any, add: _Add) -> None:
     scen = sub.add_parser("scenarios", help="dialogue evaluation against a running stack").add_subparsers(
         dest="scenarios_command", required=True, metavar="SUBCOMMAND")
     sr = add("run", cmd_scenarios_run,
@@ -421,8 +449,6 @@ def _parser() -> argparse.ArgumentParser:
     sr.add_argument("--silence", type=float, default=3.0,
                     help="seconds without a reply that count as silence (default 3)")
     sr.add_argument("--verbose", action="store_true", help="print every transcript")
-    add_bench_commands(sub, add, _settings)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
