@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import socketio
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,23 +47,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
     kb_sync = backends.kb_invalidation(settings, kb)
     limiter = RateLimiter(settings.limits)
-    handoff = build_handoff(
-        settings.handoff,
-        engine,
-        jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
-        internal_token=settings.secrets.internal_token.get_secret_value(),
-        rasa_url=settings.server.rasa_urls,
-        rasa_token=settings.secrets.rasa_token.get_secret_value(),
-        cors_origins=settings.server.cors_origins,
-        webhook_secret=(
-            settings.secrets.webhook_secret.get_secret_value()
-            if settings.secrets.webhook_secret is not None
-            else None
-        ),
-        client_manager=backends.socket_manager(settings),
-        presence=backends.presence(settings),
-        rate_limiter=limiter,
-    )
+    handoff = _build_handoff(settings, engine, limiter)
     learning = LearningLoop(
         engine,
         kb,
@@ -119,18 +103,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         ),
         lifespan=lifespan,
     )
-    # Added before CORS so it runs inside it: a 429/413 still carries the CORS headers.
-    api.add_middleware(
-        LimitMiddleware,
-        limiter=limiter,
-        exempt_tokens=(settings.secrets.internal_token.get_secret_value(),),
-    )
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.server.cors_origins,
-        allow_methods=["*"],
-        allow_headers=["*"],
-    )
+    _add_middleware(api, settings, limiter)
 
     # Errors are translated to HTTP in one place (tier1.http_errors), and documented there.
     http_errors.install(api)
@@ -149,19 +122,76 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         ready, engine, kb, settings.server.rasa_urls, settings.server.action_url, VERSION
     )))
 
-    @api.get(
-        "/metrics",
-        summary="Prometheus metrics: per-stage latency histograms of a chat turn",
-        description="`tier1_stage_seconds{process, stage}` in Prometheus text format, for the app "
-        "and (under `tier1 run`) the Rasa and action servers; stages are listed in bot/metrics.py.",
-        tags=["ops"],
-        response_class=Response,
-        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
-    )
-    async def prometheus_metrics() -> Response:
-        body = await asyncio.to_thread(metrics.exposition)
-        return Response(content=body, media_type=metrics.CONTENT_TYPE)
+    api.include_router(metrics_router)
 
+    _mount_pages(api, handoff)
+
+    app = socketio.ASGIApp(handoff.sio, other_asgi_app=api, socketio_path="socket.io")
+    app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
+    app.handoff = handoff
+    app.knowledge_base = kb
+    app.limiter = limiter
+    app.learning = learning
+    return app
+
+
+def _add_middleware(api: FastAPI, settings: Settings, limiter: RateLimiter) -> None:
+    """Rate and size limits (the action server's internal token is exempt), then CORS."""
+    # Added before CORS so it runs inside it: a 429/413 still carries the CORS headers.
+    api.add_middleware(
+        LimitMiddleware,
+        limiter=limiter,
+        exempt_tokens=(settings.secrets.internal_token.get_secret_value(),),
+    )
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.server.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+
+def _build_handoff(settings: Settings, engine: Any, limiter: RateLimiter) -> Handoff:
+    """The handoff module wired to this deployment's secrets, Rasa servers and backends."""
+    return build_handoff(
+        settings.handoff,
+        engine,
+        jwt_secret=settings.secrets.jwt_secret.get_secret_value(),
+        internal_token=settings.secrets.internal_token.get_secret_value(),
+        rasa_url=settings.server.rasa_urls,
+        rasa_token=settings.secrets.rasa_token.get_secret_value(),
+        cors_origins=settings.server.cors_origins,
+        webhook_secret=(
+            settings.secrets.webhook_secret.get_secret_value()
+            if settings.secrets.webhook_secret is not None
+            else None
+        ),
+        client_manager=backends.socket_manager(settings),
+        presence=backends.presence(settings),
+        rate_limiter=limiter,
+    )
+
+
+# Stateless: the exposition reads the default registry or the stack's shared folder.
+metrics_router = APIRouter()
+
+
+@metrics_router.get(
+    "/metrics",
+    summary="Prometheus metrics: per-stage latency histograms of a chat turn",
+    description="`tier1_stage_seconds{process, stage}` in Prometheus text format, for the app "
+    "and (under `tier1 run`) the Rasa and action servers; stages are listed in bot/metrics.py.",
+    tags=["ops"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def prometheus_metrics() -> Response:
+    body = await asyncio.to_thread(metrics.exposition)
+    return Response(content=body, media_type=metrics.CONTENT_TYPE)
+
+
+def _mount_pages(api: FastAPI, handoff: Handoff) -> None:
+    """The static front ends: the chat page and widget, the agent console, the admin console."""
     static_dir = handoff.static_dir
     api.mount("/static", StaticFiles(directory=static_dir), name="static")
 
@@ -178,14 +208,6 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     @api.get("/admin", include_in_schema=False)
     async def admin_console(_request: Request) -> FileResponse:
         return FileResponse(ADMIN_DIR / "index.html")
-
-    app = socketio.ASGIApp(handoff.sio, other_asgi_app=api, socketio_path="socket.io")
-    app.fastapi = api  # tests and tools reach the FastAPI app through the ASGI wrapper
-    app.handoff = handoff
-    app.knowledge_base = kb
-    app.limiter = limiter
-    app.learning = learning
-    return app
 
 
 def _kb_access(handoff: Handoff):
