@@ -158,22 +158,74 @@ def tune(
             f"tuning needs at least two articles with two or more question variants each; "
             f"this knowledge base has {articles}: add question variants (or titles) first"
         )
-    rng = random.Random(options.seed)
-    epoch_batches = [
-        distinct_batches(pairs, options.batch_size, rng) for _ in range(options.epochs)
-    ]
-    per_epoch = len(epoch_batches[0])
-    plan = [b for epoch in epoch_batches for b in epoch]
-    if options.max_steps is not None:
-        plan = plan[: options.max_steps]
+    plan, per_epoch = _plan(pairs, options)
 
     import torch
-    from tqdm import tqdm
 
     torch.manual_seed(options.seed)
     base = SentenceTransformerEmbedder(base_model, device="cpu")
     model = base._load_model()  # a private copy: training mutates it
     model.max_seq_length = options.max_seq_length
+    steps, stopped_by, seconds = _train(model, pairs, plan, options, progress, on_step)
+    model.eval()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    base_dir = resolve_model_path(base_model)
+    fingerprint = hashlib.sha1(
+        json.dumps(
+            [str(base_dir), base_model, kb_version, steps, asdict(options), created, len(pairs)]
+        ).encode()
+    ).hexdigest()[:12]
+    manifest = TunedManifest(
+        base_model=base_model,
+        kb_version=kb_version,
+        steps=steps,
+        pairs=len(pairs),
+        articles=articles,
+        epochs_done=round(steps / per_epoch, 3),
+        stopped_by=stopped_by,
+        seconds=round(seconds, 1),
+        created=created,
+        options=asdict(options),
+        fingerprint=fingerprint,
+    )
+    _save(model, manifest, Path(out_dir))
+    log.info(
+        "tuned %s for %d step(s) (%.2f epochs, %d pairs, %d articles) in %.0f s: %s",
+        base_model,
+        steps,
+        manifest.epochs_done,
+        len(pairs),
+        articles,
+        seconds,
+        out_dir,
+    )
+    return manifest
+
+
+def _plan(pairs: list[tuple[int, str, str]], options: TuningOptions) -> tuple[list[list[int]], int]:
+    """The batches of every epoch in order (cut at ``max_steps``), and the batches per epoch."""
+    rng = random.Random(options.seed)
+    epoch_batches = [
+        distinct_batches(pairs, options.batch_size, rng) for _ in range(options.epochs)
+    ]
+    plan = [b for epoch in epoch_batches for b in epoch]
+    if options.max_steps is not None:
+        plan = plan[: options.max_steps]
+    return plan, len(epoch_batches[0])
+
+
+def _train(
+    model,
+    pairs: list[tuple[int, str, str]],
+    plan: list[list[int]],
+    options: TuningOptions,
+    progress: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> tuple[int, str, float]:
+    """Run the plan until it ends or the budget is spent; return (steps, stopped_by, seconds)."""
+    import torch
+    from tqdm import tqdm
+
     loss_fn = _loss(model, options.scale)
     # The word-embedding table is half the parameters: freezing it halves the optimiser's work
     # and keeps rare words (seen in no variant) where the base model put them.
@@ -217,40 +269,7 @@ def tune(
         bar.close()
     if steps == total and options.max_steps is not None and total < options.max_steps:
         stopped_by = "epochs"
-    seconds = time.perf_counter() - started
-    model.eval()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    base_dir = resolve_model_path(base_model)
-    fingerprint = hashlib.sha1(
-        json.dumps(
-            [str(base_dir), base_model, kb_version, steps, asdict(options), created, len(pairs)]
-        ).encode()
-    ).hexdigest()[:12]
-    manifest = TunedManifest(
-        base_model=base_model,
-        kb_version=kb_version,
-        steps=steps,
-        pairs=len(pairs),
-        articles=articles,
-        epochs_done=round(steps / per_epoch, 3),
-        stopped_by=stopped_by,
-        seconds=round(seconds, 1),
-        created=created,
-        options=asdict(options),
-        fingerprint=fingerprint,
-    )
-    _save(model, manifest, Path(out_dir))
-    log.info(
-        "tuned %s for %d step(s) (%.2f epochs, %d pairs, %d articles) in %.0f s: %s",
-        base_model,
-        steps,
-        manifest.epochs_done,
-        len(pairs),
-        articles,
-        seconds,
-        out_dir,
-    )
-    return manifest
+    return steps, stopped_by, time.perf_counter() - started
 
 
 def _loss(model, scale: float):
