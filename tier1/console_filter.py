@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 PROBLEM = re.compile(r"\b(ERROR|CRITICAL|FATAL)\b|\w+Error: |(?i:address already in use)")
-OWN_WARNING = re.compile(r"\bWARNING\b.*\b(bot|handoff|knowledge_base|schema_migration)\.")
+OWN_WARNING = re.compile(r"\bWARNING\b.*\b(tier1|bot|handoff|knowledge_base|schema_migration)\.")
 TRACEBACK = "Traceback (most recent call last):"
 NOISE = re.compile(r"DeprecationWarning|PendingDeprecationWarning")
 

@@ -25,6 +25,7 @@ SHOWN = [
      "address already in use"),
     "CRITICAL handoff.service: the database is gone",
     "WARNING handoff.service: routing message 3 of abc failed",
+    "WARNING tier1.app: the knowledge base could not be loaded",
     "OSError: [Errno 98] Address already in use",
 ]
 
