@@ -58,6 +58,7 @@ class MigrationSet:
 
     @cached_property
     def scripts(self):
+        """The Alembic script directory, loaded once."""
         from alembic.script import ScriptDirectory
 
         return ScriptDirectory(str(self.directory))
