@@ -59,6 +59,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
+        """The component's config keys and their defaults (config.yml overrides them)."""
         return {
             **DenseFeaturizer.get_default_config(),
             "model": PACKAGED_MODEL,
@@ -72,6 +73,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> list[str]:
+        """Python packages Rasa checks for before it loads the component."""
         return ["sentence_transformers", "onnxruntime"]
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
@@ -92,8 +94,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SentenceEmbeddingFeaturizer:
-        """Builds the featurizer and loads the model now, so a bad ``model`` fails at start-up
-        (with the onnx runtime: exports it when the cache has no valid export).
+        """Builds the featurizer and loads the model now, so a bad ``model`` fails at start-up.
+
+        With the onnx runtime the model is exported when the cache has no valid export.
 
         Raises:
             InvalidConfigException: a value out of range, or the model cannot be found, loaded
@@ -118,8 +121,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        """Rejects a non-positive ``scale``, ``batch_size``, ``threads`` or ``torch_threads``,
-        an unknown ``runtime`` or a ``cache_dir`` that is not a path, naming the value.
+        """Rejects a config value out of range, naming it.
+
+        Out of range: a non-positive ``scale``, ``batch_size``, ``threads`` or
+        ``torch_threads``, an unknown ``runtime`` or a ``cache_dir`` that is not a path.
 
         Raises:
             InvalidConfigException: a value out of range.
@@ -164,8 +169,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurizes incoming messages, reusing the vector the app handed over with one
-        (`bot.embedding_handover`: same model, so the same vector) instead of encoding it."""
+        """Featurizes incoming messages, reusing a vector the app handed over with one.
+
+        A handed-over vector is used only if this model made it (`bot.embedding_handover`), so
+        it is the one this would compute; other messages are encoded here.
+        """
         self._featurize(messages, handed_over=True)
         return messages
 

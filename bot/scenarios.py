@@ -50,11 +50,15 @@ class ScenarioError(Exception):
 
 class _Strict(BaseModel):
     class Config:
+        """Pydantic options: unknown keys are errors, values read-only."""
+
         extra = "forbid"
         allow_mutation = False
 
 
 class Expect(_Strict):
+    """What must hold after a step (all optional, all must hold; see the module)."""
+
     answer: str | None = None
     clarify: list[str] | bool | None = None
     offer: bool | None = None
@@ -73,10 +77,14 @@ class Expect(_Strict):
 
 
 class AgentSay(_Strict):
+    """An agent step that sends ``say`` to the user."""
+
     say: str
 
 
 class Step(_Strict):
+    """One turn: exactly one of ``user``, ``choose`` or ``agent``, then its expectations."""
+
     user: str | None = None
     choose: str | None = None
     agent: Literal["claim", "handback", "resolve"] | AgentSay | None = None
@@ -98,12 +106,16 @@ class Step(_Strict):
 
 
 class Scenario(_Strict):
+    """A named conversation: its steps in order."""
+
     name: str = Field(..., min_length=1)
     description: str = ""
     steps: list[Step] = Field(..., min_items=1)
 
 
 class ScenarioFile(_Strict):
+    """One ``bot/scenarios/*.yml`` file: its scenarios, names unique."""
+
     scenarios: list[Scenario]
 
     @validator("scenarios")
@@ -156,8 +168,11 @@ class ScenarioResult:
 
 @dataclass
 class Timing:
-    """How long to wait. A reply must start within ``reply`` s; it has ended after ``settle`` s
-    without a new message; ``silence`` s without any message count as silence."""
+    """How long to wait, in seconds.
+
+    A reply must start within ``reply`` s; it has ended after ``settle`` s without a new
+    message; ``silence`` s without any message count as silence.
+    """
 
     reply: float = 30.0
     settle: float = 0.7
@@ -225,7 +240,7 @@ class _Checker:
         return self._slugs[article_id]
 
     async def choice_slugs(self, buttons: list[dict[str, Any]]) -> dict[str, str]:
-        """slug -> payload of each clarify button."""
+        """Map each clarify button's article slug to its payload."""
         out = {}
         for b in buttons:
             payload = b.get("payload", "")

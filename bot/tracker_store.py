@@ -63,18 +63,21 @@ class TrackerCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def get(self, sender_id: str) -> _Entry | None:
+        """The cached entry of a conversation (now the most recently used), or None."""
         entry = self._entries.get(sender_id)
         if entry is not None:
             self._entries.move_to_end(sender_id)
         return entry
 
     def put(self, sender_id: str, entry: _Entry) -> None:
+        """Cache a conversation's entry, dropping the least recently used beyond ``size``."""
         self._entries[sender_id] = entry
         self._entries.move_to_end(sender_id)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
     def drop(self, sender_id: str) -> None:
+        """Forget a conversation's entry, if cached."""
         self._entries.pop(sender_id, None)
 
     def __len__(self) -> int:
@@ -82,8 +85,11 @@ class TrackerCache:
 
 
 class PooledSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` with a pooled WAL-mode SQLite engine and a tracker cache (see the
-    module). ``cache_size`` (endpoints.yml) bounds the cached conversations; 0 turns it off."""
+    """``SQLTrackerStore`` with a pooled WAL-mode SQLite engine and a tracker cache.
+
+    The module docstring says why. ``cache_size`` (endpoints.yml) bounds the cached
+    conversations; 0 turns the cache off.
+    """
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -92,8 +92,11 @@ _CODE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _component_sources(config: dict, root: Path) -> list[Path]:
-    """Source files of the project's own pipeline/policy components (``bot.x.Class`` names
-    that resolve to a file under ``root``): editing one must retrain, like editing the data."""
+    """Source files of the project's own pipeline/policy components.
+
+    Those are the ``bot.x.Class`` names that resolve to a file under ``root``: editing one must
+    retrain, like editing the data.
+    """
     found: list[Path] = []
     for entry in [*(config.get("pipeline") or []), *(config.get("policies") or [])]:
         name = entry.get("name", "") if isinstance(entry, dict) else ""

@@ -108,11 +108,13 @@ class ActionAnswer(Action):
     """
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return ACTION_ANSWER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        """Answer the user's latest message or article choice; return the events to apply."""
         app = runtime.app_client()
         failures = failures_of(tracker)
         intent = latest_intent(tracker)

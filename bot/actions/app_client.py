@@ -53,8 +53,11 @@ class Article(_Response):
 
 
 class HandoffResult(_Response):
-    """`POST /api/internal/handoff`: the status, and whether no person can take the chat now
-    (the app has told the user and takes an offline message instead)."""
+    """The reply to `POST /api/internal/handoff`.
+
+    ``status`` is the conversation's status; ``offline`` means no person can take the chat now
+    (the app has told the user and takes an offline message instead).
+    """
 
     status: str
     offline: bool = False

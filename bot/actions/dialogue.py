@@ -86,6 +86,7 @@ def replied() -> EventType:
 
 
 def ask_feedback(dispatcher: CollectingDispatcher) -> None:
+    """Ask "Did this help?" with Yes and No buttons."""
     dispatcher.utter_message(text=FEEDBACK_QUESTION, buttons=FEEDBACK_BUTTONS)
 
 

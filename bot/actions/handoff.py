@@ -59,11 +59,13 @@ class ActionHandoff(Action):
     """
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return ACTION_HANDOFF
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        """Ask the app to queue the conversation for a person; return the events to apply."""
         failures = failures_of(tracker)
         reason = tracker.get_slot(SLOT_HANDOFF_REASON)
         detail = tracker.get_slot(SLOT_HANDOFF_DETAIL) or ""

@@ -68,11 +68,13 @@ class ActionReply(Action):
     """
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return ACTION_REPLY
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        """Act on the user's short reply to the bot's last question; return the events to apply."""
         policy = runtime.policy()
         failures = failures_of(tracker)
         intent = latest_intent(tracker)

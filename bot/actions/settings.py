@@ -40,6 +40,8 @@ class ActionSettings(BaseModel):
     escalation: EscalationSettings = EscalationSettings()
 
     class Config:
+        """Pydantic options: read-only once validated."""
+
         allow_mutation = False
 
 
