@@ -389,9 +389,13 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "--test ../shared/datasets/banking77/test.csv --label-col category --json\n"
              "  tier1 kb eval --clinc data_full.json --limit-per-label 10 --labels 30 "
              "--predictions preds.csv\n"
-             "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30",
+             "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30\n"
+             "  tier1 kb eval --articles help-center.zip --queries questions.csv --scoring auto --json",
              parent=kb)
     add_data_arguments(ev)
+    from knowledge_base.evaluation.articles_command import add_articles_arguments
+
+    add_articles_arguments(ev)
     add_tuning_arguments(ev, switch=True)
     ev.add_argument("--answer-threshold", type=float, default=None,
                     help="decide at this threshold (default: knowledge_base.decision)")

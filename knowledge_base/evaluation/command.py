@@ -135,7 +135,8 @@ def load_data(args: Namespace) -> EvalData:
         )
     else:
         raise DatasetError(
-            "give --clinc FILE, or --train CSV and --test CSV (optionally --val CSV)"
+            "give --clinc FILE, or --train CSV and --test CSV (optionally --val CSV), "
+            "or (kb eval) --articles FILE and --queries CSV"
         )
     if args.limit_per_label or args.labels:
         data = sample(data, args.limit_per_label, labels=args.labels, seed=args.seed)
@@ -206,6 +207,10 @@ def _run(
 def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) -> tuple[str, int]:
     """``tier1 kb eval``: returns (output, exit code)."""
     settings = _settings(settings, args)
+    if getattr(args, "articles", None):
+        from knowledge_base.evaluation.articles_command import run_articles_eval
+
+        return run_articles_eval(settings, args, state_dir, scoring_label(settings))
     data = load_data(args)
     decision = settings.decision
     if args.answer_threshold is not None:

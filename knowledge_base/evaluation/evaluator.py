@@ -87,6 +87,7 @@ def run_evaluation(
     top_k: int | None = None,
     single_queries: int = 0,
     knowledge: tuple[dict, dict[str, str]] | None = None,
+    articles_file: Path | None = None,
 ) -> EvalRun:
     """Build a throwaway KB from ``data.train`` and rank ``data.test`` (and ``data.val``).
 
@@ -98,6 +99,8 @@ def run_evaluation(
             test texts (``extra["single_query_ms"]``: p50 and p95).
         knowledge: ``(knowledge file content, slug -> label)`` to import instead of the one
             built from ``data.train`` (e.g. real articles with some questions held out).
+        articles_file: an articles file to import as it is (any ``tier1 kb import`` format)
+            instead; ``data.train.labels`` are then its slugs, and labels are slugs.
     """
     from tqdm import tqdm
 
@@ -118,9 +121,14 @@ def run_evaluation(
             dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
 
         try:
-            content, slug_label = knowledge or knowledge_file(data.train, data.oos_label)
-            path = work / "articles.yml"
-            path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
+            if articles_file is not None:
+                path, slug_label = Path(articles_file), {s: s for s in data.train.labels}
+            else:
+                content, slug_label = knowledge or knowledge_file(data.train, data.oos_label)
+                path = work / "articles.yml"
+                path.write_text(
+                    yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8"
+                )
             started = time.perf_counter()
             kb = KnowledgeBase(kb_settings, engine, work / "kb.index", embedder=embedder)
             kb.start()

@@ -156,3 +156,40 @@ def sweep(
 
 def _rate(numerator, denominator) -> float | None:
     return float(numerator) / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How well the ranked articles match the expected one, in-scope queries only.
+
+    Attributes:
+        top1: the right article is ranked first; recall_at_k: it is in the first ``k``;
+        mrr: mean of 1 / its rank (0 when it is not ranked at all).
+    """
+
+    queries: int
+    k: int
+    top1: float | None
+    recall_at_k: float | None
+    mrr: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ranking(predictions: Sequence[Prediction], oos_label: str, k: int = 5) -> Ranking:
+    """Top-1, recall@k and MRR over the in-scope predictions (their hits, best first)."""
+    ranks = []
+    for p in predictions:
+        if p.label == oos_label:
+            continue
+        labels = [h.label for h in p.hits]
+        ranks.append(labels.index(p.label) + 1 if p.label in labels else None)
+    n = len(ranks)
+    return Ranking(
+        queries=n,
+        k=k,
+        top1=_rate(sum(r == 1 for r in ranks), n),
+        recall_at_k=_rate(sum(r is not None and r <= k for r in ranks), n),
+        mrr=_rate(sum(1.0 / r for r in ranks if r is not None), n),
+    )
