@@ -1,5 +1,8 @@
-"""Agent accounts: creation with validation, login (credentials -> access token), password
-resets and deactivation of the account itself (its conversations: `handoff.account_admin`)."""
+"""Agent accounts: creation with validation, login, password resets and deactivation.
+
+Login turns credentials into an access token. Deactivation here covers the account itself;
+its conversations are `handoff.account_admin`'s.
+"""
 
 from __future__ import annotations
 
@@ -103,6 +106,7 @@ class AgentAccounts:
         return found[0] if found else None
 
     def get(self, agent_id: int) -> Agent | None:
+        """The agent with this id, or None."""
         return self._store.get_agent(agent_id)
 
     def update(

@@ -82,6 +82,11 @@ class AgentSocket:
     # -- connection ----------------------------------------------------------------------
 
     async def on_connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+        """Admit an agent by access token, send ``hello`` and mark them present.
+
+        Raises:
+            socketio.exceptions.ConnectionRefusedError: the token is missing or invalid.
+        """
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             agent = await self.auth.agent_for(token if isinstance(token, str) else None)
@@ -102,6 +107,7 @@ class AgentSocket:
         await self.assigner.presence_changed(self.assigner.presence.connected(agent.id, sid))
 
     async def on_disconnect(self, sid: str) -> None:
+        """Forget the socket and update the agent's presence."""
         session = await self.sio.get_session(sid, namespace=NAMESPACE)
         agent_id = session.get("agent_id")
         if agent_id is not None:
@@ -113,6 +119,7 @@ class AgentSocket:
     # -- client events -------------------------------------------------------------------
 
     async def on_heartbeat(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Keep the agent present as ``online`` or ``away``."""
         async def act(agent: Agent) -> dict[str, Any]:
             state = data.get("state", "online") if isinstance(data, dict) else "online"
             if state not in (PresenceState.ONLINE.value, PresenceState.AWAY.value):
@@ -124,6 +131,7 @@ class AgentSocket:
         return await self._as_agent(sid, act)
 
     async def on_watch(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Join a conversation's live feed; ack with every message after ``after_id``."""
         async def act(_agent: Agent) -> dict[str, Any]:
             conversation_id, after_id = _field(data, "conversation_id"), _field(data, "after_id")
             if not isinstance(conversation_id, str):
@@ -141,6 +149,7 @@ class AgentSocket:
         return await self._as_agent(sid, act)
 
     async def on_unwatch(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Leave a conversation's live feed."""
         conversation_id = _field(data, "conversation_id")
         if isinstance(conversation_id, str):
             left = self.sio.leave_room(sid, _room(conversation_id), namespace=NAMESPACE)
@@ -149,6 +158,7 @@ class AgentSocket:
         return {"ok": True}
 
     async def on_send(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Store and publish the assigned agent's reply; ack with it once stored."""
         async def act(agent: Agent) -> dict[str, Any]:
             message = await self.desk.agent_message(
                 _field(data, "conversation_id"), agent, _field(data, "text"),
@@ -159,6 +169,7 @@ class AgentSocket:
         return await self._as_agent(sid, act)
 
     async def on_note(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Add an internal note (agents only); ack with it once stored."""
         async def act(agent: Agent) -> dict[str, Any]:
             note = await self.desk.add_note(
                 _field(data, "conversation_id"), agent, _field(data, "text"),
@@ -169,6 +180,7 @@ class AgentSocket:
         return await self._as_agent(sid, act)
 
     async def on_typing(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Publish whether the assigned agent is typing (the user and watchers see it)."""
         async def act(agent: Agent) -> dict[str, Any]:
             conversation_id = _field(data, "conversation_id")
             if not isinstance(conversation_id, str):
@@ -187,6 +199,7 @@ class AgentSocket:
     # -- pushes --------------------------------------------------------------------------
 
     async def push_message(self, event: Event) -> None:
+        """Push a stored message to its watchers; a user's also as ``activity`` to all agents."""
         await self._emit("message", event.data, _room(event.conversation_id))
         if event.data.get("sender") == "user":
             await self._emit(
@@ -197,12 +210,14 @@ class AgentSocket:
             )
 
     async def push_typing(self, event: Event) -> None:
+        """Push a typing indicator to the conversation's watchers."""
         await self._emit(
             "typing", {"conversation_id": event.conversation_id, **event.data},
             _room(event.conversation_id),
         )
 
     async def push_queue(self, event: Event) -> None:
+        """Push a status change to every agent as ``queue``."""
         await self._emit(
             "queue",
             {"event": event.name, "conversation_id": event.conversation_id, "data": event.data},
@@ -210,6 +225,7 @@ class AgentSocket:
         )
 
     async def push_presence(self, event: Event) -> None:
+        """Push an agent's presence change to every agent."""
         await self._emit("presence", event.data, ALL_AGENTS)
 
     async def disconnect_agent(self, event: Event) -> None:
@@ -218,6 +234,7 @@ class AgentSocket:
             await self.sio.disconnect(sid, namespace=NAMESPACE)
 
     async def push_csat(self, event: Event) -> None:
+        """Push a satisfaction rating to the conversation's watchers."""
         await self._emit(
             "csat", {"conversation_id": event.conversation_id, **event.data},
             _room(event.conversation_id),
@@ -228,8 +245,10 @@ class AgentSocket:
     async def _as_agent(
         self, sid: str, act: Callable[[Agent], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
-        """Run ``act`` as the socket's agent (reloaded, so a revoked account stops at once);
-        handoff errors become a failed ack."""
+        """Run ``act`` as the socket's agent; handoff errors become a failed ack.
+
+        The agent is reloaded from the token each time, so a revoked account stops at once.
+        """
         session = await self.sio.get_session(sid, namespace=NAMESPACE)
         try:
             agent = await self.auth.agent_for(session.get("token"))

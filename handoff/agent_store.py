@@ -42,6 +42,7 @@ class AgentStore:
         display_name: str,
         capacity: int | None = None,
     ) -> Agent:
+        """Store a new account (the hash already made); raise AgentExists if the email is taken."""
         try:
             with self._session() as s, s.begin():
                 row = AgentRow(
@@ -61,6 +62,7 @@ class AgentStore:
             ) from e
 
     def get_agent(self, agent_id: int) -> Agent | None:
+        """The agent with this id, or None."""
         with self._session() as s:
             row = _get(s, agent_id)
             return None if row is None else _agent(row)
@@ -100,8 +102,11 @@ class AgentStore:
     def set_password_hash(
         self, agent_id: int, password_hash: str, *, revoke_tokens: bool = False
     ) -> Agent:
-        """Replace a hash: a rehash with current parameters, or (``revoke_tokens``) a reset
-        that also invalidates every token issued before it."""
+        """Replace an agent's password hash.
+
+        A rehash with current parameters keeps tokens; with ``revoke_tokens`` (a reset) every
+        token issued before it stops working.
+        """
         with self._session() as s, s.begin():
             row = self._row(s, agent_id)
             row.password_hash = password_hash

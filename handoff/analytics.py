@@ -37,6 +37,8 @@ from handoff.models import AgentRow, ConversationRow, CsatRow, MessageRow, Statu
 
 
 class InvalidRange(HandoffError):
+    """The report's date range is empty or reversed."""
+
     http_status = 422
 
     def __init__(self, start: datetime, end: datetime) -> None:
@@ -48,6 +50,8 @@ class InvalidRange(HandoffError):
 
 @dataclass
 class ArticleStats:
+    """How often the bot answered with an article, and the feedback that followed."""
+
     article_id: int
     title: str | None
     answers: int
@@ -57,6 +61,8 @@ class ArticleStats:
 
 @dataclass
 class AgentStats:
+    """One agent's figures: conversations answered, messages sent, resolves, mean CSAT."""
+
     agent_id: int
     display_name: str
     email: str
@@ -70,6 +76,8 @@ class AgentStats:
 
 @dataclass
 class Report:
+    """Every figure for the conversations created in ``[start, end)`` (see the module)."""
+
     start: datetime
     end: datetime
     conversations: int
@@ -89,6 +97,7 @@ class Report:
     daily: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (dates as ISO strings)."""
         data = asdict(self)
         data["start"] = self.start.isoformat()
         data["end"] = self.end.isoformat()

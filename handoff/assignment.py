@@ -41,6 +41,7 @@ class AgentStatus:
 
     @property
     def spare(self) -> int:
+        """How many more conversations the agent can take (never negative)."""
         return max(0, self.capacity - self.active)
 
 
@@ -69,14 +70,18 @@ class Assigner:
 
     @property
     def auto(self) -> bool:
+        """True when queued conversations are assigned automatically."""
         return self.settings.assignment is AssignmentMode.AUTO
 
     def capacity_of(self, agent: Agent) -> int:
+        """The agent's own capacity, else the configured default."""
         return agent.capacity or self.settings.default_agent_capacity
 
     def roster(self, include_deactivated: bool = False) -> list[AgentStatus]:
         """Every agent with presence, active conversations and capacity (synchronous).
-        Deactivated agents only when asked: assignment never sees them."""
+
+        Deactivated agents only when asked: assignment never sees them.
+        """
         counts = self.agents.assigned_counts()
         return [
             AgentStatus(a, self.presence.state(a.id), counts.get(a.id, 0), self.capacity_of(a))

@@ -37,6 +37,7 @@ class Passwords:
         self._dummy: str | None = None
 
     def hash(self, password: str) -> str:
+        """An argon2id hash of ``password`` (salted, so never the same twice)."""
         return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
@@ -53,6 +54,7 @@ class Passwords:
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters than the current ones."""
         return self._hasher.check_needs_rehash(password_hash)
 
 
@@ -66,6 +68,7 @@ class Tokens:
         self._ttl = timedelta(minutes=ttl_minutes)
 
     def issue(self, agent: Agent, now: datetime | None = None) -> str:
+        """A signed access token for ``agent``: its id, role and token version, expiring."""
         now = now or datetime.now(timezone.utc)
         claims = {
             "sub": str(agent.id),
@@ -179,6 +182,7 @@ class Auth:
         self.require_internal_or_admin = require_internal_or_admin
 
     def is_internal(self, token: str) -> bool:
+        """True when ``token`` is the internal token (compared in constant time)."""
         return hmac.compare_digest(token.encode(), self._internal)
 
     async def agent_for(self, token: str | None) -> Agent:

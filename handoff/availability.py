@@ -73,6 +73,8 @@ class BusinessHoursSettings(BaseModel):
     """
 
     class Config:
+        """Pydantic options: unknown keys are errors, values read-only."""
+
         extra = "forbid"
         allow_mutation = False
 
@@ -126,6 +128,7 @@ class BusinessHours:
 
     @property
     def always_open(self) -> bool:
+        """True when there is no schedule and no holiday."""
         return self._week is None and not self._holidays
 
     def _ranges(self, day: date) -> list[tuple[time, time | None]]:
@@ -144,8 +147,10 @@ class BusinessHours:
         )
 
     def next_opening(self, now: datetime) -> datetime | None:
-        """The next moment at or after ``now`` the team is open (local time), or None when
-        the schedule never opens within a year."""
+        """The next moment at or after ``now`` the team is open (local time).
+
+        None when the schedule never opens within a year.
+        """
         local = now.astimezone(self.zone)
         if self.is_open(now):
             return local
@@ -159,6 +164,8 @@ class BusinessHours:
 
 
 class AvailabilityState(str, Enum):
+    """Whether a person can take a chat now, and if not, why."""
+
     OPEN_WITH_AGENTS = "open_with_agents"  # hand off as usual
     NO_AGENTS_ONLINE = "no_agents_online"  # open, but nobody is there
     CLOSED = "closed"  # outside business hours or a holiday
@@ -175,6 +182,7 @@ class Availability:
 
     @property
     def person_available(self) -> bool:
+        """True when the team is open and an agent is online."""
         return self.state is AvailabilityState.OPEN_WITH_AGENTS
 
 

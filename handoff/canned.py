@@ -30,6 +30,8 @@ DEFAULTS = (
 
 @dataclass(frozen=True)
 class CannedResponse:
+    """A stored reply agents insert by its ``/shortcut``."""
+
     id: int
     shortcut: str
     text: str
@@ -59,6 +61,7 @@ class CannedResponses:
             return len(DEFAULTS)
 
     def list(self) -> list[CannedResponse]:
+        """Every canned response, by shortcut."""
         with self._session() as s:
             rows = s.execute(select(CannedResponseRow).order_by(CannedResponseRow.shortcut))
             return [_canned(r) for r in rows.scalars()]
@@ -82,6 +85,7 @@ class CannedResponses:
         )
 
     def create(self, shortcut: str, text: str) -> CannedResponse:
+        """Store a new canned response; its shortcut must be free."""
         shortcut, text = _validate(shortcut, text)
         try:
             with self._session() as s, s.begin():
@@ -97,6 +101,7 @@ class CannedResponses:
             ) from e
 
     def update(self, canned_id: int, shortcut: str, text: str) -> CannedResponse:
+        """Replace a canned response's shortcut and text."""
         shortcut, text = _validate(shortcut, text)
         try:
             with self._session() as s, s.begin():
@@ -112,6 +117,7 @@ class CannedResponses:
             ) from e
 
     def delete(self, canned_id: int) -> None:
+        """Delete a canned response; raise CannedResponseNotFound if there is none."""
         with self._session() as s, s.begin():
             row = s.get(CannedResponseRow, canned_id) if 0 < canned_id <= MAX_ID else None
             if row is None:

@@ -48,6 +48,8 @@ _LIKE_ESCAPE = "\\"
 
 
 class View(str, Enum):
+    """The console's conversation lists: the agent's own, queued, open, resolved or all."""
+
     MINE = "mine"
     UNASSIGNED = "unassigned"
     OPEN = "open"
@@ -65,6 +67,7 @@ class Identity:
 
     @property
     def known(self) -> bool:
+        """True when an email or user id identifies the user across conversations."""
         return bool(self.email or self.user_id)
 
 
@@ -186,8 +189,10 @@ class ConversationSearch:
             return self._entries(s, found, query or None)
 
     def previous(self, conversation_id: str, limit: int = PREVIOUS_LIMIT) -> list[ConversationEntry]:
-        """The same user's other conversations, newest first: those whose metadata has the
-        same email or user id. Empty when the metadata identifies nobody.
+        """The same user's other conversations, newest first.
+
+        Those are the ones whose metadata has the same email or user id; empty when the
+        metadata identifies nobody.
 
         Raises:
             ConversationNotFound: no such conversation.
@@ -328,9 +333,11 @@ def _matches(query: str) -> ColumnElement:
 
 
 def _texts_by(s: Session, pick: Any, *conditions: ColumnElement) -> dict[str, tuple[str, datetime]]:
-    """``{conversation id: (text, created_at)}`` of one message per conversation: the one
-    ``pick`` (``func.min`` or ``func.max`` over ids) chooses among those meeting
-    ``conditions``."""
+    """``{conversation id: (text, created_at)}`` of one message per conversation.
+
+    The message is the one ``pick`` (``func.min`` or ``func.max`` over ids) chooses among those
+    meeting ``conditions``.
+    """
     chosen = (
         select(pick(MessageRow.id)).where(*conditions).group_by(MessageRow.conversation_id)
     )

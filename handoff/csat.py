@@ -24,6 +24,7 @@ THUMBS = (("👍", 5), ("👎", 1))
 
 
 def payload(rating: int) -> str:
+    """The quick-reply payload that carries ``rating``: ``/csat{"rating":N}``."""
     return "/csat" + json.dumps({"rating": rating}, separators=(",", ":"))
 
 
@@ -36,6 +37,7 @@ class Csat:
 
     @property
     def enabled(self) -> bool:
+        """True when users are asked for a rating after a resolve."""
         return self.settings.enabled
 
     def prompt(self) -> NewMessage:
@@ -49,6 +51,7 @@ class Csat:
         )
 
     def thanks(self) -> NewMessage:
+        """The bot message that thanks the user for a rating."""
         return NewMessage("bot", self.settings.thanks_message)
 
     @staticmethod

@@ -35,8 +35,11 @@ class DeliveryCursors:
         self._engine = engine
 
     def replay_after(self, conversation_id: str) -> int | None:
-        """The cursor: replay the shown messages after this id (None: nothing to replay, the
-        conversation never had a socket, so its client holds no transcript to complete)."""
+        """The cursor: replay the shown messages after this id.
+
+        None: nothing to replay; the conversation never had a socket, so its client holds no
+        transcript to complete.
+        """
         with Session(self._engine, future=True) as s:
             return s.execute(
                 select(ConversationRow.delivered_message_id).where(
@@ -45,8 +48,10 @@ class DeliveryCursors:
             ).scalar_one_or_none()
 
     def newest_before(self, conversation_id: str, before: datetime | None) -> int | None:
-        """The id of the newest shown message stored before ``before`` (None: any time), or
-        None when there is none."""
+        """The id of the newest shown message stored before ``before``, or None if none is.
+
+        ``before`` None means any time.
+        """
         query = select(func.max(MessageRow.id)).where(
             MessageRow.conversation_id == conversation_id, MessageRow.sender.in_(SHOWN_SENDERS)
         )
@@ -58,7 +63,8 @@ class DeliveryCursors:
     def joined(self, conversation_id: str) -> int:
         """A socket joined and got everything so far: the cursor moves to the newest message.
 
-        Returns the new cursor (0 for a conversation without messages)."""
+        Returns the new cursor (0 for a conversation without messages).
+        """
         newest = self.newest_before(conversation_id, None) or 0
         self._set(conversation_id, newest)
         return newest
@@ -66,7 +72,8 @@ class DeliveryCursors:
     def left(self, conversation_id: str, joined_at_cursor: int, grace: timedelta) -> int:
         """A socket left: it saw what was stored while it was there, up to ``grace`` before now.
 
-        Returns the new cursor (never below what the socket got when it joined)."""
+        Returns the new cursor (never below what the socket got when it joined).
+        """
         newest = self.newest_before(conversation_id, utcnow() - grace) or 0
         cursor = max(newest, joined_at_cursor)
         self._set(conversation_id, cursor)

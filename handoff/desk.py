@@ -30,14 +30,19 @@ class AgentDesk:
     """Agent-side operations on conversations, on top of the conversation service."""
 
     def __init__(self, service: HandoffService, canned: CannedResponses | None = None) -> None:
-        """``canned``: when given, known ``/shortcuts`` in replies are expanded, never sent
-        literally (the console expands them first; this covers every other client)."""
+        """Build the desk on the conversation service.
+
+        Args:
+            service: the conversation service the desk's operations go through.
+            canned: when given, known ``/shortcuts`` in replies are expanded, never sent
+                literally (the console expands them first; this covers every other client).
+        """
         self.service = service
         self.store = service.store
         self.canned = canned
 
     async def claim(self, conversation_id: str, agent: Agent) -> Conversation:
-        """queued -> assigned to ``agent``; exactly one concurrent claim wins.
+        """Take a queued conversation: queued -> assigned to ``agent``; one concurrent claim wins.
 
         Claiming a conversation one already holds (a double click) returns it unchanged;
         anyone else gets `AlreadyClaimed`.
@@ -45,7 +50,7 @@ class AgentDesk:
         return await self.assign(conversation_id, agent, actor=agent.actor)
 
     async def assign(self, conversation_id: str, agent: Agent, *, actor: str) -> Conversation:
-        """queued -> assigned to ``agent`` on behalf of ``actor`` (the agent, or auto-assignment)."""
+        """Assign a queued conversation to ``agent`` on behalf of ``actor`` (agent or auto)."""
         joined = NewMessage("system", f"{agent.display_name} joined the chat", agent_id=agent.id)
         try:
             await self.service.move(
@@ -115,7 +120,7 @@ class AgentDesk:
         return await self.service.run(self.store.get_conversation, conversation_id)
 
     async def release(self, conversation_id: str, agent: Agent) -> Conversation:
-        """assigned -> queued: the assignee puts it back in the queue for another agent."""
+        """Put an assigned conversation back in the queue for another agent (assignee only)."""
         current = await self.service.run(self.store.get_conversation, conversation_id)
         note = NewMessage(
             "system",
@@ -198,8 +203,10 @@ class AgentDesk:
         return await self.service.run(self.store.get_conversation, conversation_id)
 
     async def requeue_unanswered(self, conversation_id: str, assignee_id: int) -> bool:
-        """assigned -> queued because the assignee never replied in time; False if they did
-        (or the conversation moved on) in the meantime."""
+        """Requeue a conversation whose assignee never replied in time (assigned -> queued).
+
+        False if they did reply (or the conversation moved on) in the meantime.
+        """
         note = NewMessage(
             "system", "Sorry for the wait; we're finding another agent for you.", agent_id=None
         )

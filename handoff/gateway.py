@@ -256,8 +256,9 @@ class Gateway:
         }
 
     async def _replay(self, sid: str, conversation_id: str, data: dict[str, Any]) -> int | None:
-        """Send this socket, as ``bot_uttered``, the messages its client has not seen; move the
-        conversation's delivery cursor. Returns the cursor the socket joined at.
+        """Send this socket, as ``bot_uttered``, the messages its client has not seen.
+
+        Moves the conversation's delivery cursor and returns the cursor the socket joined at.
 
         ``after_id`` (a message id): everything shown after it. ``replay: false``: nothing (the
         client asks ``history`` itself, as tier1's widget does). Otherwise what is after the
@@ -427,13 +428,19 @@ class Gateway:
         await self.sio.emit("queue_position", info, room=conversation_id)
 
     async def deliver_availability(self, team: dict[str, Any]) -> None:
-        """``availability {agents_available}`` to every widget: an agent came or went and that
-        changed whether anyone can take a chat (the header and banner follow it live)."""
+        """Push ``availability {agents_available}`` to every widget.
+
+        An agent came or went and that changed whether anyone can take a chat (the header and
+        banner follow it live).
+        """
         await self.sio.emit("availability", team)
 
     async def on_unknown_event(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
-        """Refuse an event the widget protocol does not have (e.g. an agent's ``send``, which
-        lives on the ``/agent`` namespace behind an agent token)."""
+        """Refuse an event the widget protocol does not have.
+
+        For example an agent's ``send``, which lives on the ``/agent`` namespace behind an
+        agent token.
+        """
         known = sorted(
             e for e in self.sio.handlers.get("/", {}) if e not in ("*", "connect", "disconnect")
         )

@@ -36,6 +36,7 @@ ROLES = ("agent", "admin")
 
 
 def utcnow() -> datetime:
+    """The current time, tz-aware in UTC (what every timestamp column stores)."""
     return datetime.now(timezone.utc)
 
 
@@ -75,6 +76,8 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 class AgentRow(Base):
+    """An agent's account: login, role, capacity and token version."""
+
     __tablename__ = "agents"
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="ck_agents_role"),)
 
@@ -93,6 +96,8 @@ class AgentRow(Base):
 
 
 class ConversationRow(Base):
+    """A conversation: its status, queue place, assignee and the user's metadata."""
+
     __tablename__ = "conversations"
     __table_args__ = (
         CheckConstraint(_one_of("status", STATUSES), name="ck_conversations_status"),
@@ -121,6 +126,8 @@ class ConversationRow(Base):
 
 
 class MessageRow(Base):
+    """One message of a conversation, from the user, bot, an agent, the system or a note."""
+
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client"),
@@ -142,6 +149,8 @@ class MessageRow(Base):
 
 
 class StatusChangeRow(Base):
+    """One status transition of a conversation: from, to, who and why (the audit trail)."""
+
     __tablename__ = "status_changes"
 
     id = Column(_BigId, primary_key=True, autoincrement=True)
@@ -172,6 +181,8 @@ class CsatRow(Base):
 
 
 class CannedResponseRow(Base):
+    """A reusable agent reply, inserted by its unique shortcut."""
+
     __tablename__ = "canned_responses"
 
     id = Column(Integer, primary_key=True, autoincrement=True)

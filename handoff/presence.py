@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 
 class PresenceState(str, Enum):
+    """Online (auto-assignment picks the agent), away (connected, not picked) or offline."""
+
     ONLINE = "online"
     AWAY = "away"
     OFFLINE = "offline"
@@ -25,7 +27,7 @@ class Presence(Protocol):
     """Where each agent is. Every method returns the agents whose state changed."""
 
     def connected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
-        """A console socket of ``agent_id`` opened: the agent is online."""
+        """A console socket of ``agent_id`` opened: the agent is online (or stays away)."""
         ...
 
     def disconnected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
@@ -41,6 +43,7 @@ class Presence(Protocol):
         ...
 
     def state(self, agent_id: int) -> PresenceState:
+        """The agent's state (offline when never seen)."""
         ...
 
     def states(self) -> dict[int, PresenceState]:
@@ -61,11 +64,13 @@ class InMemoryPresence:
         self._state: dict[int, PresenceState] = {}
 
     def connected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
+        """Add a console socket; the agent is online (or stays away)."""
         self._sockets.setdefault(agent_id, set()).add(sid)
         self._seen[agent_id] = self._clock()
         return self._set(agent_id, self._state.get(agent_id) or PresenceState.ONLINE)
 
     def disconnected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
+        """Remove a console socket; offline once the agent has none left."""
         sockets = self._sockets.get(agent_id, set())
         sockets.discard(sid)
         if sockets:
@@ -74,11 +79,13 @@ class InMemoryPresence:
         return self._set(agent_id, PresenceState.OFFLINE)
 
     def heartbeat(self, agent_id: int, state: PresenceState) -> dict[int, PresenceState]:
+        """Record that the agent was heard from, in ``state``."""
         state = PresenceState(state)
         self._seen[agent_id] = self._clock()
         return self._set(agent_id, state)
 
     def expire(self) -> dict[int, PresenceState]:
+        """Mark agents silent for longer than the timeout offline."""
         cutoff = self._clock() - self._timeout
         changed: dict[int, PresenceState] = {}
         for agent_id, seen in list(self._seen.items()):
@@ -87,9 +94,11 @@ class InMemoryPresence:
         return changed
 
     def state(self, agent_id: int) -> PresenceState:
+        """The agent's state (offline when never seen)."""
         return self._state.get(agent_id, PresenceState.OFFLINE)
 
     def states(self) -> dict[int, PresenceState]:
+        """Every agent that is not offline."""
         return {a: s for a, s in self._state.items() if s is not PresenceState.OFFLINE}
 
     def _set(self, agent_id: int, state: PresenceState) -> dict[int, PresenceState]:

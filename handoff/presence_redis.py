@@ -70,12 +70,14 @@ class RedisPresence:
         self._expire_script = client.register_script(_EXPIRE_ONE)
 
     def connected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
+        """Add a console socket; the agent is online (or stays away)."""
         self._r.sadd(self._sockets(agent_id), sid)
         current = self.state(agent_id)
         keep = current if current is not PresenceState.OFFLINE else PresenceState.ONLINE
         return self._set(agent_id, keep, seen=True)
 
     def disconnected(self, agent_id: int, sid: str) -> dict[int, PresenceState]:
+        """Remove a console socket; offline once the agent has none left on any replica."""
         key = self._sockets(agent_id)
         self._r.srem(key, sid)
         if self._r.scard(key):
@@ -83,9 +85,11 @@ class RedisPresence:
         return self._set(agent_id, PresenceState.OFFLINE)
 
     def heartbeat(self, agent_id: int, state: PresenceState) -> dict[int, PresenceState]:
+        """Record that the agent was heard from, in ``state``."""
         return self._set(agent_id, PresenceState(state), seen=True)
 
     def expire(self) -> dict[int, PresenceState]:
+        """Mark agents silent for longer than the timeout offline (each decided in Redis)."""
         cutoff = self._clock() - self._timeout
         changed: dict[int, PresenceState] = {}
         for agent, seen in self._r.hgetall(self._seen_key).items():
@@ -100,10 +104,12 @@ class RedisPresence:
         return changed
 
     def state(self, agent_id: int) -> PresenceState:
+        """The agent's state (offline when never seen)."""
         value = self._r.hget(self._state_key, agent_id)
         return PresenceState(_text(value)) if value is not None else PresenceState.OFFLINE
 
     def states(self) -> dict[int, PresenceState]:
+        """Every agent that is not offline."""
         return {
             int(a): PresenceState(_text(s)) for a, s in self._r.hgetall(self._state_key).items()
         }

@@ -63,9 +63,11 @@ class QueuePositions:
         bus.subscribe(events.PRESENCE_CHANGED, self._on_presence)
 
     def listen(self, listener: Listener) -> None:
+        """Call ``listener(conversation_id, info)`` for each position pushed."""
         self._listeners.append(listener)
 
     def unlisten(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (no error if it was not listening)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
 
@@ -74,8 +76,10 @@ class QueuePositions:
         self._team_listeners.append(listener)
 
     def team(self) -> dict[str, Any]:
-        """``{agents_available}``: whether a person could take a chat now (false in closed
-        hours or with nobody online; null when nothing tells). Synchronous."""
+        """``{agents_available}``: whether a person could take a chat now (synchronous).
+
+        False in closed hours or with nobody online; null when nothing tells.
+        """
         if self.nobody_can_answer is None:
             return {"agents_available": None}
         return {"agents_available": not self.nobody_can_answer()}
@@ -85,9 +89,11 @@ class QueuePositions:
         return self.service.store.queued_ids(MAX_QUEUE)
 
     def info(self, conversation_id: str) -> dict[str, Any]:
-        """``{status, position, queue_length, estimated_wait_seconds}`` for one conversation
-        (position and wait are null unless it is queued; while nobody can take the chat the
-        wait is null and ``agents_available`` is false). Synchronous."""
+        """``{status, position, queue_length, estimated_wait_seconds}`` of one conversation.
+
+        Position and wait are null unless it is queued; while nobody can take the chat the
+        wait is null and ``agents_available`` is false. Synchronous.
+        """
         conversation = self.service.store.get_conversation(conversation_id)
         if conversation.status is not Status.QUEUED:
             return self._payload(conversation.status.value, None, None)

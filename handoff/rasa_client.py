@@ -121,6 +121,7 @@ class HttpRasaClient:
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        """Post the message to the REST channel webhook; return Rasa's replies."""
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
         raw = await self._request(
             "POST", "/webhooks/rest/webhook", base=self.base_for(conversation_id), json=body
@@ -139,6 +140,7 @@ class HttpRasaClient:
         return [r for r in replies if isinstance(r, dict)]
 
     async def resume(self, conversation_id: str) -> None:
+        """Append ``resume`` and ``action_listen`` to the conversation's tracker."""
         await self._request(
             "POST",
             f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
@@ -148,6 +150,7 @@ class HttpRasaClient:
         )
 
     async def healthy(self) -> bool:
+        """True when every Rasa server answers ``GET /status``; never raises."""
         try:
             for base in self._bases:
                 await self._request("GET", "/status", base=base, params={"token": self._token})
@@ -156,6 +159,7 @@ class HttpRasaClient:
         return True
 
     async def aclose(self) -> None:
+        """Close the HTTP session (a later request would open a new one)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -254,16 +258,19 @@ class InMemoryRasa:
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        """Record the message; return the responder's replies."""
         self._check()
         self.sent.append((conversation_id, text, dict(metadata or {})))
         return list(self.responder(conversation_id, text, dict(metadata or {})))
 
     async def resume(self, conversation_id: str) -> None:
+        """Record the resume in ``resumed``."""
         self._check()
         self.resumed.append(conversation_id)
 
     @property
     def reachable(self) -> bool:
+        """False while simulating a server that is down or starting; settable."""
         return self._down_since is None
 
     @reachable.setter
@@ -274,9 +281,11 @@ class InMemoryRasa:
             self._down_since = time.monotonic()
 
     async def healthy(self) -> bool:
+        """True unless set unavailable or unreachable."""
         return self.available and self.reachable
 
     async def aclose(self) -> None:
+        """Mark the client closed (``closed``); nothing to release."""
         self.closed = True
 
     def _check(self) -> None:

@@ -15,6 +15,8 @@ from handoff.status import Status
 
 @dataclass(frozen=True)
 class Agent:
+    """An agent's account as the service sees it (no password hash)."""
+
     id: int
     email: str
     role: str
@@ -26,10 +28,12 @@ class Agent:
 
     @property
     def is_active(self) -> bool:
+        """True unless the account is deactivated."""
         return self.deactivated_at is None
 
     @property
     def is_admin(self) -> bool:
+        """True for the ``admin`` role."""
         return self.role == "admin"
 
     @property
@@ -87,6 +91,8 @@ class NewMessage:
 
 @dataclass(frozen=True)
 class Conversation:
+    """A conversation's state: status, reason, context, user metadata, assignee, queue times."""
+
     id: str
     status: Status
     reason: str | None
@@ -103,6 +109,8 @@ class Conversation:
 
 @dataclass(frozen=True)
 class ConversationDetail(Conversation):
+    """A conversation with its messages."""
+
     messages: list[StoredMessage] = field(default_factory=list)
 
 

@@ -34,16 +34,25 @@ class RoutingRecovery:
     def __init__(
         self, service: HandoffService, after_seconds: float, interval_seconds: float = 5.0
     ) -> None:
-        """``after_seconds``: how old an unanswered user message must be before it counts as
-        orphaned; longer than the slowest routing (a few Rasa timeouts in a row)."""
+        """Set up the sweeper; `run` starts it.
+
+        Args:
+            service: the conversation service whose messages are swept.
+            after_seconds: how old an unanswered user message must be before it counts as
+                orphaned; longer than the slowest routing (a few Rasa timeouts in a row).
+            interval_seconds: the pause between sweeps.
+        """
         self.service = service
         self.after = timedelta(seconds=after_seconds)
         self.interval = interval_seconds
 
     @classmethod
     def for_service(cls, service: HandoffService) -> RoutingRecovery:
-        """Orphaned after 4 Rasa timeouts (at least 20 s): a conversation's messages are
-        routed one after another, so a message may wait behind a slow one."""
+        """A sweeper for ``service``: orphaned after 4 Rasa timeouts (at least 20 s).
+
+        A conversation's messages are routed one after another, so a message may wait behind a
+        slow one.
+        """
         return cls(service, max(20.0, 4 * service.settings.rasa_timeout_seconds))
 
     async def sweep(self) -> list[str]:

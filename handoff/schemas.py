@@ -19,6 +19,8 @@ from handoff.status import Status
 
 class _Schema(BaseModel):
     class Config:
+        """Pydantic options: unknown fields are errors."""
+
         extra = "forbid"
 
 
@@ -26,11 +28,15 @@ class _Schema(BaseModel):
 
 
 class LoginJson(_Schema):
+    """Login credentials as JSON (the form-encoded OAuth2 body works too)."""
+
     username: str
     password: str
 
 
 class AgentMessageCreate(_Schema):
+    """An agent's reply to the user of an assigned conversation."""
+
     text: str = Field(..., description="The reply; delivered to the user's widget live.")
     client_id: str | None = Field(
         None, max_length=128, description="makes a resend idempotent (stored once)"
@@ -38,27 +44,37 @@ class AgentMessageCreate(_Schema):
 
 
 class NoteCreate(_Schema):
+    """An internal note on a conversation."""
+
     text: str = Field(..., description="An internal note: agents see it, the user never does.")
     client_id: str | None = Field(None, max_length=128)
 
 
 class TransferRequest(_Schema):
+    """Where to hand an assigned conversation: another agent or the queue."""
+
     agent_id: int | None = Field(
         ..., description="the agent to hand the conversation to; null puts it back in the queue"
     )
 
 
 class HeartbeatRequest(_Schema):
+    """An agent's presence for a console without a socket: online or away."""
+
     state: str = Field("online", regex="^(online|away)$")
 
 
 class AgentUpdate(_Schema):
+    """Changes to an agent's account; omitted fields stay as they are."""
+
     capacity: int | None = Field(None, ge=1, le=100, description="concurrent conversations")
     role: str | None = Field(None, regex="^(agent|admin)$")
     display_name: str | None = Field(None, min_length=1, max_length=120)
 
 
 class PasswordReset(_Schema):
+    """An admin's password reset for an agent; revokes the agent's tokens."""
+
     password: str | None = Field(
         None,
         description="the new password (at least 8 characters); omit or null to generate a "
@@ -67,11 +83,15 @@ class PasswordReset(_Schema):
 
 
 class CannedResponseWrite(_Schema):
+    """A canned response to create or replace: shortcut and text."""
+
     shortcut: str = Field(..., min_length=1, max_length=40)
     text: str = Field(..., min_length=1, max_length=4000)
 
 
 class HandoffRequest(_Schema):
+    """The bot's request to queue a conversation for a person."""
+
     conversation_id: str
     reason: str = Field(..., max_length=200, description="e.g. low_confidence, request_human")
     context: dict[str, Any] = Field(
@@ -81,6 +101,8 @@ class HandoffRequest(_Schema):
 
 
 class AgentCreate(_Schema):
+    """A new agent account."""
+
     email: str
     password: str = Field(..., description="at least 8 characters")
     role: str = Field("agent", description="agent | admin")
@@ -92,11 +114,15 @@ class AgentCreate(_Schema):
 
 
 class TokenPublic(_Schema):
+    """An access token, sent as ``Authorization: Bearer <token>``."""
+
     access_token: str
     token_type: str = "bearer"
 
 
 class AgentPublic(_Schema):
+    """An agent's account as the API shows it (no password hash)."""
+
     id: int
     email: str
     role: str
@@ -108,6 +134,7 @@ class AgentPublic(_Schema):
 
     @classmethod
     def of(cls, a: Agent) -> "AgentPublic":
+        """The API view of ``a``."""
         return cls(
             id=a.id,
             email=a.email,
@@ -121,6 +148,8 @@ class AgentPublic(_Schema):
 
 
 class AgentStatusPublic(_Schema):
+    """An agent on the roster: presence, load and capacity."""
+
     id: int
     display_name: str
     role: str
@@ -132,11 +161,15 @@ class AgentStatusPublic(_Schema):
 
 
 class DeactivationPublic(_Schema):
+    """A deactivated account and the conversations it held, requeued."""
+
     agent: AgentPublic
     requeued: list[str] = Field(..., description="conversations it held, now back in the queue")
 
 
 class PasswordResetPublic(_Schema):
+    """The agent after a password reset, with the password if generated."""
+
     agent: AgentPublic
     password: str | None = Field(
         None, description="the generated password, shown only in this response; null when "
@@ -145,10 +178,14 @@ class PasswordResetPublic(_Schema):
 
 
 class PresencePublic(_Schema):
+    """The agent's presence after a heartbeat: online, away or offline."""
+
     presence: str
 
 
 class AuditEntry(_Schema):
+    """One status change of a conversation: from, to, who, why and when."""
+
     id: int
     from_status: Status
     to_status: Status
@@ -158,6 +195,8 @@ class AuditEntry(_Schema):
 
 
 class CannedResponsePublic(_Schema):
+    """A canned response."""
+
     id: int
     shortcut: str
     text: str
@@ -165,11 +204,15 @@ class CannedResponsePublic(_Schema):
 
 
 class AssigneePublic(_Schema):
+    """The agent a conversation is assigned to."""
+
     id: int
     display_name: str | None
 
 
 class MessagePublic(_Schema):
+    """A stored message of a conversation."""
+
     id: int
     sender: str
     text: str
@@ -181,6 +224,7 @@ class MessagePublic(_Schema):
 
     @classmethod
     def of(cls, m: StoredMessage) -> "MessagePublic":
+        """The API view of ``m``."""
         return cls(
             id=m.id,
             sender=m.sender,
@@ -194,6 +238,8 @@ class MessagePublic(_Schema):
 
 
 class ConversationListItem(_Schema):
+    """A conversation in the agent's list, with its latest message."""
+
     id: str
     status: Status
     reason: str | None
@@ -210,6 +256,7 @@ class ConversationListItem(_Schema):
 
     @classmethod
     def of(cls, c: ConversationSummary) -> "ConversationListItem":
+        """The API view of ``c``; the wait is computed now."""
         return cls(
             id=c.id,
             status=c.status,
@@ -226,6 +273,8 @@ class ConversationListItem(_Schema):
 
 
 class ConversationPublic(_Schema):
+    """A conversation's state, without its messages."""
+
     id: str
     status: Status
     reason: str | None
@@ -240,6 +289,7 @@ class ConversationPublic(_Schema):
 
     @classmethod
     def fields_of(cls, c: Conversation) -> dict[str, Any]:
+        """The fields of ``c``, for this class or a subclass to build from."""
         return {
             "id": c.id,
             "status": c.status,
@@ -256,14 +306,18 @@ class ConversationPublic(_Schema):
 
     @classmethod
     def of(cls, c: Conversation) -> "ConversationPublic":
+        """The API view of ``c``; the wait is computed now."""
         return cls(**cls.fields_of(c))
 
 
 class ConversationWithMessages(ConversationPublic):
+    """A conversation with its messages (notes included)."""
+
     messages: list[MessagePublic]
 
     @classmethod
     def of(cls, c: ConversationDetail) -> "ConversationWithMessages":  # type: ignore[override]
+        """The API view of ``c`` and its messages."""
         return cls(**cls.fields_of(c), messages=[MessagePublic.of(m) for m in c.messages])
 
 
@@ -295,6 +349,7 @@ class ConversationEntryPublic(_Schema):
 
     @classmethod
     def of(cls, e: ConversationEntry) -> "ConversationEntryPublic":
+        """The API view of ``e``; the wait is computed now."""
         return cls(
             id=e.id,
             status=e.status,
@@ -316,6 +371,8 @@ class ConversationEntryPublic(_Schema):
 
 
 class ViewCountsPublic(_Schema):
+    """How many conversations each console view holds."""
+
     mine: int = Field(..., description="assigned to you")
     unassigned: int = Field(..., description="queued, waiting for an agent")
     open: int = Field(..., description="queued or assigned")
@@ -323,6 +380,8 @@ class ViewCountsPublic(_Schema):
 
 
 class HandoffAccepted(_Schema):
+    """The conversation's status after a handoff request, and whether it is offline."""
+
     status: Status
     # True: no person can take the chat now (closed, or nobody online); the app told the user
     # and is taking an offline message (handoff.tickets_flow), so the bot says nothing more.

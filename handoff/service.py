@@ -103,6 +103,7 @@ class HandoffService:
     def list_conversations(
         self, status: Status | None = None, limit: int = 200, assignee_id: int | None = None
     ) -> list[ConversationSummary]:
+        """Summaries, optionally of one status or one assignee (queued ones in queue order)."""
         return self.store.list_conversations(
             None if status is None else Status(status), limit, assignee_id
         )
@@ -142,6 +143,7 @@ class HandoffService:
         return self.accounts.authenticate(email, password)
 
     def get_agent(self, agent_id: int) -> Agent | None:
+        """The agent with this id, or None."""
         return self.accounts.get(agent_id)
 
     # -- user messages --------------------------------------------------------------------
@@ -370,8 +372,10 @@ class HandoffService:
         await self.request_handoff(conversation_id, BOT_UNAVAILABLE, context, actor="system")
 
     async def move(self, conversation_id: str, to: Status, *, actor: str, **changes: Any) -> Event:
-        """Transition through the state machine (see `ConversationStore.move`), then publish
-        the transition's event and the messages stored with it, in that order."""
+        """Transition through the state machine (see `ConversationStore.move`).
+
+        Then publish the transition's event and the messages stored with it, in that order.
+        """
         event, stored = await self.run(
             lambda: self.store.move(conversation_id, to, actor=actor, **changes)
         )
@@ -380,6 +384,7 @@ class HandoffService:
         return event
 
     async def publish_messages(self, messages: list[StoredMessage]) -> None:
+        """Publish ``message.created`` for each stored message, in order."""
         for m in messages:
             await self.bus.publish(Event(events.MESSAGE_CREATED, m.conversation_id, m.to_dict()))
 
@@ -390,10 +395,12 @@ class HandoffService:
             log.exception("routing message %s of %s failed", message.id, message.conversation_id)
 
     def lock(self, conversation_id: str) -> asyncio.Lock:
+        """The conversation's routing lock in this process (kept while someone holds it)."""
         return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     @staticmethod
     async def run(fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``fn(*args)`` (a store call) in a worker thread and await it."""
         return await anyio.to_thread.run_sync(fn, *args)
 
 

@@ -24,11 +24,15 @@ class AssignmentMode(str, Enum):
 
 
 class CsatScale(str, Enum):
+    """The rating quick replies: 1 to 5, or thumbs up / down (stored as 5 / 1)."""
+
     FIVE = "five"  # quick replies 1..5
     THUMBS = "thumbs"  # quick replies 👍 / 👎
 
 
 class CsatSettings(_Strict):
+    """``handoff.csat``: whether and how users are asked to rate the help after a resolve."""
+
     enabled: bool = True
     scale: CsatScale = CsatScale.FIVE
     prompt: str = "Thanks for chatting with us! How would you rate the help you got?"
@@ -36,6 +40,8 @@ class CsatSettings(_Strict):
 
 
 class WebhookSettings(_Strict):
+    """``handoff.webhooks``: where lifecycle events are posted and how delivery retries."""
+
     urls: list[HttpUrl] = Field(default_factory=list, description="receivers of lifecycle events")
     max_attempts: int = Field(5, ge=1, le=20)
     initial_backoff_seconds: float = Field(1.0, gt=0, le=300)
@@ -143,6 +149,8 @@ class WidgetSettings(_Strict):
 
 
 class HandoffSettings(_Strict):
+    """The ``handoff:`` section of config.yml, validated: Rasa, agents, queue and widget."""
+
     rasa_timeout_seconds: float = Field(15.0, gt=0, le=300)
     # A user message that finds Rasa not serving (starting, restarting) waits for it this long,
     # counted from the start of the outage; then the apology and a person (0: at once).

@@ -81,6 +81,7 @@ class ConversationStore:
             return self._conversation(s, row)
 
     def get_conversation(self, conversation_id: str) -> Conversation:
+        """The conversation without its messages; raise ConversationNotFound if unknown."""
         with self._session() as s:
             return self._conversation(s, self._require(s, conversation_id))
 
@@ -103,8 +104,11 @@ class ConversationStore:
     def list_conversations(
         self, status: Status | None, limit: int, assignee_id: int | None = None
     ) -> list[ConversationSummary]:
-        """Summaries. Queued ones in queue order (priority, then oldest queued first);
-        others newest first. ``assignee_id`` keeps one agent's conversations."""
+        """Conversation summaries, optionally of one status.
+
+        Queued ones in queue order (priority, then oldest queued first); others newest first.
+        ``assignee_id`` keeps one agent's conversations.
+        """
         last_id = (
             select(MessageRow.conversation_id, func.max(MessageRow.id).label("last_id"))
             .group_by(MessageRow.conversation_id)
@@ -297,9 +301,11 @@ class ConversationStore:
     def unanswered_user_messages(
         self, stored_before: datetime, stored_after: datetime
     ) -> list[tuple[str, int, str, Status]]:
-        """User messages stored between ``stored_after`` and ``stored_before`` that are the
-        newest message of their conversation (notes aside), while the conversation is with the
-        bot, or was queued only after the message (so no handoff notice answered it):
+        """User messages that were acknowledged but may never have been answered.
+
+        Those stored between ``stored_after`` and ``stored_before`` that are the newest message
+        of their conversation (notes aside), while the conversation is with the bot, or was
+        queued only after the message (so no handoff notice answered it), as
         ``(conversation id, message id, text, status)``.
 
         Such a message was acknowledged but never answered: the replica routing it died.
@@ -330,9 +336,11 @@ class ConversationStore:
     def add_messages_if_last(
         self, conversation_id: str, last_id: int, messages: Iterable[NewMessage]
     ) -> list[StoredMessage]:
-        """Store ``messages`` only if message ``last_id`` is still the conversation's newest
-        (notes aside); else store nothing and return []. The conversation row is locked, so of
-        several replicas answering the same message exactly one does."""
+        """Store ``messages`` only if message ``last_id`` is still the conversation's newest.
+
+        Notes aside; else store nothing and return []. The conversation row is locked, so of
+        several replicas answering the same message exactly one does.
+        """
         with self._session() as s, s.begin():
             s.execute(
                 select(ConversationRow.id)

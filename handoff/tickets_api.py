@@ -31,6 +31,7 @@ class TicketPublic(BaseModel):
 
     @classmethod
     def of(cls, t: Ticket) -> "TicketPublic":
+        """The API view of ``t``, with links to its transcript and the console."""
         return cls(
             id=t.id,
             conversation_id=t.conversation_id,
@@ -48,6 +49,7 @@ class TicketPublic(BaseModel):
 
 
 def build_tickets_router(tickets: TicketStore, auth: Auth) -> APIRouter:
+    """The ``/api/tickets`` routes over ``tickets``, for logged-in agents."""
     router = APIRouter(prefix="/api/tickets", tags=["offline tickets"])
     CurrentAgent = Annotated[Agent, Depends(auth.require_agent)]
     TicketId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the ticket's id")]

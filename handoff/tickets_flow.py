@@ -119,18 +119,22 @@ class OfflineTickets:
         return decide(self.clock(), self.hours, agents_online=online, free_capacity=free)
 
     def closed_now(self) -> bool:
-        """True while a handoff would be offered the offline message (closed hours, or nobody
-        online with ``nobody_online: offline``); cached for a second, as queue updates ask
-        once per waiting conversation. Synchronous."""
+        """True while a handoff would be offered the offline message (synchronous).
+
+        That is closed hours, or nobody online with ``nobody_online: offline``. Cached for a
+        second, as queue updates ask once per waiting conversation.
+        """
         now = time.monotonic()
         if self._closed is None or now - self._closed[0] > CLOSED_CACHE_SECONDS:
             self._closed = (now, self.offers_message(self.availability()))
         return self._closed[1]
 
     def nobody_can_answer_now(self) -> bool:
-        """True while no person could take a queued chat: closed hours, or open with nobody
-        online (whatever ``nobody_online`` says). A wait estimate would be false then.
-        Cached for a second like `closed_now`. Synchronous."""
+        """True while no person could take a queued chat (synchronous).
+
+        That is closed hours, or open with nobody online (whatever ``nobody_online`` says); a
+        wait estimate would be false then. Cached for a second like `closed_now`.
+        """
         now = time.monotonic()
         if self._nobody is None or now - self._nobody[0] > CLOSED_CACHE_SECONDS:
             state = self.availability().state
@@ -138,6 +142,7 @@ class OfflineTickets:
         return self._nobody[1]
 
     def offers_message(self, availability: Availability) -> bool:
+        """True when ``availability`` means taking an offline message instead of queueing."""
         if availability.state is AvailabilityState.CLOSED:
             return True
         return (
@@ -163,6 +168,7 @@ class OfflineTickets:
         self._closed = self._nobody = None
 
     async def on_taken_or_ended(self, event: Event) -> None:
+        """The chat was assigned, handed back or resolved: cancel its offline-message drafts."""
         await self.service.run(self.tickets.cancel_collecting, event.conversation_id)
 
     def offline(self, conversation_id: str) -> bool:

@@ -57,8 +57,11 @@ def read_transcripts(
     payload_marker: str | None = None,
     since: datetime | None = None,
 ) -> Transcripts:
-    """The conversations that were queued for one of ``reasons``, or hold a message whose text is
-    one of ``signal_texts`` or whose payload contains ``payload_marker`` (each from ``since`` on).
+    """Read the conversations that were handed off, or that hold a signal message.
+
+    Those are the conversations queued for one of ``reasons``, or holding a message whose text
+    is one of ``signal_texts`` or whose payload contains ``payload_marker`` (each from ``since``
+    on).
 
     Returns:
         every message of those conversations, and their handoffs for one of ``reasons``.
