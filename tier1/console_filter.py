@@ -28,6 +28,7 @@ class ConsoleFilter:
         self._in_traceback: set[str] = set()
 
     def shows(self, program: str, line: str) -> bool:
+        """True when this line of ``program``'s output belongs on the terminal."""
         if self.verbose:
             return True
         if program in self._in_traceback:

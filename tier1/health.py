@@ -39,6 +39,8 @@ class ComponentState(BaseModel):
 
 
 class HealthReport(BaseModel):
+    """The health report: overall status and each component's state."""
+
     status: Literal["ok", "degraded"] = Field(..., description="ok when every component is")
     version: str
     components: dict[str, ComponentState] = Field(
@@ -47,6 +49,8 @@ class HealthReport(BaseModel):
 
 
 class Liveness(BaseModel):
+    """The liveness answer: the app server answers HTTP (and its version)."""
+
     status: Literal["ok"] = "ok"
     version: str
 

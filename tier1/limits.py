@@ -33,6 +33,7 @@ class LimitMiddleware:
                                  for t in exempt_tokens)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Pass an HTTP request on to the app, or answer 429 / 413 instead."""
         if scope["type"] != "http" or scope.get("path") in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return

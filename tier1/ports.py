@@ -1,5 +1,7 @@
-"""Who holds a TCP port: so `tier1 run` refuses to start on a taken port and its health checks
-know they talk to their own child, not to another program that answers on the same port.
+"""Who holds a TCP port.
+
+So `tier1 run` refuses to start on a taken port, and its health checks know they talk to their
+own child, not to another program that answers on the same port.
 
 A second program on Rasa's port (say 5005) makes Rasa fail with "address already in use" while
 the other program answers the health check; without these checks `tier1 run` said "rasa is up"
@@ -24,6 +26,7 @@ class PortHolder:
     command: str
 
     def describe(self) -> str:
+        """The holder in words, for an error message."""
         if self.pid is None:
             return f"port {self.port} is held by a process this user cannot see"
         return f"port {self.port} is held by pid {self.pid} ({self.command})"
@@ -34,8 +37,11 @@ class PortInUse(Exception):
 
 
 def is_free(host: str, port: int) -> bool:
-    """True when a server could listen on ``host:port`` now (as uvicorn and Sanic do, with
-    SO_REUSEADDR: a port held only by closed connections in TIME_WAIT counts as free)."""
+    """True when a server could listen on ``host:port`` now.
+
+    As uvicorn and Sanic do, with SO_REUSEADDR: a port held only by closed connections in
+    TIME_WAIT counts as free.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

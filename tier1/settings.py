@@ -44,6 +44,8 @@ class _Strict(BaseModel):
 
 
 class ServerSettings(_Strict):
+    """``server:``: where the app, Rasa and the action server listen, and local folders."""
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = None
@@ -59,11 +61,13 @@ class ServerSettings(_Strict):
 
     @property
     def app_url(self) -> str:
+        """The app's local URL (a wildcard host means 127.0.0.1)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
 
     @property
     def url(self) -> str:
+        """The app's public URL (``public_url``, else `app_url`), without a trailing slash."""
         return (self.public_url or self.app_url).rstrip("/")
 
     @validator("rasa_processes", pre=True)
@@ -91,10 +95,13 @@ class ServerSettings(_Strict):
 
     @property
     def action_url(self) -> str:
+        """The action server's local URL."""
         return f"http://127.0.0.1:{self.action_port}"
 
 
 class DatabaseSettings(_Strict):
+    """``database:``: the SQLAlchemy URL every package's tables live in."""
+
     url: str = "sqlite:///.tier1/tier1.db"
 
     @validator("url")
@@ -119,8 +126,11 @@ class RedisSettings(_Strict):
 
 
 class BackendSettings(_Strict):
-    """Which implementation backs each shared piece of state. The defaults run in one process;
-    every ``redis`` type needs ``redis.url``. See tier1/backends.py."""
+    """Which implementation backs each shared piece of state.
+
+    The defaults run in one process; every ``redis`` type needs ``redis.url``. See
+    tier1/backends.py.
+    """
 
     socket_manager: Literal["memory", "redis"] = "memory"  # redis: emits reach every replica's sockets
     presence: Literal["memory", "redis"] = "memory"  # redis: every replica sees every agent
@@ -134,6 +144,8 @@ class BackendSettings(_Strict):
 
 
 class Secrets(_Strict):
+    """The secrets, read from the environment (never from config.yml); 16 characters or more."""
+
     jwt_secret: SecretStr
     internal_token: SecretStr
     rasa_token: SecretStr
@@ -147,6 +159,8 @@ class Secrets(_Strict):
 
 
 class Settings(_Strict):
+    """Every setting of the app: config.yml's sections plus the secrets and the project root."""
+
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: KnowledgeBaseSettings = KnowledgeBaseSettings()
@@ -192,6 +206,7 @@ class Settings(_Strict):
 
     @property
     def state_dir(self) -> Path:
+        """The state folder (``server.state_dir``) resolved against the project root."""
         return self.path(self.server.state_dir)
 
     @property
@@ -205,10 +220,12 @@ class Settings(_Strict):
 
     @property
     def models_dir(self) -> Path:
+        """The Rasa models folder (``server.models_dir``) resolved against the project root."""
         return self.path(self.server.models_dir)
 
     @property
     def kb_index_path(self) -> Path:
+        """The knowledge base's index file (``knowledge_base.index.path``), in ``state_dir``."""
         return self.state_dir / self.knowledge_base.index.path
 
 
@@ -246,6 +263,7 @@ def settings_from_dict(
 
 
 def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The secrets from ``env`` by field name; raise SettingsError naming any that is missing."""
     missing = [name for name in SECRET_ENV.values() if not env.get(name)]
     if missing:
         raise SettingsError(

@@ -75,8 +75,10 @@ def listen_addresses(settings: Settings) -> dict[str, tuple[str, int, str]]:
 
 
 def programs(settings: Settings, model: Path, config_path: Path) -> list[Program]:
-    """The action server, Rasa (``server.rasa_processes`` of them) and the app server, in start
-    order, with health checks."""
+    """The programs `tier1 run` supervises, in start order, with health checks.
+
+    The action server, Rasa (``server.rasa_processes`` of them) and the app server.
+    """
     endpoints, credentials = write_rasa_files(settings)
     server = settings.server
     # The three processes share one folder of stage histograms; the app's /metrics sums them.

@@ -112,8 +112,10 @@ def render_config(
 
 
 class LogFollower(threading.Thread):
-    """Prints new lines of each program's log file, prefixed with the program's name; only
-    those ``shows(program, line)`` lets through, when given."""
+    """Prints new lines of each program's log file, prefixed with the program's name.
+
+    When ``shows`` is given, only the lines ``shows(program, line)`` lets through.
+    """
 
     def __init__(
         self,
@@ -130,9 +132,11 @@ class LogFollower(threading.Thread):
         self._prefix = {n: f"{n:<{width}} | " for n in files}
 
     def stop(self) -> None:
+        """Ask the thread to stop after its current round."""
         self._stopping.set()
 
     def run(self) -> None:
+        """Poll the log files four times a second and write their new lines (follows rotation)."""
         offsets = {n: (p.stat().st_size if p.exists() else 0) for n, p in self._files.items()}
         partial = {n: "" for n in self._files}
         while not self._stopping.is_set():
@@ -175,9 +179,11 @@ class Supervisor:
 
     @property
     def socket_path(self) -> Path:
+        """The Unix socket supervisord is controlled through."""
         return self.run_dir / "supervisor.sock"
 
     def start(self) -> None:
+        """Write supervisord's config, start following the logs and start supervisord."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         conf = self.run_dir / "supervisord.conf"
         conf.write_text(
@@ -204,6 +210,7 @@ class Supervisor:
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def restart(self, name: str) -> None:
+        """Stop (if running) and start program ``name`` through supervisord."""
         rpc = self._rpc()
         try:
             rpc.supervisor.stopProcess(name, True)
@@ -224,8 +231,10 @@ class Supervisor:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def wait_healthy(self, timeout: float) -> None:
-        """Block until every program is ready (``ready_url``, else ``health_url``), in
-        priority order."""
+        """Block until every program is ready, in priority order.
+
+        Ready: its ``ready_url`` (else ``health_url``) answers and it holds its own port.
+        """
         deadline = time.monotonic() + timeout
         for p in self.programs:
             url = p.ready_url or p.health_url
@@ -331,6 +340,7 @@ class Supervisor:
 
 
 def healthy(url: str, timeout: float = 3.0) -> bool:
+    """True when ``url`` answers GET with a status below 500 within ``timeout`` seconds."""
     try:
         return httpx.get(url, timeout=timeout).status_code < 500
     except httpx.HTTPError:

@@ -70,6 +70,8 @@ class NothingToUndo(LearningError):
 
 
 class MissKind(str, Enum):
+    """How the bot failed on a question (see the module)."""
+
     LOW_CONFIDENCE = "low_confidence"
     NOT_HELPFUL = "not_helpful"
     ABANDONED_CLARIFICATION = "abandoned_clarification"
@@ -101,9 +103,11 @@ class UnansweredItem:
 
     @property
     def count(self) -> int:
+        """How many misses the item groups."""
         return len(self.misses)
 
     def to_dict(self) -> dict[str, Any]:
+        """The item as the admin API sends it: examples, kinds, dates, suggestion, draft."""
         kinds = Counter(m.kind.value for m in self.misses)
         draft = next((m.agent_reply for m in self.misses if m.agent_reply), None)
         return {
@@ -156,8 +160,10 @@ class LearningLoop:
         self._choose = choose_article_prefix
 
     def create_tables(self) -> None:
-        """Create or upgrade ``learning_handled`` with Alembic (`tier1.admin.migrations`): idempotent,
-        and safe when replicas start together on PostgreSQL."""
+        """Create or upgrade ``learning_handled`` with Alembic (`tier1.admin.migrations`).
+
+        Idempotent, and safe when replicas start together on PostgreSQL.
+        """
         from tier1.admin.migrations import migrate
 
         migrate(self._engine)
@@ -249,8 +255,9 @@ class LearningLoop:
     def attach(
         self, item_id: str, article_id: int, *, actor: str, actor_name: str | None = None
     ) -> dict[str, Any]:
-        """Add the item's phrasings as question variants of ``article_id`` (searchable on
-        return) and close the item. Returns the article and the phrasings added.
+        """Add the item's phrasings as question variants of ``article_id``; close the item.
+
+        They are searchable on return. Returns the article and the phrasings added.
 
         Raises:
             UnansweredItemNotFound; the knowledge base's ArticleNotFound / InvalidArticle.
@@ -289,8 +296,10 @@ class LearningLoop:
         actor_name: str | None = None,
         questions: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Create a draft article whose questions are the item's phrasings (or ``questions``,
-        e.g. the ones an admin kept); close the item.
+        """Create a draft article from the item's phrasings; close the item.
+
+        The article's questions are the item's phrasings, or ``questions`` (e.g. the ones an
+        admin kept).
 
         Raises:
             UnansweredItemNotFound; the knowledge base's InvalidArticle / ArticleConflict.
@@ -320,8 +329,10 @@ class LearningLoop:
     def undo(
         self, item_id: str, *, actor: str, actor_name: str | None = None
     ) -> dict[str, Any]:
-        """Undo the attach or dismiss that closed ``item_id``: its misses are open again and
-        the phrasings an attach added leave the article (searchable as before on return).
+        """Undo the attach or dismiss that closed ``item_id``.
+
+        Its misses are open again and the phrasings an attach added leave the article
+        (searchable as before on return).
 
         Raises:
             NothingToUndo: the item is not closed by an attach or dismiss (a drafted item is

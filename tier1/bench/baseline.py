@@ -1,6 +1,8 @@
-"""The baseline of `tier1 bench load`: the same users and texts straight to Rasa's REST
-webhook, no gateway - what Rasa alone sustains on this machine. Its custom actions still run
-(the action server asks the knowledge base), as they must for the same model to answer."""
+"""The baseline of `tier1 bench load`: the same users and texts straight to Rasa's REST webhook.
+
+No gateway: what Rasa alone sustains on this machine. Its custom actions still run (the action
+server asks the knowledge base), as they must for the same model to answer.
+"""
 
 from __future__ import annotations
 

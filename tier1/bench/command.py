@@ -37,8 +37,10 @@ def cmd_bench_load(args: argparse.Namespace, settings_of: Callable) -> int:
 
 
 def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
-    """Register ``tier1 bench load`` on the CLI's subparsers ``sub`` with its ``add`` helper;
-    ``settings_of(config_path)`` returns ``(settings, environment)``."""
+    """Register ``tier1 bench load`` on the CLI's subparsers ``sub`` with its ``add`` helper.
+
+    ``settings_of(config_path)`` returns ``(settings, environment)``.
+    """
     bench = sub.add_parser("bench", help="measure a running stack").add_subparsers(
         dest="bench_command", required=True, metavar="SUBCOMMAND")
     bl = add("load", functools.partial(cmd_bench_load, settings_of=settings_of),

@@ -75,6 +75,7 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def known_questions(articles_file: Path) -> list[str]:
+    """Every question of the articles file (the titles if no article has questions)."""
     data = yaml.safe_load(articles_file.read_text(encoding="utf-8"))
     return [q for a in data["articles"] for q in a.get("questions", [])] or [
         a["title"] for a in data["articles"]]
@@ -125,13 +126,16 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
 
 
 def question_texts(articles_file: Path) -> dict[str, list[str]]:
+    """The texts each kind of simulated user sends: known, unknown, person."""
     return {"known": known_questions(articles_file), "unknown": UNKNOWN_QUESTIONS,
             "person": PERSON_REQUESTS}
 
 
 async def run_load(opts: LoadOptions, articles_file: Path, progress: bool = True) -> dict:
-    """Run the gateway load, then (if ``kb_search``) the kb-search phase, then (if
-    ``rasa_url``) the baseline; one result dict."""
+    """Run the gateway load, then the kb-search phase and the baseline; one result dict.
+
+    The kb-search phase runs if ``kb_search``, the baseline if ``rasa_url``.
+    """
     import httpx
 
     texts = question_texts(articles_file)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class LoadOptions:
+    """Users, duration, question mix and timeouts of one load run, and where to send it."""
+
     bases: tuple[str, ...]
     rasa_url: str | None
     users: int = 50

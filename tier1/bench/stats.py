@@ -7,6 +7,7 @@ from typing import Any
 
 
 def percentile(values: list[float], p: float) -> float | None:
+    """The ``p``-th percentile (0-100, linear interpolation) of ``values``; None if empty."""
     if not values:
         return None
     ordered = sorted(values)
@@ -16,10 +17,12 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def ms(seconds: float | None) -> float | None:
+    """Seconds as milliseconds rounded to 0.1 (None stays None)."""
     return None if seconds is None else round(seconds * 1000, 1)
 
 
 async def progress_bar(label: str, tally: Any, seconds: float, enabled: bool) -> None:
+    """Show a per-second tqdm bar with messages sent and replies for ``seconds``, if enabled."""
     if not enabled:
         return
     from tqdm import tqdm

@@ -1,5 +1,7 @@
-"""One simulated widget user of `tier1 bench load` (see `tier1.bench.load`): a socket.io client
-that asks, waits for replies and reconnects like the widget."""
+"""One simulated widget user of `tier1 bench load` (see `tier1.bench.load`).
+
+A socket.io client that asks, waits for replies and reconnects like the widget.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ class _Conversation:
 
 @dataclass
 class Tally:
+    """What every user of a run counted together: messages, replies, losses and latencies."""
+
     sent: int = 0
     acked: int = 0
     unacked: int = 0
@@ -174,6 +178,7 @@ class User:
     # -- a user's session -----------------------------------------------------------------
 
     async def new_conversation(self) -> None:
+        """Open a new conversation, reconnecting until the server grants one."""
         while True:
             await self._ensure_connected()
             ack = await self._call("session_request", {"session_id": None, "replay": False})
@@ -185,6 +190,7 @@ class User:
         self.tally.conversations.append(self.conv.id)
 
     async def run(self, deadline: float) -> None:
+        """Ask questions of the configured mix until ``deadline``, then check and disconnect."""
         await asyncio.sleep(self.rng.random() * min(self.opts.ramp, self.opts.duration / 2))
         await self.connect()
         kinds, weights = zip(*self.opts.mix.items())

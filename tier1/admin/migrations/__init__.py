@@ -1,5 +1,6 @@
-"""Alembic migrations of the learning loop's table (``learning_handled``), with their own
-version table ``learning_alembic_version``.
+"""Alembic migrations of the learning loop's table (``learning_handled``).
+
+They have their own version table, ``learning_alembic_version``.
 
 The learning loop lives in ``tier1.admin`` because it reads both packages' data, so its table is
 migrated apart from the knowledge base's (``knowledge_base.schema``) and the handoff module's
