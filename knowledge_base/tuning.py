@@ -135,6 +135,7 @@ def tune(
     kb_version: int | None = None,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    models_dir: Path | str | None = None,
 ) -> TunedManifest:
     """Fine-tune ``base_model`` so texts of one group move together; save it to ``out_dir``.
 
@@ -144,6 +145,7 @@ def tune(
             directory); recorded in the manifest.
         out_dir: replaced atomically by the tuned model (temp directory + rename).
         on_step: called after each step with (step, loss), e.g. for logging.
+        models_dir: where ``installed:NAME`` base models live (``tier1 models install``).
 
     Raises:
         TuningError: fewer than two articles with two or more distinct variants.
@@ -163,13 +165,13 @@ def tune(
     import torch
 
     torch.manual_seed(options.seed)
-    base = SentenceTransformerEmbedder(base_model, device="cpu")
+    base = SentenceTransformerEmbedder(base_model, device="cpu", models_dir=models_dir)
     model = base._load_model()  # a private copy: training mutates it
     model.max_seq_length = options.max_seq_length
     steps, stopped_by, seconds = _train(model, pairs, plan, options, progress, on_step)
     model.eval()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    base_dir = resolve_model_path(base_model)
+    base_dir = resolve_model_path(base_model, models_dir)
     fingerprint = hashlib.sha1(
         json.dumps(
             [str(base_dir), base_model, kb_version, steps, asdict(options), created, len(pairs)]
@@ -325,5 +327,6 @@ def tune_knowledge_base(kb, options: TuningOptions = TuningOptions(), *, progres
         options,
         kb_version=kb.status()["version"],
         progress=progress,
+        models_dir=settings.models_dir,
     )
     return manifest, kb.switch_embedder(create_embedder(settings, out), progress=progress)

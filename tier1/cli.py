@@ -213,16 +213,22 @@ def cmd_kb_status(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_tune(args: argparse.Namespace) -> int:
-    from knowledge_base.evaluation.command import tuning_options
+    from knowledge_base.evaluation.command import tuning_options, with_model
     from knowledge_base.tuning import tune_knowledge_base
 
     settings, _ = _settings(args.config)
+    configured = settings.knowledge_base.embedder.model
+    if args.model:  # tune from another encoder than config.yml's
+        settings = settings.copy(update={"knowledge_base": with_model(settings.knowledge_base, args.model)})
     kb = _kb(settings)
     manifest, status = tune_knowledge_base(kb, tuning_options(args, seed=args.seed))
     print(json.dumps({"tuned": manifest.name, "steps": manifest.steps,
                       "epochs_done": manifest.epochs_done, "stopped_by": manifest.stopped_by,
                       "seconds": manifest.seconds, "status": status}, indent=2, default=str))
     print("restart the running bot (tier1 run) so it searches with the tuned model", file=sys.stderr)
+    if settings.knowledge_base.embedder.model != configured:
+        print(f"note: the bot uses the tuned model only with knowledge_base.embedder.model: "
+              f"{settings.knowledge_base.embedder.model} in {args.config}", file=sys.stderr)
     return 0
 
 
@@ -385,7 +391,7 @@ def _add_kb_commands(sub: Any, add: _Add) -> Any:
     s.add_argument("--json", action="store_true", help="print JSON")
     add("status", cmd_kb_status, "articles, questions, index size and version",
         "example:\n  tier1 kb status", parent=kb)
-    from knowledge_base.evaluation.command import add_tuning_arguments
+    from knowledge_base.evaluation.command import add_model_argument, add_tuning_arguments
 
     tu = add("tune", cmd_kb_tune,
              "fine-tune the embedding model on the knowledge base's own question variants "
@@ -394,13 +400,18 @@ def _add_kb_commands(sub: Any, add: _Add) -> Any:
              "example:\n  tier1 kb tune --budget-minutes 20\n"
              "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100", parent=kb)
     add_tuning_arguments(tu)
+    add_model_argument(tu)
     tu.add_argument("--seed", type=int, default=0, help="pairing/batching seed (default: %(default)s)")
     return kb
 
 
 def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
     """``tier1 kb eval`` and ``tier1 kb calibrate``."""
-    from knowledge_base.evaluation.command import add_data_arguments, add_tuning_arguments
+    from knowledge_base.evaluation.command import (
+        add_data_arguments,
+        add_model_argument,
+        add_tuning_arguments,
+    )
 
     ev = add("eval", cmd_kb_eval,
              "measure answer-or-handoff quality on labelled data: builds a throwaway KB from the "
@@ -412,9 +423,12 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "  tier1 kb eval --clinc data_full.json --limit-per-label 10 --labels 30 "
              "--predictions preds.csv\n"
              "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30\n"
-             "  tier1 kb eval --articles help-center.zip --queries questions.csv --scoring auto --json",
+             "  tier1 kb eval --articles help-center.zip --queries questions.csv --scoring auto --json\n"
+             "  tier1 kb eval --clinc data_full.json --unknown-intents 0.25 --unknown-seed 1 "
+             "--compare-scorings --plot unknown.png",
              parent=kb)
     add_data_arguments(ev)
+    add_model_argument(ev)
     from knowledge_base.evaluation.articles_command import add_articles_arguments
 
     add_articles_arguments(ev)
@@ -426,6 +440,9 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
                     help="accuracy/coverage vs threshold plot (default: <state_dir>/eval/<dataset>-<scoring>.png)")
     ev.add_argument("--predictions", default=None, metavar="CSV",
                     help="write one row per test query: text,label,predicted,score,decision")
+    from knowledge_base.evaluation.unknown_intents import add_unknown_arguments
+
+    add_unknown_arguments(ev)
     ca = add("calibrate", cmd_kb_calibrate,
              "choose the answer threshold on validation data for a target and write it into "
              "config.yml (knowledge_base.decision; other lines untouched) or print it",
@@ -436,6 +453,7 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "--lexical-weight 0.5 --clarify-margin 0.04 --tune --epochs 1 --print",
              parent=kb)
     add_data_arguments(ca)
+    add_model_argument(ca)
     add_tuning_arguments(ca, switch=True)
     target = ca.add_mutually_exclusive_group(required=True)
     target.add_argument("--max-wrong-rate", type=float, default=None, metavar="RATE",

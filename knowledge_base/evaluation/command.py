@@ -77,6 +77,37 @@ def add_data_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_model_argument(parser) -> None:
+    """``--model``: the encoder to evaluate or tune (``knowledge_base/encoder_catalog.py``)."""
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME|DIR",
+        help="the sentence encoder: a name from `tier1 models list` (installed first with "
+        "`tier1 models install NAME`) or a local model directory "
+        "(default: knowledge_base.embedder.model)",
+    )
+
+
+def with_model(settings: KnowledgeBaseSettings, model: str) -> KnowledgeBaseSettings:
+    """``settings`` with ``--model``'s encoder (a catalogue name, a setting or a directory).
+
+    Raises:
+        DatasetError: an unknown ``packaged:``/``installed:`` name.
+    """
+    from pydantic import ValidationError
+
+    from knowledge_base.encoder_catalog import setting_for
+    from knowledge_base.settings import EmbedderSettings
+
+    fields = {**settings.embedder.dict(), "type": "sentence-transformers"}
+    try:
+        embedder = EmbedderSettings(**{**fields, "model": setting_for(model)})
+    except ValidationError as e:
+        raise DatasetError(f"--model: {e.errors()[0]['msg']}") from None
+    return settings.copy(update={"embedder": embedder})
+
+
 def add_tuning_arguments(parser, *, switch: bool = False) -> None:
     """The knobs of ``knowledge_base.tuning`` (``switch``: add ``--tune`` to turn tuning on)."""
     g = parser.add_argument_group("tuning (contrastive fine-tuning on the question variants)")
@@ -152,6 +183,8 @@ def scoring_label(settings: KnowledgeBaseSettings) -> str:
 
 
 def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBaseSettings:
+    if getattr(args, "model", None):
+        settings = with_model(settings, args.model)
     update = {}
     if args.scoring:
         update["type"] = args.scoring
@@ -175,8 +208,9 @@ def _run(
     data: EvalData,
     include_val: bool,
     state_dir: Path | None = None,
+    embedder=None,
 ) -> EvalRun:
-    embedder, tuned = None, None
+    tuned = None
     if getattr(args, "tune", False):
         from knowledge_base.evaluation.tuned import tune_on_train
 
@@ -189,6 +223,7 @@ def _run(
             tuning_options(args),
             progress=not args.no_progress,
             batch_size=settings.embedder.batch_size,
+            models_dir=settings.embedder.models_dir,
         )
     run = run_evaluation(
         data, settings, embedder=embedder, progress=not args.no_progress, include_val=include_val
@@ -206,6 +241,10 @@ def _run(
 
 def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) -> tuple[str, int]:
     """``tier1 kb eval``: returns (output, exit code)."""
+    if getattr(args, "unknown_intents", None) is not None:
+        from knowledge_base.evaluation.unknown_intents import run_unknown_eval
+
+        return run_unknown_eval(settings, args, state_dir)
     settings = _settings(settings, args)
     if getattr(args, "articles", None):
         from knowledge_base.evaluation.articles_command import run_articles_eval

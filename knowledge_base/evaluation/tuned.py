@@ -34,6 +34,7 @@ def tune_on_train(
     *,
     progress: bool = True,
     batch_size: int = 64,
+    models_dir: Path | None = None,
 ) -> tuple[SentenceTransformerEmbedder, TunedManifest, bool]:
     """Tune ``base_model`` on ``data.train`` (or reuse an identical earlier run) under ``root``.
 
@@ -48,6 +49,6 @@ def tune_on_train(
     manifest = read_manifest(out, base_model)
     reused = manifest is not None
     if manifest is None:
-        manifest = tune(groups, base_model, out, options, progress=progress)
+        manifest = tune(groups, base_model, out, options, progress=progress, models_dir=models_dir)
     embedder = SentenceTransformerEmbedder(str(out), batch_size=batch_size, name=manifest.name)
     return embedder, manifest, reused
