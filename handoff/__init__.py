@@ -171,6 +171,7 @@ def build_handoff(
     presence: Presence | None = None,
     rate_limiter: RateLimiter | None = None,
     clock: Callable[[], datetime] | None = None,
+    error_status: Callable[[Exception], int] | None = None,
 ) -> Handoff:
     """Wire the handoff module on ``engine`` (created by the caller).
 
@@ -194,6 +195,8 @@ def build_handoff(
         rate_limiter: limits widget messages per conversation (``user_uttered`` over the
             limit gets an ``error`` event and a refused ack; default: no limit).
         clock: the current time, tz-aware, for business hours (tests); default: now in UTC.
+        error_status: the HTTP status of a handoff error, for the agent socket's failed acks
+            (the app's one mapping, ``tier1.http_errors.status_for``); default: 500 for all.
 
     Raises:
         ValueError: webhooks are configured without a secret.
@@ -252,7 +255,10 @@ def build_handoff(
             handler = gateway.sio.handlers["/"][name]
             gateway.sio.on(name, limit_socket_ip(gateway.sio, rate_limiter, handler))
     queue.nobody_can_answer = offline.nobody_can_answer_now
-    AgentSocket(gateway.sio, auth, desk, assigner, bus)
+    AgentSocket(
+        gateway.sio, auth, desk, assigner, bus,
+        **({"error_status": error_status} if error_status is not None else {}),
+    )
     router = APIRouter()
     router.include_router(
         build_router(

@@ -52,8 +52,10 @@ class AgentSocket:
 
     def __init__(
         self, sio: socketio.AsyncServer, auth: Auth, desk: AgentDesk, assigner: Assigner,
-        bus: EventBus,
+        bus: EventBus, error_status: Callable[[Exception], int] = lambda _e: 500,
     ) -> None:
+        # The status a failed ack carries: the app's one error-to-HTTP mapping, handed in.
+        self.error_status = error_status
         self.sio = sio
         self.auth = auth
         self.desk = desk
@@ -254,7 +256,7 @@ class AgentSocket:
             agent = await self.auth.agent_for(session.get("token"))
             return await act(agent)
         except HandoffError as e:
-            return {"ok": False, "error": str(e), "status": e.http_status}
+            return {"ok": False, "error": str(e), "status": self.error_status(e)}
         except Exception:
             log.exception("agent socket event failed")
             return {"ok": False, "error": "The server failed; retry in a moment.", "status": 500}

@@ -39,8 +39,6 @@ from handoff.models import AgentRow, ConversationRow, CsatRow, MessageRow, Statu
 class InvalidRange(HandoffError):
     """The report's date range is empty or reversed."""
 
-    http_status = 422
-
     def __init__(self, start: datetime, end: datetime) -> None:
         super().__init__(
             f"The date range is empty or reversed ({start.isoformat()} .. {end.isoformat()}): "

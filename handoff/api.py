@@ -1,7 +1,7 @@
 """The handoff HTTP API: agent login, the conversation queue, replies, the internal handoff hook.
 
-Endpoints raise `handoff.errors.HandoffError` subclasses; the composition root maps their
-``http_status`` (and ``headers``) to responses in one place.
+Endpoints raise `handoff.errors.HandoffError` subclasses; the app maps them to HTTP statuses
+in one place, at its edge (``tier1.http_errors``).
 """
 
 # No `from __future__ import annotations` here: FastAPI resolves string annotations in the

@@ -1,20 +1,15 @@
 """The handoff module's error hierarchy.
 
-Every error carries the HTTP status the composition root maps it to (``http_status``) and a
-message that says what was wrong and what to do. Errors that must reach the client with
-extra response headers (401's ``WWW-Authenticate``) carry them in ``headers``.
+Every error has a message that says what was wrong and what to do. The errors know nothing
+of HTTP: the app maps them to status codes (and headers) in one place, at its edge
+(``tier1.http_errors``).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 
 class HandoffError(Exception):
     """Base class of every error the handoff module raises on purpose."""
-
-    http_status: ClassVar[int] = 500
-    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
@@ -27,40 +22,32 @@ class HandoffError(Exception):
 
 
 class ConversationNotFound(HandoffError):
-    http_status = 404
     default_message = "No conversation has this id; list conversations to find a valid one."
 
 
 class IllegalTransition(HandoffError):
-    http_status = 409
     default_message = (
         "The conversation cannot move to that status from its current one; reload it and retry."
     )
 
 
 class AlreadyClaimed(HandoffError):
-    http_status = 409
     default_message = "Another agent has already claimed this conversation; pick another one."
 
 
 class NotAssignee(HandoffError):
-    http_status = 403
     default_message = "Only the agent assigned to this conversation can do that; claim it first."
 
 
 class InvalidMessage(HandoffError):
-    http_status = 422
     default_message = "The message is not valid; send non-empty text."
 
 
 class InvalidAgent(HandoffError):
-    http_status = 422
     default_message = "The agent details are not valid; check the email, password and role."
 
 
 class AuthError(HandoffError):
-    http_status = 401
-    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
     default_message = (
         "Missing or invalid credentials; log in at POST /api/auth/token and send "
         "'Authorization: Bearer <access_token>'."
@@ -68,37 +55,30 @@ class AuthError(HandoffError):
 
 
 class Forbidden(HandoffError):
-    http_status = 403
     default_message = "Your role does not allow this; ask an admin."
 
 
 class RasaUnavailable(HandoffError):
-    http_status = 503
     default_message = "The Rasa server did not answer; check that it is running and retry."
 
 
 class AgentExists(HandoffError):
-    http_status = 409
     default_message = "An agent with this email already exists; log in or pick another email."
 
 
 class AgentNotFound(HandoffError):
-    http_status = 404
     default_message = "No agent has this id; list agents at GET /api/agents."
 
 
 class CannedResponseNotFound(HandoffError):
-    http_status = 404
     default_message = "No canned response has this id; list them at GET /api/canned-responses."
 
 
 class CannedResponseExists(HandoffError):
-    http_status = 409
     default_message = "A canned response with this shortcut exists; pick another shortcut."
 
 
 class InvalidCannedResponse(HandoffError):
-    http_status = 422
     default_message = (
         "The canned response is not valid; send a shortcut of 1-40 characters and non-empty text."
     )

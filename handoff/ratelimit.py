@@ -55,9 +55,7 @@ class LimitSettings(BaseModel):
 
 
 class RateLimited(HandoffError):
-    """Too many requests from one IP or session (HTTP 429 with Retry-After)."""
-
-    http_status = 429
+    """Too many requests from one IP or session; ``retry_after`` says for how long (s)."""
 
     def __init__(self, scope: str, retry_after: float) -> None:
         self.scope = scope
@@ -68,9 +66,7 @@ class RateLimited(HandoffError):
 
 
 class BodyTooLarge(HandoffError):
-    """The request body is larger than ``limits.max_body_bytes`` (HTTP 413)."""
-
-    http_status = 413
+    """The request body is larger than ``limits.max_body_bytes``."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

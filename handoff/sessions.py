@@ -17,7 +17,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import jwt
 
@@ -33,8 +33,6 @@ _KEY_PURPOSE = b"tier1 widget session token v1"
 class InvalidSession(HandoffError):
     """The session token is missing, malformed, badly signed or expired."""
 
-    http_status = 401
-    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
     default_message = (
         "Missing or invalid session token; create a session with POST /api/chat/sessions and "
         "send 'Authorization: Bearer <session_token>'."
@@ -44,7 +42,6 @@ class InvalidSession(HandoffError):
 class NotYourConversation(HandoffError):
     """A valid session token used for another conversation."""
 
-    http_status = 403
     default_message = (
         "This session token belongs to another conversation; use the session_id it was "
         "issued with."

@@ -57,12 +57,10 @@ TICKET_TRANSITIONS: frozenset[tuple[TicketStatus, TicketStatus]] = frozenset(
 
 
 class TicketNotFound(HandoffError):
-    http_status = 404
     default_message = "No offline ticket has this id; list them at GET /api/tickets."
 
 
 class IllegalTicketTransition(HandoffError):
-    http_status = 409
     default_message = "The ticket cannot move to that status from its current one; reload it."
 
 

@@ -1,8 +1,8 @@
 """HTTP API of the knowledge base: one router, mounted by the app's composition root.
 
 Endpoints are sync functions so FastAPI runs them in its threadpool (encoding and FAISS
-search block). Errors propagate as ``KnowledgeBaseError`` subclasses; the app maps their
-``http_status`` to responses in one place. Writes go to SQL and then into the live index,
+search block). Errors propagate as ``KnowledgeBaseError`` subclasses; the app maps them to
+HTTP statuses in one place, at its edge (``tier1.http_errors``). Writes go to SQL and then into the live index,
 so a change is searchable as soon as its request returns.
 """
 

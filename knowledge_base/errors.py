@@ -1,7 +1,7 @@
 """The knowledge base's error hierarchy.
 
-Every error carries ``http_status`` so the app's composition root can translate the whole
-hierarchy to HTTP in one place. Messages say what was wrong and what to do about it.
+Messages say what was wrong and what to do about it. The errors know nothing of HTTP: the
+app maps them to status codes in one place, at its edge (``tier1.http_errors``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from pathlib import Path
 class KnowledgeBaseError(Exception):
     """Base class of every error the knowledge base raises."""
 
-    http_status: int = 500
-
 
 class ArticleNotFound(KnowledgeBaseError):
     """The requested article does not exist (or was deleted)."""
-
-    http_status = 404
 
     def __init__(self, article_id: int) -> None:
         super().__init__(
@@ -31,8 +27,6 @@ class ArticleNotFound(KnowledgeBaseError):
 
 class InvalidQuery(KnowledgeBaseError):
     """A search request that cannot be answered as given (empty, too long, bad top_k)."""
-
-    http_status = 422
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,6 @@ class KnowledgeFileError(KnowledgeBaseError):
         line: the first problem's line, or None.
     """
 
-    http_status = 400
     _SHOWN = 10
 
     def __init__(
@@ -98,8 +91,6 @@ class KnowledgeFileError(KnowledgeBaseError):
 class InvalidArticle(KnowledgeBaseError):
     """An article sent to the admin API is invalid; ``problems`` lists what and where."""
 
-    http_status = 422
-
     def __init__(self, problems: list[FileProblem]) -> None:
         self.problems = list(problems)
         super().__init__("the article is invalid: " + "; ".join(str(p) for p in problems))
@@ -108,19 +99,13 @@ class InvalidArticle(KnowledgeBaseError):
 class ArticleConflict(KnowledgeBaseError):
     """A write would give two articles the same slug (external id)."""
 
-    http_status = 409
-
 
 class UnsupportedFormat(KnowledgeBaseError):
     """An import or export format tier1 does not read or write."""
 
-    http_status = 415
-
 
 class EmbedderError(KnowledgeBaseError):
     """The embedding model could not be loaded or failed to encode."""
-
-    http_status = 503
 
 
 class VectorIndexError(KnowledgeBaseError):
@@ -130,22 +115,14 @@ class VectorIndexError(KnowledgeBaseError):
     a caller when a file is loaded directly.
     """
 
-    http_status = 500
-
 
 class UnsupportedBackend(KnowledgeBaseError):
     """A factory was asked for a backend ``type`` it does not know (a configuration error)."""
-
-    http_status = 500
 
 
 class NotReady(KnowledgeBaseError):
     """The service was used before ``start()`` finished."""
 
-    http_status = 503
-
 
 class StorageError(KnowledgeBaseError):
     """The knowledge base's database failed (unreachable, locked, schema problem)."""
-
-    http_status = 503

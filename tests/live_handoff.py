@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa, build_handoff
+from tier1 import http_errors
 
 
 class LiveServer:
@@ -47,6 +48,7 @@ def started_handoff(
         rasa=rasa,
         # Cheap argon2 parameters: the default costs ~150 ms per hash.
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        error_status=http_errors.status_for,
         **extra,
     )
     built.start()
@@ -98,7 +100,10 @@ def serve_handoff(
 
     @api.exception_handler(HandoffError)
     async def _errors(_request, exc: HandoffError):
-        return JSONResponse({"detail": str(exc)}, exc.http_status, headers=exc.headers)
+        status = http_errors.status_for(exc)
+        return JSONResponse(
+            {"detail": str(exc)}, status, headers=http_errors.headers_for(exc, status)
+        )
 
     with serve_asgi(socketio.ASGIApp(handoff.sio, api)) as url:
         yield LiveServer(handoff, rasa, url)

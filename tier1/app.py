@@ -169,6 +169,7 @@ def _build_handoff(settings: Settings, engine: Any, limiter: RateLimiter) -> Han
         client_manager=backends.socket_manager(settings),
         presence=backends.presence(settings),
         rate_limiter=limiter,
+        error_status=http_errors.status_for,
     )
 
 

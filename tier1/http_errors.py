@@ -1,8 +1,11 @@
-"""Errors to HTTP, in one place: the exception handlers and their OpenAPI documentation.
+"""Errors to HTTP, in one place: the status table, the exception handlers and their OpenAPI
+documentation.
 
-Every package error carries the status it maps to (``http_status``) and a message that says
-what was wrong and what to do; here they become ``{"detail": ..., "error": ...}`` JSON
-responses. Starlette's own HTTP errors (404 for an unknown path, 405, 400 for a body that
+The packages' errors know nothing of HTTP; each has a message that says what was wrong and
+what to do. `STATUS_BY_ERROR` gives each its status (looked up along the error's MRO, so a
+subclass maps like its nearest listed ancestor; an error with no entry is a 500 and is
+logged), and here they become ``{"detail": ..., "error": ...}`` JSON responses. The agent
+socket's failed acks carry the same status (`status_for`, handed to the handoff wiring). Starlette's own HTTP errors (404 for an unknown path, 405, 400 for a body that
 cannot be parsed) get the same shape, so a client parses one error format.
 
 The routers do not list their error responses one by one; `document_errors` adds them to
@@ -12,6 +15,7 @@ see `_codes_for`), so a new route is documented without anyone remembering to.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -19,12 +23,64 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from handoff.errors import HandoffError
-from knowledge_base.errors import KnowledgeBaseError
-from tier1.admin.learning import LearningError
+from handoff import errors as handoff_errors
+from handoff.analytics import InvalidRange
+from handoff.ratelimit import BodyTooLarge, RateLimited
+from handoff.sessions import InvalidSession, NotYourConversation
+from handoff.tickets import IllegalTicketTransition, TicketNotFound
+from knowledge_base import errors as kb_errors
+from tier1.admin.learning import LearningError, NothingToUndo, UnansweredItemNotFound
+
+log = logging.getLogger("tier1.http_errors")
 
 # The error hierarchies of the packages mounted in the app.
-PACKAGE_ERRORS: tuple[type[Exception], ...] = (HandoffError, KnowledgeBaseError, LearningError)
+PACKAGE_ERRORS: tuple[type[Exception], ...] = (
+    handoff_errors.HandoffError,
+    kb_errors.KnowledgeBaseError,
+    LearningError,
+)
+
+# Each package error's HTTP status. Read along the error's MRO (`status_for`): a subclass
+# without its own entry maps like its nearest listed ancestor.
+STATUS_BY_ERROR: dict[type[Exception], int] = {
+    # handoff
+    handoff_errors.ConversationNotFound: 404,
+    handoff_errors.IllegalTransition: 409,
+    handoff_errors.AlreadyClaimed: 409,
+    handoff_errors.NotAssignee: 403,
+    handoff_errors.InvalidMessage: 422,
+    handoff_errors.InvalidAgent: 422,
+    handoff_errors.AuthError: 401,
+    handoff_errors.Forbidden: 403,
+    handoff_errors.RasaUnavailable: 503,
+    handoff_errors.AgentExists: 409,
+    handoff_errors.AgentNotFound: 404,
+    handoff_errors.CannedResponseNotFound: 404,
+    handoff_errors.CannedResponseExists: 409,
+    handoff_errors.InvalidCannedResponse: 422,
+    InvalidSession: 401,
+    NotYourConversation: 403,
+    RateLimited: 429,
+    BodyTooLarge: 413,
+    TicketNotFound: 404,
+    IllegalTicketTransition: 409,
+    InvalidRange: 422,
+    # knowledge_base
+    kb_errors.ArticleNotFound: 404,
+    kb_errors.InvalidQuery: 422,
+    kb_errors.KnowledgeFileError: 400,
+    kb_errors.InvalidArticle: 422,
+    kb_errors.ArticleConflict: 409,
+    kb_errors.UnsupportedFormat: 415,
+    kb_errors.EmbedderError: 503,
+    kb_errors.VectorIndexError: 500,
+    kb_errors.UnsupportedBackend: 500,
+    kb_errors.NotReady: 503,
+    kb_errors.StorageError: 503,
+    # the learning loop (tier1.admin)
+    UnansweredItemNotFound: 404,
+    NothingToUndo: 409,
+}
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -54,14 +110,44 @@ _WRITES = frozenset({"post", "put", "patch", "delete"})
 _PROBES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
 
 
+def mapped_status(error_class: type[BaseException]) -> int | None:
+    """The status `STATUS_BY_ERROR` gives ``error_class`` or its nearest listed ancestor."""
+    for cls in error_class.__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
+            return status
+    return None
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of an error; one missing from `STATUS_BY_ERROR` is a 500, logged."""
+    status = mapped_status(type(exc))
+    if status is None:
+        log.error(
+            "%s has no HTTP status in tier1.http_errors.STATUS_BY_ERROR; answering 500",
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        return 500
+    return status
+
+
+def headers_for(exc: BaseException, status: int) -> dict[str, str] | None:
+    """Extra response headers: ``Retry-After`` for a rate limit, the auth scheme for a 401."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def error_response(exc: Exception) -> JSONResponse:
     """The response for a package error: its status, message, name and extra headers."""
-    status = getattr(exc, "http_status", 500)
-    headers = getattr(exc, "headers", None)
-    if status == 401 and not headers:
-        headers = {"WWW-Authenticate": "Bearer"}
+    status = status_for(exc)
     return JSONResponse(
-        {"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers
+        {"detail": str(exc), "error": type(exc).__name__},
+        status_code=status,
+        headers=headers_for(exc, status),
     )
 
 
@@ -150,4 +236,14 @@ def install(api: FastAPI) -> None:
     api.add_exception_handler(StarletteHTTPException, _http_exception)
 
 
-__all__ = ["ERROR_RULES", "PACKAGE_ERRORS", "document_errors", "error_response", "install"]
+__all__ = [
+    "ERROR_RULES",
+    "PACKAGE_ERRORS",
+    "STATUS_BY_ERROR",
+    "document_errors",
+    "error_response",
+    "headers_for",
+    "install",
+    "mapped_status",
+    "status_for",
+]

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from handoff.ratelimit import BodyTooLarge, RateLimited, RateLimiter
+from tier1.http_errors import headers_for, status_for
 
 # Probes from load balancers, the supervisor and Prometheus must never be refused.
 UNLIMITED_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
@@ -93,11 +94,12 @@ async def _buffered(receive: Any, limit: int) -> Any:
 async def _refuse(send: Any, error: RateLimited | BodyTooLarge) -> None:
     body = json.dumps({"detail": str(error), "error": type(error).__name__}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if isinstance(error, RateLimited):
-        headers.append((b"retry-after", str(error.retry_after).encode()))
-    else:
+    status = status_for(error)
+    extra = headers_for(error, status) or {}
+    headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+    if not isinstance(error, RateLimited):
         headers.append((b"connection", b"close"))  # the unread body must not be parsed as a request
-    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -36,8 +36,6 @@ _GRID_STEPS = 400
 class CalibrationError(KnowledgeBaseError):
     """No threshold meets the target, or the config file cannot be updated."""
 
-    http_status = 422
-
 
 @dataclass(frozen=True)
 class Calibration:

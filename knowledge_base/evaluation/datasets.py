@@ -21,8 +21,6 @@ OOS = "oos"
 class DatasetError(KnowledgeBaseError):
     """An evaluation data file is missing, malformed, or lacks a needed column or split."""
 
-    http_status = 400
-
 
 @dataclass(frozen=True)
 class LabelledSplit:

@@ -30,6 +30,7 @@ from handoff import Handoff, HandoffError, HandoffSettings, InMemoryRasa
 from handoff.events import Event
 from handoff.store import ConversationStore
 from tests import live_handoff
+from tier1 import http_errors
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef"
 INTERNAL_TOKEN = "test-internal-token-0123456789"
@@ -149,8 +150,11 @@ def admin(handoff: Handoff):
 
 
 def handoff_error_handler(_request: Request, exc: HandoffError) -> JSONResponse:
-    """What the composition root does: map http_status (and headers) in one place."""
-    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status, headers=exc.headers)
+    """What the composition root does: map errors to status (and headers) in one place."""
+    status = http_errors.status_for(exc)
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=status, headers=http_errors.headers_for(exc, status)
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from handoff import HandoffError, HandoffSettings, InMemoryRasa, build_handoff
+from tier1.http_errors import headers_for, status_for
 
 pytestmark = pytest.mark.integration  # a real uvicorn server and socket.io clients
 
@@ -38,6 +39,7 @@ def live(tmp_path_factory, sqlite_engine):
         cors_origins=["*"],
         rasa=InMemoryRasa(),
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        error_status=status_for,
     )
     handoff.start()
     handoff.create_agent("ana@example.com", PASSWORD, display_name="Ana")
@@ -46,7 +48,9 @@ def live(tmp_path_factory, sqlite_engine):
     api.include_router(handoff.router)
     api.add_exception_handler(
         HandoffError,
-        lambda _r, e: JSONResponse({"detail": str(e)}, e.http_status, headers=e.headers),
+        lambda _r, e: JSONResponse(
+            {"detail": str(e)}, status_for(e), headers=headers_for(e, status_for(e))
+        ),
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 
 from handoff.analytics import Analytics, InvalidRange
 from tests.handoff.analytics_seed import EXPECTED, RANGE, seed
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -75,4 +76,4 @@ def test_a_reversed_range_is_refused(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}", future=True)
     with pytest.raises(InvalidRange) as e:
         Analytics(engine).report(*reversed(RANGE))
-    assert e.value.http_status == 422
+    assert status_for(e.value) == 422

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from handoff.auth import INTERNAL, Auth, Passwords, Tokens
 from handoff.errors import AuthError
 from handoff.records import Agent
+from tier1.http_errors import headers_for, mapped_status
 
 pytestmark = pytest.mark.unit
 
@@ -84,5 +85,5 @@ def test_dependencies_resolve_agents_and_the_internal_token():
 
 
 def test_errors_carry_the_bearer_challenge():
-    assert AuthError.http_status == 401
-    assert AuthError().headers == {"WWW-Authenticate": "Bearer"}
+    assert mapped_status(AuthError) == 401
+    assert headers_for(AuthError(), 401) == {"WWW-Authenticate": "Bearer"}

@@ -16,6 +16,7 @@ from handoff.ratelimit import (
     TokenBuckets,
     limit_socket_messages,
 )
+from tier1.http_errors import status_for
 from tier1.limits import LimitMiddleware
 
 pytestmark = pytest.mark.unit
@@ -151,4 +152,4 @@ def test_socket_messages_over_the_session_limit_get_an_error_event():
 
 def test_rate_limited_is_a_handoff_error_with_status_429():
     e = RateLimited("session", 0.2)
-    assert e.http_status == 429 and e.retry_after == 1
+    assert status_for(e) == 429 and e.retry_after == 1

@@ -10,6 +10,7 @@ import pytest
 from handoff import Handoff
 from handoff.auth import Tokens
 from handoff.sessions import InvalidSession, NotYourConversation, SessionTokens, WidgetSessions
+from tier1.http_errors import mapped_status
 
 pytestmark = pytest.mark.unit
 
@@ -48,7 +49,7 @@ def test_agent_tokens_and_session_tokens_never_stand_in_for_each_other(tokens, h
         tokens.conversation_id(forged)
     with pytest.raises(Exception):  # noqa: B017 - any auth error: a session is not an agent
         Tokens(SECRET, 60).agent_id(tokens.issue("1"))
-    assert InvalidSession.http_status == 401 and NotYourConversation.http_status == 403
+    assert mapped_status(InvalidSession) == 401 and mapped_status(NotYourConversation) == 403
 
 
 def test_open_resumes_by_token_else_by_id_only_when_allowed(handoff: Handoff, tokens):

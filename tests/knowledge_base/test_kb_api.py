@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from knowledge_base import create_router
 from knowledge_base.errors import KnowledgeBaseError
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +34,7 @@ def client(make_kb, kb_file):
     # What the composition root does once for the whole package.
     app.add_exception_handler(
         KnowledgeBaseError,
-        lambda _r, e: JSONResponse({"detail": str(e)}, status_code=e.http_status),
+        lambda _r, e: JSONResponse({"detail": str(e)}, status_code=status_for(e)),
     )
     app.include_router(create_router(kb, authorize, authorize_admin))
     with TestClient(app) as c:

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, text
 from knowledge_base import ArticleStatus, Decision
 from knowledge_base.errors import ArticleConflict, ArticleNotFound, InvalidArticle
 from knowledge_base.schema import VERSION_TABLE, current_revision, head
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -38,10 +39,10 @@ def test_create_is_searchable_at_once_and_recorded(kb):
 def test_create_refuses_a_taken_slug_and_invalid_fields(kb):
     with pytest.raises(ArticleConflict) as e:
         kb.create_article({**NEW, "slug": "refunds"}, actor="a")
-    assert e.value.http_status == 409
+    assert status_for(e.value) == 409
     with pytest.raises(InvalidArticle) as e:
         kb.create_article({**NEW, "slug": "Bad Slug", "title": ""}, actor="a")
-    assert e.value.http_status == 422 and {p.field for p in e.value.problems} == {"slug", "title"}
+    assert status_for(e.value) == 422 and {p.field for p in e.value.problems} == {"slug", "title"}
 
 
 def test_update_replaces_and_keeps_the_previous_version(kb):

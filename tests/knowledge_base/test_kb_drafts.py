@@ -15,6 +15,7 @@ from knowledge_base.errors import (
     InvalidArticle,
     KnowledgeBaseError,
 )
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -186,7 +187,7 @@ def client(kb):
     app = FastAPI()
     app.add_exception_handler(
         KnowledgeBaseError,
-        lambda _r, e: JSONResponse({"detail": str(e)}, status_code=e.http_status),
+        lambda _r, e: JSONResponse({"detail": str(e)}, status_code=status_for(e)),
     )
     app.include_router(create_router(kb, authorize, authorize_admin))
     with TestClient(app) as c:

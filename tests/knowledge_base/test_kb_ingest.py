@@ -10,6 +10,7 @@ import pytest
 from knowledge_base import ingest
 from knowledge_base.errors import KnowledgeFileError, UnsupportedFormat
 from knowledge_base.passages import split_passages
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -141,7 +142,7 @@ def test_errors_name_the_file_line_and_field(name, text, line, field, article):
 def test_unknown_extensions_and_non_utf8_are_refused():
     with pytest.raises(UnsupportedFormat) as e:
         ingest.parse_source("kb.docx", b"x")
-    assert e.value.http_status == 415
+    assert status_for(e.value) == 415
     with pytest.raises(KnowledgeFileError, match="UTF-8"):
         ingest.parse_source("kb.csv", "slug\n\xe9".encode("latin-1"))
     with pytest.raises(UnsupportedFormat):

@@ -7,6 +7,7 @@ import yaml
 
 from knowledge_base.errors import KnowledgeFileError
 from knowledge_base.knowledge_file import parse_knowledge_file, read_knowledge_file
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +36,7 @@ articles:
 def problems_of(text: str) -> KnowledgeFileError:
     with pytest.raises(KnowledgeFileError) as e:
         parse_knowledge_file(text, "kb.yml")
-    assert e.value.http_status == 400
+    assert status_for(e.value) == 400
     assert str(e.value).startswith("kb.yml: ")
     return e.value
 

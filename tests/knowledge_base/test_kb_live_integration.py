@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, create_router
 from knowledge_base.errors import KnowledgeBaseError
 from knowledge_base.index import FaissIndex, load_index
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def kb(settings, tmp_path, real_embedder, kb_file):
 def client(kb):
     app = FastAPI()
     app.add_exception_handler(
-        KnowledgeBaseError, lambda _r, e: JSONResponse({"detail": str(e)}, e.http_status)
+        KnowledgeBaseError, lambda _r, e: JSONResponse({"detail": str(e)}, status_for(e))
     )
     app.include_router(create_router(kb, lambda: None, lambda: "admin:test"))
     with TestClient(app) as c:

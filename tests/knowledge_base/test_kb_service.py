@@ -15,6 +15,7 @@ from knowledge_base.errors import (
 )
 from knowledge_base.index import load_index
 from knowledge_base.live_index import LiveIndex
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -305,7 +306,7 @@ def test_search_many_returns_one_result_per_question_in_order(make_kb, kb_file):
 def test_invalid_queries_are_rejected(make_kb, text):
     with pytest.raises(InvalidQuery) as e:
         make_kb().search(text)
-    assert e.value.http_status == 422
+    assert status_for(e.value) == 422
 
 
 @pytest.mark.parametrize("top_k", [0, 101, 2.5])
@@ -355,7 +356,7 @@ def test_get_article_returns_its_questions_without_the_title(make_kb, kb_file):
 def test_an_unknown_article_is_not_found(make_kb):
     with pytest.raises(ArticleNotFound) as e:
         make_kb().get_article(999)
-    assert e.value.http_status == 404 and "999" in str(e.value)
+    assert status_for(e.value) == 404 and "999" in str(e.value)
 
 
 def test_nothing_works_before_start(kb_settings, engine, index_path, kb_file):
@@ -368,7 +369,7 @@ def test_nothing_works_before_start(kb_settings, engine, index_path, kb_file):
     ):
         with pytest.raises(NotReady) as e:
             call()
-        assert e.value.http_status == 503
+        assert status_for(e.value) == 503
 
 
 def test_construction_does_no_work(kb_settings, engine, index_path):

@@ -48,13 +48,9 @@ _ITEM_ID = re.compile(r"^u([0-9]{1,18})$")  # "u" + the group's first message id
 class LearningError(Exception):
     """Base class of every error the learning loop raises."""
 
-    http_status: int = 500
-
 
 class UnansweredItemNotFound(LearningError):
     """No open inbox item has this id."""
-
-    http_status = 404
 
     def __init__(self, item_id: str) -> None:
         super().__init__(
@@ -65,8 +61,6 @@ class UnansweredItemNotFound(LearningError):
 
 class NothingToUndo(LearningError):
     """The item was not attached or dismissed (or that was undone already)."""
-
-    http_status = 409
 
 
 class MissKind(str, Enum):

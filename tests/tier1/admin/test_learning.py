@@ -14,6 +14,7 @@ from knowledge_base.embedder import HashingEmbedder
 from knowledge_base.settings import KnowledgeBaseSettings
 from tests.handoff.analytics_seed import DAY, seed
 from tier1.admin.learning import LearningLoop, MissKind, NothingToUndo, UnansweredItemNotFound
+from tier1.http_errors import status_for
 
 pytestmark = pytest.mark.unit
 
@@ -107,7 +108,7 @@ def test_attach_adds_the_phrasings_and_the_question_is_then_answered(loop):
     assert "can I pay with bitcoin" not in by_example(learning.inbox())
     with pytest.raises(UnansweredItemNotFound) as e:
         learning.attach(item.id, payments, actor="agent:1")
-    assert e.value.http_status == 404
+    assert status_for(e.value) == 404
 
 
 def test_dismiss_hides_the_item_for_good(loop):
@@ -158,7 +159,7 @@ def test_undo_attach_takes_the_phrasings_back_and_reopens_the_item(loop):
     assert again.id == item.id and again.count == 2  # back, under the same id
     with pytest.raises(NothingToUndo) as e:
         learning.undo(item.id, actor="agent:1")
-    assert e.value.http_status == 409
+    assert status_for(e.value) == 409
 
 
 def test_undo_attach_keeps_a_phrasing_the_article_had_before(loop):
