@@ -105,54 +105,14 @@ def transition(
     if row is None:
         raise ConversationNotFound(f"No conversation has id {conversation_id!r}; check the id.")
     current = Status(row.status)
-    if to is Status.ASSIGNED and current is Status.ASSIGNED and only_assignee is None:
-        raise AlreadyClaimed()
-    event_name = TRANSITIONS.get((current, to))
-    if event_name is None:
-        allowed = ", ".join(s.value for s in allowed_targets(current)) or "nothing"
-        raise IllegalTransition(
-            f"Conversation {conversation_id!r} is {current.value!r} and cannot move to "
-            f"{to.value!r} (from {current.value!r} it can move to: {allowed}); reload it and retry."
-        )
-    if (
-        only_assignee is not None
-        and current is Status.ASSIGNED
-        and row.assignee_id != only_assignee
-    ):
-        raise NotAssignee()
-    if to is Status.ASSIGNED and assignee_id is not None and assignee_id == row.assignee_id:
-        raise IllegalTransition(
-            f"Conversation {conversation_id!r} is already assigned to that agent; pick another."
-        )
-    if unanswered_only and row.agent_replied_at is not None:
-        raise IllegalTransition(
-            f"Conversation {conversation_id!r} was answered by its agent; it stays assigned."
-        )
-
+    event_name = _checked_move(
+        conversation_id, current, to, row,
+        assignee_id=assignee_id, only_assignee=only_assignee, unanswered_only=unanswered_only,
+    )
     now = now or utcnow()
-    values: dict[str, Any] = {"status": to.value, "updated_at": now}
-    if to is Status.QUEUED:
-        values.update(
-            queued_at=now, reason=reason, assignee_id=None, assigned_at=None, agent_replied_at=None
-        )
-        if context is not None:
-            values["context"] = context
-        if priority is not None:
-            values["priority"] = priority
-    elif to is Status.ASSIGNED:
-        if assignee_id is None:
-            raise ValueError("assignee_id is required to move a conversation to 'assigned'")
-        values.update(assignee_id=assignee_id, assigned_at=now, agent_replied_at=None)
-    elif to is Status.BOT:
-        values.update(
-            assignee_id=None,
-            queued_at=None,
-            reason=None,
-            priority=0,
-            assigned_at=None,
-            agent_replied_at=None,
-        )
-
+    values = _column_values(
+        to, now, reason=reason, context=context, priority=priority, assignee_id=assignee_id
+    )
     stmt = (
         update(ConversationRow)
         .where(ConversationRow.id == conversation_id, ConversationRow.status == current.value)
@@ -188,5 +148,78 @@ def transition(
         data["previous_assignee_id"] = row.assignee_id
     return Event(event_name, conversation_id, data)
 
+
+def _checked_move(
+    conversation_id: str,
+    current: Status,
+    to: Status,
+    row: Any,
+    *,
+    assignee_id: int | None,
+    only_assignee: int | None,
+    unanswered_only: bool,
+) -> str:
+    """The event the move ``current -> to`` publishes, once the table and the guards of
+    `transition` allow it (``row``: the conversation's status, assignee, agent reply time).
+    """
+    if to is Status.ASSIGNED and current is Status.ASSIGNED and only_assignee is None:
+        raise AlreadyClaimed()
+    event_name = TRANSITIONS.get((current, to))
+    if event_name is None:
+        allowed = ", ".join(s.value for s in allowed_targets(current)) or "nothing"
+        raise IllegalTransition(
+            f"Conversation {conversation_id!r} is {current.value!r} and cannot move to "
+            f"{to.value!r} (from {current.value!r} it can move to: {allowed}); reload it and retry."
+        )
+    if (
+        only_assignee is not None
+        and current is Status.ASSIGNED
+        and row.assignee_id != only_assignee
+    ):
+        raise NotAssignee()
+    if to is Status.ASSIGNED and assignee_id is not None and assignee_id == row.assignee_id:
+        raise IllegalTransition(
+            f"Conversation {conversation_id!r} is already assigned to that agent; pick another."
+        )
+    if unanswered_only and row.agent_replied_at is not None:
+        raise IllegalTransition(
+            f"Conversation {conversation_id!r} was answered by its agent; it stays assigned."
+        )
+    return event_name
+
+
+def _column_values(
+    to: Status,
+    now: datetime,
+    *,
+    reason: str | None,
+    context: dict[str, Any] | None,
+    priority: int | None,
+    assignee_id: int | None,
+) -> dict[str, Any]:
+    """The conversation's columns after moving to ``to`` (see `transition`'s docstring)."""
+    values: dict[str, Any] = {"status": to.value, "updated_at": now}
+    if to is Status.QUEUED:
+        values.update(
+            queued_at=now, reason=reason, assignee_id=None, assigned_at=None, agent_replied_at=None
+        )
+        if context is not None:
+            values["context"] = context
+        if priority is not None:
+            values["priority"] = priority
+    elif to is Status.ASSIGNED:
+        if assignee_id is None:
+            raise ValueError("assignee_id is required to move a conversation to 'assigned'")
+        values.update(assignee_id=assignee_id, assigned_at=now, agent_replied_at=None)
+    elif to is Status.BOT:
+        values.update(
+            assignee_id=None,
+            queued_at=None,
+            reason=None,
+            priority=0,
+            assigned_at=None,
+            agent_replied_at=None,
+        )
+    return values
 
 __all__ = ["TRANSITIONS", "Status", "allowed_targets", "transition"]
