@@ -1,5 +1,5 @@
 """The cheapest scripted fault in CI: kill -9 of the action server in the middle of a small
-load run (benchmarks/faults.py runs it and the others on the production topology).
+load run (`tier1 bench faults` runs it and the others on the production topology).
 
 supervisord must restart it (a new pid, healthy again); every acknowledged user message must be
 stored, and answered - by the bot, its apology or "connecting you to a person" - within the
@@ -9,41 +9,30 @@ bound after recovery; the conversations with the agents must be untouched.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import ROOT
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _faults():
-    spec = importlib.util.spec_from_file_location("tier1_faults", ROOT / "benchmarks" / "faults.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_kill_9_of_the_action_server_mid_load_loses_nothing_and_leaves_nobody_waiting(stack):
+    from tier1.bench.faults import Target, run_scenario
     from tier1.bench.load import LoadOptions
 
-    faults = _faults()
     config = yaml.safe_load(stack.config.read_text())
     server = config["server"]
-    target = faults.Target(
+    target = Target(
         bases=[stack.url], database_url=config["database"]["url"],
-        supervisor_socket=faults.Path(server["state_dir"]) / "supervisor.sock",
+        supervisor_socket=Path(server["state_dir"]) / "supervisor.sock",
         health={"actions": f"http://127.0.0.1:{server['action_port']}/health"},
         config=stack.config, env=stack.env)
     opts = LoadOptions(bases=(stack.url,), rasa_url=None, users=4, duration=24,
                        reply_timeout=60, reconnect_timeout=60)
 
-    row = asyncio.run(faults.run_scenario(target, "actions", opts, None, bound=60,
-                                          log=lambda _line: None))
+    row = asyncio.run(run_scenario(target, "actions", opts, None, bound=60,
+                                   log=lambda _line: None))
 
     assert row["new_pid"] != row["killed_pid"] and row["restarted_by"] == "supervisord"
     assert row["acknowledged"] >= 8, row

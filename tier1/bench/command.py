@@ -36,8 +36,65 @@ def cmd_bench_load(args: argparse.Namespace, settings_of: Callable) -> int:
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
 
 
+def cmd_bench_faults(args: argparse.Namespace) -> int:
+    """``tier1 bench faults``: see its --help."""
+    from pathlib import Path
+
+    from tier1.bench.faults import SCENARIOS, DrillOptions, run_drills, table
+
+    scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown or not scenarios:
+        print(f"tier1: unknown scenario(s) {', '.join(unknown) or '(none given)'}; use a "
+              f"comma-separated list from: {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    if args.users < 1 or args.duration <= 0 or args.bound <= 0:
+        print("tier1: --users must be >= 1, --duration and --bound > 0", file=sys.stderr)
+        return 2
+    config = Path(args.config)
+    if not config.is_file():
+        print(f"tier1: config file {config} not found; pass --config PATH", file=sys.stderr)
+        return 2
+    options = DrillOptions(config=config, scenarios=scenarios, users=args.users,
+                           duration=args.duration, bound=args.bound, pg_admin=args.pg,
+                           keep=args.keep)
+    rows = run_drills(options, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(rows, indent=2, default=str) if args.json else table(rows))
+    return 0 if rows and all(r["passed"] for r in rows) else 1
+
+
+def _add_faults_command(bench, add: Callable) -> None:
+    from tier1.bench.faults.injection import SCENARIOS
+
+    bf = add("faults", cmd_bench_faults,
+             "Scripted faults in the middle of a load run on the production topology: a fresh "
+             "PostgreSQL database, a private Redis, replica A (tier1 run under supervisord) and "
+             "replica B. Per scenario, the load's users run against both replicas, the fault "
+             "comes at a third of --duration, and the database and the users' counts are checked: "
+             "no acknowledged message lost, none unanswered within --bound after recovery, none "
+             "duplicated, the agents' conversations untouched. Scenarios: "
+             + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items())
+             + ". Exits 1 if any scenario failed.",
+             "example:\n  tier1 bench faults                                  # all scenarios, 30 users\n"
+             "  tier1 bench faults --scenarios actions,replica --users 10 --json\n"
+             "  tier1 bench faults --pg postgresql+psycopg2://postgres@db:5432/postgres --keep",
+             parent=bench)
+    bf.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="comma-separated, from: " + ", ".join(SCENARIOS) + " (default: all)")
+    bf.add_argument("--users", type=int, default=30, help="simulated widget users (default 30)")
+    bf.add_argument("--duration", type=float, default=45, help="seconds of load per scenario; "
+                    "the fault comes at a third (default 45)")
+    bf.add_argument("--bound", type=float, default=90, help="seconds after the later of a "
+                    "message and the recovery within which it must be answered (default 90)")
+    bf.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                    help="an admin URL of the PostgreSQL server (a fresh database is created "
+                    "and dropped)")
+    bf.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    bf.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
 def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
-    """Register ``tier1 bench load`` on the CLI's subparsers ``sub`` with its ``add`` helper.
+    """Register ``tier1 bench load`` and ``tier1 bench faults`` on the CLI's subparsers ``sub`` with its ``add`` helper.
 
     ``settings_of(config_path)`` returns ``(settings, environment)``.
     """
@@ -83,6 +140,7 @@ def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
                     help="skip the POST /api/kb/search phase (and ratio_to_kb_search)")
     bl.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     bl.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_faults_command(bench, add)
 
 
-__all__ = ["add_bench_commands", "cmd_bench_load"]
+__all__ = ["add_bench_commands", "cmd_bench_faults", "cmd_bench_load"]
