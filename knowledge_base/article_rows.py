@@ -1,5 +1,7 @@
-"""Conversions between ``ArticleRow`` and the package's values (records, specs, snapshots),
-and the sync of an article's indexed texts with what its spec asks for."""
+"""Conversions between ``ArticleRow`` and the package's values (records, specs, snapshots).
+
+Also the sync of an article's indexed texts with what its spec asks for.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ SNAPSHOT_FIELDS = ("slug", "title", "answer", "url", "tags", "locale", "status",
 
 
 def to_article(row: ArticleRow) -> Article:
+    """The row as an ``Article`` record (its question variants, not title or passages)."""
     return Article(
         id=row.id,
         slug=row.slug,
@@ -35,6 +38,7 @@ def to_article(row: ArticleRow) -> Article:
 
 
 def to_spec(row: ArticleRow) -> ArticleSpec:
+    """The row's live content as an ``ArticleSpec`` (knowledge-file fields)."""
     return ArticleSpec(
         slug=row.slug,
         title=row.title,
@@ -53,6 +57,7 @@ def snapshot(row: ArticleRow) -> dict[str, Any]:
 
 
 def spec_snapshot(spec: ArticleSpec) -> dict[str, Any]:
+    """The spec's editable fields as JSON (what a revision keeps)."""
     return {
         "slug": spec.slug,
         "title": spec.title,
@@ -66,17 +71,20 @@ def spec_snapshot(spec: ArticleSpec) -> dict[str, Any]:
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+    """The snapshot fields that differ (for a creation: those given a value)."""
     if before is None:
         return [f for f in SNAPSHOT_FIELDS if after.get(f) not in (None, [], "")]
     return [f for f in SNAPSHOT_FIELDS if before.get(f) != after.get(f)]
 
 
 def apply_spec(row: ArticleRow, spec: ArticleSpec) -> None:
+    """Copy the spec's fields onto the row, except its questions (see `sync_texts`)."""
     row.slug, row.title, row.answer, row.url = spec.slug, spec.title, spec.answer, spec.url
     row.tags, row.locale, row.status = list(spec.tags), spec.locale, spec.status.value
 
 
 def to_revision(row: RevisionRow, version: int = 0) -> Revision:
+    """The row as a ``Revision`` record."""
     return Revision(
         id=row.id,
         article_id=row.article_id,
@@ -102,8 +110,10 @@ _STATUS_ACTIONS = {
 
 
 def revision_action(before: dict[str, Any] | None, status: str) -> str:
-    """How a revision names a write: created, a status change (published, unpublished,
-    archived, restored), or updated."""
+    """How a revision names a write: created, a status change, or updated.
+
+    A status change is published, unpublished, archived or restored.
+    """
     if before is None:
         return "created"
     return _STATUS_ACTIONS.get((before.get("status"), status), "updated")
@@ -153,9 +163,10 @@ def sync_texts(
 
 
 def utc(moment: datetime) -> datetime:
-    # SQLite drops the zone of timezone-aware columns; every stored time is UTC.
+    """The moment as tz-aware UTC: SQLite drops the zone, and every stored time is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def now() -> datetime:
+    """The current time, tz-aware in UTC."""
     return datetime.now(timezone.utc)

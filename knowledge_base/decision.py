@@ -25,10 +25,14 @@ class Scored(Protocol):
     """What ``decide`` reads from a hit (``Hit`` satisfies it)."""
 
     @property
-    def article_id(self) -> int: ...
+    def article_id(self) -> int:
+        """The article the hit is for."""
+        ...
 
     @property
-    def score(self) -> float: ...
+    def score(self) -> float:
+        """The article's score; higher is better."""
+        ...
 
 
 _H = TypeVar("_H", bound=Scored)

@@ -121,8 +121,11 @@ class Draft:
         return out
 
     def to_dict(self, live: dict[str, Any]) -> dict[str, Any]:
-        """JSON-ready: the content publishing would give (the draft merged over ``live``),
-        the fields it changes, and who saved it last."""
+        """The draft as JSON-ready data, for the editor.
+
+        The content publishing would give (the draft merged over ``live``), the fields it
+        changes, and who saved it last.
+        """
         return {
             **self.merged(live),
             "changed": self.changed(live),

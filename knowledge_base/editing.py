@@ -48,8 +48,9 @@ class ArticleEditing:
     def create_article(
         self, data: dict[str, Any], *, actor: str, actor_name: str | None = None
     ) -> Article:
-        """Create one article from knowledge-file fields; searchable when this returns
-        (if published).
+        """Create one article from knowledge-file fields.
+
+        If published, it is searchable when this returns.
 
         Raises:
             InvalidArticle: a field is invalid. ArticleConflict: the slug exists.
@@ -72,9 +73,10 @@ class ArticleEditing:
         actor_name: str | None = None,
         partial: bool = False,
     ) -> Article:
-        """Replace an article's fields (``partial``: only those given) in its live version; the
-        change is searchable when this returns and its previous version is kept as a revision.
-        A draft, if any, stays and is merged over the new live version when published.
+        """Replace an article's fields (``partial``: only those given) in its live version.
+
+        The change is searchable when this returns and its previous version is kept as a
+        revision. A draft, if any, stays and is merged over the new live version when published.
 
         Raises:
             ArticleNotFound, InvalidArticle, ArticleConflict (the new slug is taken).
@@ -116,9 +118,11 @@ class ArticleEditing:
         actor: str,
         actor_name: str | None = None,
     ) -> Article:
-        """Keep ``data`` (the article's whole content: knowledge-file fields without status)
-        as the article's draft. The live version, its search results and the version counter
-        do not change. Content equal to the live version removes the draft.
+        """Keep ``data`` as the article's draft.
+
+        ``data`` is the article's whole content: knowledge-file fields without status. The
+        live version, its search results and the version counter do not change. Content equal
+        to the live version removes the draft.
 
         Raises:
             ArticleNotFound; InvalidArticle (checked as if published now); ArticleConflict
@@ -153,10 +157,12 @@ class ArticleEditing:
             return self._store.write_draft(article_id, lambda _row: None)
 
     def publish(self, article_id: int, *, actor: str, actor_name: str | None = None) -> Article:
-        """Make the article live: its draft (merged over the live version, see
-        ``knowledge_base.drafts``) becomes its content and its status ``published``; the
-        change is searchable when this returns and recorded as a ``published`` revision.
-        Publishing a published article without a draft changes nothing.
+        """Make the article live, with its draft if it has one.
+
+        Its draft (merged over the live version, see ``knowledge_base.drafts``) becomes its
+        content and its status ``published``; the change is searchable when this returns and
+        recorded as a ``published`` revision. Publishing a published article without a draft
+        changes nothing.
 
         Raises:
             ArticleNotFound, InvalidArticle, ArticleConflict (the draft's slug was taken since).

@@ -55,6 +55,7 @@ class Encoder:
 
     @property
     def packaged(self) -> bool:
+        """True when a Python package ships the model (nothing to install)."""
         return self.packaged_module is not None
 
     @property

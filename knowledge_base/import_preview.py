@@ -32,6 +32,7 @@ class PreviewRow:
     errors: list[FileProblem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready data."""
         return {
             "row": self.row,
             "line": self.line,
@@ -44,12 +45,15 @@ class PreviewRow:
 
 @dataclass(frozen=True)
 class ImportPreview:
+    """What importing a file would do, row by row, and the file's own problems."""
+
     file: str
     rows: list[PreviewRow]
     file_errors: list[FileProblem]
 
     @property
     def importable(self) -> bool:
+        """True when the file has no problem: importing it would succeed."""
         return not self.file_errors and all(r.action != "error" for r in self.rows)
 
     @property
@@ -62,6 +66,7 @@ class ImportPreview:
         return sum(1 for r in self.rows if r.action == action)
 
     def to_dict(self) -> dict[str, Any]:
+        """The preview as JSON-ready data, with counts per action."""
         return {
             "file": self.file,
             "importable": self.importable,
@@ -84,6 +89,9 @@ def build_preview(
     """Rows for the valid ``(position, spec)`` pairs and for ``error``'s problems.
 
     Args:
+        file: the file's name, as the preview shows it.
+        specs: the file's valid articles with their 1-based positions.
+        error: the file's validation problems, or None.
         stored: the stored articles that share a slug with ``specs``, by slug.
     """
     rows = []

@@ -24,14 +24,16 @@ class _Refreshable(Protocol):
 class Invalidation(Protocol):
     """Runs until cancelled, keeping the local index current (an asyncio task)."""
 
-    async def run(self) -> None: ...
+    async def run(self) -> None:
+        """Keep the local index current until cancelled."""
+        ...
 
 
 class NoInvalidation:
     """One replica: nothing to do (returns at once)."""
 
     async def run(self) -> None:
-        return None
+        """Return at once: this replica's writes already update its index."""
 
 
 class VersionPoller:
@@ -47,6 +49,7 @@ class VersionPoller:
         self._interval = interval
 
     async def run(self) -> None:
+        """Poll the version every ``interval`` seconds until cancelled; failures are logged."""
         while True:
             try:
                 if await asyncio.to_thread(self._kb.refresh):

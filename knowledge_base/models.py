@@ -98,6 +98,7 @@ class QuestionRow(Base):
         return decode_vector(self.embedding, self.embedding_model, dimensions, model)
 
     def set_vector(self, vector: np.ndarray, model: str) -> None:
+        """Store ``vector`` (as float32 bytes) and the name of the model that made it."""
         self.embedding = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
         self.embedding_model = model
 
@@ -153,6 +154,7 @@ def ensure_version_row(session: Session) -> None:
 
 
 def read_version(session: Session) -> int:
+    """The knowledge base's version counter (0 before the first write)."""
     row = session.execute(select(MetaRow.value).where(MetaRow.key == VERSION_KEY)).scalar()
     return int(row) if row is not None else 0
 

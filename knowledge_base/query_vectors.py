@@ -25,6 +25,7 @@ class QueryVectors:
         self._lock = threading.Lock()
 
     def get(self, model: str, text: str) -> np.ndarray | None:
+        """The cached vector (read-only, now the most recent), or None."""
         with self._lock:
             vector = self._vectors.get((model, text))
             if vector is not None:
@@ -32,6 +33,7 @@ class QueryVectors:
             return vector
 
     def put(self, model: str, text: str, vector: np.ndarray) -> None:
+        """Cache a read-only copy of ``vector``, dropping the least recent beyond ``size``."""
         if self.size <= 0:
             return
         vector = np.array(vector, dtype=np.float32)  # a private, read-only copy

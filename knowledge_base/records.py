@@ -24,11 +24,11 @@ class Hit:
     """One article found by a search.
 
     Attributes:
-        score: the article's score from the configured scorer (``scoring.type``): the best
-            cosine between the query and the article's indexed texts for ``max_cosine``, that
-            cosine weighted by the learned head's probability for ``learned_head``.
-        matched_question: the article's indexed text nearest to the query (a question, its
-            title or a passage).
+        score: the article's score from the scorer in use (``scoring.type``, see
+            `knowledge_base.scoring`); for ``max_cosine`` the best cosine between the query
+            and the article's indexed texts. Higher is better; scales differ per scoring.
+        matched_question: the article's indexed text with the best cosine the index found (a
+            question, its title or a passage).
     """
 
     article_id: int
@@ -40,6 +40,7 @@ class Hit:
     matched_question: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The hit as JSON-ready data."""
         return {
             "article_id": self.article_id,
             "slug": self.slug,
@@ -73,8 +74,10 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class Article:
-    """An article as stored; ``questions`` excludes the title and the answer's passages
-    (both indexed too, implicitly). ``slug`` is the external id."""
+    """An article as stored; ``slug`` is the external id.
+
+    ``questions`` excludes the title and the answer's passages (both indexed too, implicitly).
+    """
 
     id: int
     slug: str
@@ -102,6 +105,7 @@ class Article:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """The article as JSON-ready data: live content, status, dates and its draft."""
         live = self.content()
         return {
             "id": self.id,
@@ -134,6 +138,7 @@ class Revision:
     actor_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The revision as JSON-ready data."""
         return {
             "id": self.id,
             "article_id": self.article_id,
@@ -161,6 +166,7 @@ class ImportReport:
     slugs_updated: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
         return {
             "created": self.created,
             "updated": self.updated,

@@ -18,6 +18,7 @@ class ReadWriteLock:
 
     @contextmanager
     def read(self) -> Iterator[None]:
+        """Hold the lock shared; waits while a writer holds it or waits for it."""
         with self._cond:
             while self._writing or self._writers_waiting:
                 self._cond.wait()
@@ -32,6 +33,7 @@ class ReadWriteLock:
 
     @contextmanager
     def write(self) -> Iterator[None]:
+        """Hold the lock alone; waits for the readers and the writer inside to leave."""
         with self._cond:
             self._writers_waiting += 1
             try:

@@ -19,18 +19,24 @@ class _Schema(BaseModel):
 
 
 class Status(str, Enum):
+    """An article's lifecycle: only published articles are searchable."""
+
     draft = "draft"
     published = "published"
     archived = "archived"
 
 
 class ExportFormat(str, Enum):
+    """The file formats an export can be written in."""
+
     csv = "csv"
     json = "json"
     yaml = "yaml"
 
 
 class SearchRequest(_Schema):
+    """A question to search the knowledge base with."""
+
     text: constr(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="the user's question, as typed", example="I forgot my password"
     )
@@ -40,6 +46,8 @@ class SearchRequest(_Schema):
 
 
 class HitPublic(_Schema):
+    """One article a search found, with its score."""
+
     article_id: int
     slug: str
     title: str
@@ -52,6 +60,8 @@ class HitPublic(_Schema):
 
 
 class DecidedBy(_Schema):
+    """Which decision rule fired, and the numbers it compared."""
+
     rule: str = Field(
         ...,
         description="no_hits | below_answer_threshold | within_clarify_margin | confident_answer",
@@ -63,12 +73,16 @@ class DecidedBy(_Schema):
 
 
 class SearchResponse(_Schema):
+    """What to do with a question, and the articles found for it, best first."""
+
     decision: str = Field(..., description="answer | clarify | handoff")
     decided_by: DecidedBy | None = Field(None, description="which rule and threshold decided")
     hits: list[HitPublic]
 
 
 class ArticleCreate(_Schema):
+    """A new article: knowledge-file fields."""
+
     slug: str = Field(
         ...,
         max_length=MAX_SLUG,
@@ -135,6 +149,8 @@ class DraftPublic(_Schema):
 
 
 class ArticlePublic(_Schema):
+    """An article: its live content, status, dates and pending draft."""
+
     id: int
     slug: str
     title: str
@@ -152,6 +168,8 @@ class ArticlePublic(_Schema):
 
 
 class ArticlePage(_Schema):
+    """One page of a filtered article list."""
+
     items: list[ArticlePublic]
     total: int = Field(..., description="articles matching the filters")
     offset: int
@@ -159,6 +177,8 @@ class ArticlePage(_Schema):
 
 
 class RevisionPublic(_Schema):
+    """One recorded change of an article."""
+
     id: int
     article_id: int
     version: int = Field(..., description="1 for the creation, then one more per change")
@@ -175,6 +195,8 @@ class RevisionPublic(_Schema):
 
 
 class ImportReportPublic(_Schema):
+    """What an import changed: articles by outcome, questions encoded."""
+
     created: int
     updated: int
     unchanged: int
@@ -185,6 +207,8 @@ class ImportReportPublic(_Schema):
 
 
 class ImportProblemPublic(_Schema):
+    """One problem found in an imported file."""
+
     line: int | None = Field(None, description="1-based line in the file, when known")
     field: str | None = Field(None, description="the offending field, e.g. title, questions[2]")
     message: str
@@ -192,6 +216,8 @@ class ImportProblemPublic(_Schema):
 
 
 class ImportPreviewRow(_Schema):
+    """What importing would do with one article of the file."""
+
     row: int | None = Field(None, description="the article's 1-based position in the file")
     line: int | None
     slug: str | None
@@ -201,6 +227,8 @@ class ImportPreviewRow(_Schema):
 
 
 class ImportPreviewPublic(_Schema):
+    """What importing a file would do, row by row, without writing."""
+
     file: str
     importable: bool = Field(..., description="no problem at all: importing would succeed")
     create: int
@@ -215,6 +243,8 @@ class ImportPreviewPublic(_Schema):
 
 
 class StatusPublic(_Schema):
+    """The knowledge base's size, versions, embedder and index backend."""
+
     articles: int
     questions: int
     index_size: int

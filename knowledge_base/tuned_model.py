@@ -37,6 +37,7 @@ class TunedManifest:
 
     @property
     def name(self) -> str:
+        """The embedder name of the tuned model: its base model and fingerprint."""
         return f"tuned:{self.base_model}@{self.fingerprint}"
 
 
@@ -47,8 +48,11 @@ def tuned_model_dir(index_path: Path | str) -> Path:
 
 
 def read_manifest(model_dir: Path | str, base_model: str) -> TunedManifest | None:
-    """The manifest of a tuned model made from ``base_model``, or None (with a log line) when
-    the directory is absent, incomplete, of another format or tuned from another model."""
+    """The manifest of a tuned model made from ``base_model``, or None (with a log line).
+
+    None when the directory is absent, incomplete, of another format or tuned from another
+    model.
+    """
     model_dir = Path(model_dir)
     path = model_dir / MANIFEST
     if not path.is_file():

@@ -88,8 +88,11 @@ class TuningOptions:
 
 
 def training_pairs(groups: Sequence[Sequence[str]], seed: int) -> list[tuple[int, str, str]]:
-    """One (group, anchor, positive) pair per text of every group with two or more distinct
-    texts; the positive is another text of the same group, chosen with ``seed``."""
+    """One (group, anchor, positive) pair per text of every group with two or more texts.
+
+    Texts count once each; the positive is another text of the same group, chosen with
+    ``seed``.
+    """
     rng = random.Random(seed)
     pairs = []
     for g, texts in enumerate(groups):
@@ -105,8 +108,11 @@ def training_pairs(groups: Sequence[Sequence[str]], seed: int) -> list[tuple[int
 def distinct_batches(
     pairs: Sequence[tuple[int, str, str]], batch_size: int, rng: random.Random
 ) -> list[list[int]]:
-    """One epoch of batches (indices into ``pairs``), shuffled, never two pairs of one group
-    in a batch; a batch is shorter only when too few groups are left."""
+    """One epoch of batches (indices into ``pairs``), shuffled.
+
+    Never two pairs of one group in a batch; a batch is shorter only when too few groups are
+    left, and pairs that would make a batch of one are left out.
+    """
     pool = list(range(len(pairs)))
     rng.shuffle(pool)
     batches = []
@@ -144,6 +150,9 @@ def tune(
         base_model: the embedder setting of the model to start from (``packaged:...`` or a
             directory); recorded in the manifest.
         out_dir: replaced atomically by the tuned model (temp directory + rename).
+        options: the training options (epochs, batch size, learning rate, limits).
+        kb_version: the knowledge-base version tuned on; recorded in the manifest.
+        progress: show a progress bar.
         on_step: called after each step with (step, loss), e.g. for logging.
         models_dir: where ``installed:NAME`` base models live (``tier1 models install``).
 
@@ -300,8 +309,10 @@ def _save(model, manifest: TunedManifest, out_dir: Path) -> None:
 
 
 def tune_knowledge_base(kb, options: TuningOptions = TuningOptions(), *, progress: bool = True):
-    """``tier1 kb tune``: tune on ``kb``'s published articles, save the model beside its index
-    and switch ``kb`` to it (every stored text is re-encoded, the index rebuilt and saved).
+    """``tier1 kb tune``: tune on ``kb``'s published articles and switch ``kb`` to the result.
+
+    The model is saved beside the index; every stored text is re-encoded, the index rebuilt
+    and saved.
 
     Other processes serving the same knowledge base pick the tuned model up when they restart.
 

@@ -39,9 +39,11 @@ class FaissIndex:
 
     @property
     def dimensions(self) -> int:
+        """Vector length."""
         return int(self._index.d)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors[i]`` under ``ids[i]``, replacing ids already present."""
         ids, vectors = as_ids(ids), as_vectors(vectors, self.dimensions)
         check_add(ids, vectors)
         if len(ids) == 0:
@@ -50,12 +52,14 @@ class FaissIndex:
         self._index.add_with_ids(vectors, ids)
 
     def remove(self, ids: np.ndarray) -> int:
+        """Remove these ids (unknown ones are ignored); return how many were removed."""
         ids = as_ids(ids)
         if len(ids) == 0 or self._index.ntotal == 0:
             return 0
         return int(self._index.remove_ids(_faiss().IDSelectorBatch(ids)))
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``min(k, len)`` best ``(scores, ids)`` per query row, by exhaustive search."""
         if k < 1:
             raise ValueError("k must be >= 1")
         queries = as_vectors(vectors, self.dimensions)
@@ -68,12 +72,14 @@ class FaissIndex:
         return int(self._index.ntotal)
 
     def save(self, path: Path, version: int, model: str = "") -> None:
+        """Write the serialized FAISS index and its manifest to ``path`` atomically."""
         payload = _faiss().serialize_index(self._index).tobytes()
         manifest = IndexManifest(self.TYPE, version, model, self.dimensions, len(self))
         write_snapshot(path, manifest, payload)
 
     @classmethod
     def load(cls, path: Path) -> tuple[FaissIndex, IndexManifest]:
+        """Read a file written by `save`; raise VectorIndexError if it is not one."""
         manifest, payload = read_snapshot(path, cls.TYPE)
         faiss = _faiss()
         try:

@@ -62,10 +62,12 @@ class HnswIndex:
 
     @property
     def dimensions(self) -> int:
+        """Vector length."""
         return int(self._index.d)
 
     @property
     def ef_search(self) -> int:
+        """Search breadth per query; setting it trades speed for recall (the graph stays)."""
         return self._params[2]
 
     @ef_search.setter
@@ -75,6 +77,7 @@ class HnswIndex:
         self._index.hnsw.efSearch = int(value)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors[i]`` under ``ids[i]``; a replaced id's old node becomes a dead label."""
         ids, vectors = as_ids(ids), as_vectors(vectors, self.dimensions)
         check_add(ids, vectors)
         if len(ids) == 0:
@@ -87,11 +90,17 @@ class HnswIndex:
         self._maybe_compact()
 
     def remove(self, ids: np.ndarray) -> int:
+        """Mark these ids dead (unknown ones are ignored); return how many were removed."""
         removed = self._kill(as_ids(ids))
         self._maybe_compact()
         return removed
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate best ``(scores, ids)`` per query row, skipping dead labels.
+
+        At most ``min(k, len)`` columns: when the graph walk reaches fewer live nodes for some
+        query, every row is cut to the smallest count found.
+        """
         if k < 1:
             raise ValueError("k must be >= 1")
         queries = as_vectors(vectors, self.dimensions)
@@ -115,6 +124,7 @@ class HnswIndex:
         return len(self._label_of)
 
     def save(self, path: Path, version: int, model: str = "") -> None:
+        """Write the graph, its label -> id table and parameters to ``path`` atomically."""
         graph = _faiss().serialize_index(self._index).tobytes()
         buffer = io.BytesIO()
         np.savez(buffer, ids=self._ids, params=np.asarray(self._params, dtype=np.int64))
@@ -125,6 +135,7 @@ class HnswIndex:
 
     @classmethod
     def load(cls, path: Path) -> tuple[HnswIndex, IndexManifest]:
+        """Read a file written by `save`; raise VectorIndexError if it is not one."""
         manifest, payload = read_snapshot(path, cls.TYPE)
         faiss = _faiss()
         size = int.from_bytes(payload[:8], "big")

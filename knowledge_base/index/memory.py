@@ -33,9 +33,11 @@ class InMemoryIndex:
 
     @property
     def dimensions(self) -> int:
+        """Vector length."""
         return self._dimensions
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors[i]`` under ``ids[i]``, replacing ids already present."""
         ids, vectors = as_ids(ids), as_vectors(vectors, self._dimensions)
         check_add(ids, vectors)
         self.remove(ids)
@@ -43,6 +45,7 @@ class InMemoryIndex:
         self._vectors = np.concatenate([self._vectors, vectors])
 
     def remove(self, ids: np.ndarray) -> int:
+        """Remove these ids (unknown ones are ignored); return how many were removed."""
         drop = np.isin(self._ids, as_ids(ids))
         removed = int(drop.sum())
         if removed:
@@ -50,6 +53,7 @@ class InMemoryIndex:
         return removed
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``min(k, len)`` best ``(scores, ids)`` per query row, by exhaustive search."""
         if k < 1:
             raise ValueError("k must be >= 1")
         queries = as_vectors(vectors, self._dimensions)
@@ -67,6 +71,7 @@ class InMemoryIndex:
         return len(self._ids)
 
     def save(self, path: Path, version: int, model: str = "") -> None:
+        """Write the ids and vectors (npz) and the manifest to ``path`` atomically."""
         buffer = io.BytesIO()
         np.savez(buffer, ids=self._ids, vectors=self._vectors)
         manifest = IndexManifest(self.TYPE, version, model, self._dimensions, len(self))
@@ -74,6 +79,7 @@ class InMemoryIndex:
 
     @classmethod
     def load(cls, path: Path) -> tuple[InMemoryIndex, IndexManifest]:
+        """Read a file written by `save`; raise VectorIndexError if it is not one."""
         manifest, payload = read_snapshot(path, cls.TYPE)
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as data:

@@ -17,7 +17,7 @@ class IndexManifest:
     """What a saved index holds: recorded beside the vectors in the same file.
 
     Attributes:
-        type: the backend that wrote the file (``faiss`` or ``memory``).
+        type: the backend that wrote the file (``faiss``, ``hnsw`` or ``memory``).
         version: the knowledge-base version the vectors reflect.
         model: the embedder name the vectors come from.
         dimensions: vector length.
@@ -31,6 +31,7 @@ class IndexManifest:
     count: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as a plain dict (JSON-ready)."""
         return asdict(self)
 
 
@@ -45,7 +46,9 @@ class VectorIndex(Protocol):
     """
 
     @property
-    def dimensions(self) -> int: ...
+    def dimensions(self) -> int:
+        """Vector length."""
+        ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors[i]`` under ``ids[i]``; an id already present is replaced.
@@ -63,8 +66,10 @@ class VectorIndex(Protocol):
         """Find the ``k`` best ids for each query row.
 
         Returns:
-            ``(scores, ids)``: float32 and int64 arrays of shape ``(n_queries, min(k, len))``,
-            each row ordered by descending score. An empty index gives ``(n_queries, 0)``.
+            ``(scores, ids)``: float32 and int64 arrays of shape ``(n_queries, m)``, each row
+            ordered by descending score. ``m`` is ``min(k, len)`` for an exact backend; an
+            approximate one (``HnswIndex``) may find fewer. An empty index gives
+            ``(n_queries, 0)``.
         """
         ...
 
@@ -105,6 +110,7 @@ def as_vectors(vectors: Any, dimensions: int) -> np.ndarray:
 
 
 def check_add(ids: np.ndarray, vectors: np.ndarray) -> None:
+    """Raise ValueError unless there is one vector per id and no id repeats."""
     if len(ids) != len(vectors):
         raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
     if len(np.unique(ids)) != len(ids):
@@ -112,4 +118,5 @@ def check_add(ids: np.ndarray, vectors: np.ndarray) -> None:
 
 
 def empty_result(n_queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(scores, ids)`` of a search that found nothing: ``n_queries`` empty rows."""
     return np.zeros((n_queries, 0), dtype=np.float32), np.zeros((n_queries, 0), dtype=np.int64)

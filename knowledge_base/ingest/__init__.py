@@ -60,6 +60,8 @@ def parse_source(filename: str, data: bytes, source: str | None = None) -> list[
     """Validate the articles in ``data``; ``filename``'s extension picks the format.
 
     Args:
+        filename: the file's name; its extension picks the format.
+        data: the file's bytes.
         source: how errors name the file (default ``filename``).
 
     Raises:

@@ -21,6 +21,7 @@ MAX_BYTES = 200 * 2**20  # uncompressed: refuses zip bombs
 def parse_zip(
     data: bytes, source: str, parse_member: Callable[[str, bytes, str], list[ArticleSpec]]
 ) -> list[ArticleSpec]:
+    """Validate every member's articles with ``parse_member``; raise KnowledgeFileError."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:

@@ -18,6 +18,7 @@ REQUIRED = ("slug", "title", "answer")
 
 
 def parse(text: str, source: str) -> list[ArticleSpec]:
+    """Validate the CSV's articles; errors name ``source`` and the row's line."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]

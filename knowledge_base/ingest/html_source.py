@@ -120,6 +120,7 @@ class _Page(HTMLParser):
 
 
 def parse(text: str, source: str) -> list[ArticleSpec]:
+    """Validate the page's one article; errors name ``source``."""
     page = _Page()
     page.feed(text)
     page.close()

@@ -1,5 +1,7 @@
-"""JSON: ``{"version": 1, "articles": [...]}`` (the knowledge file's structure) or a bare
-list of articles. Errors name each article's line, found while decoding."""
+"""JSON: ``{"version": 1, "articles": [...]}`` (the knowledge file's structure) or a bare list.
+
+A bare list holds the articles alone. Errors name each article's line, found while decoding.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class _Located(dict):
 
 
 def parse(text: str, source: str) -> list[ArticleSpec]:
+    """Validate the JSON's articles; errors name ``source`` and the article's line."""
     try:
         data = _decode_with_lines(text)
     except json.JSONDecodeError as e:

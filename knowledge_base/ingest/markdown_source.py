@@ -30,6 +30,7 @@ def slug_from_name(name: str) -> str:
 
 
 def parse(text: str, source: str) -> list[ArticleSpec]:
+    """Validate the file's one article; errors name ``source`` and the field's line."""
     lines = text.splitlines()
     article: dict[str, Any] = {}
     where: dict[Any, int] = {None: 1}
@@ -110,4 +111,5 @@ def parse(text: str, source: str) -> list[ArticleSpec]:
 
 
 def body_has_text(body: list[str]) -> bool:
+    """True when any of the lines is not blank."""
     return any(line.strip() for line in body)
