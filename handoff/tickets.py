@@ -1,10 +1,10 @@
-"""Offline tickets: a message a user left (with an email) while no person could take the chat.
+r"""Offline tickets: a message a user left (with an email) while no person could take the chat.
 
 A ticket is drafted when the chat offers to take a message, and moves through ONE transition
 table (`TICKET_TRANSITIONS`) with conditional UPDATEs, so two replicas cannot both move it:
 
     awaiting_email -> awaiting_message -> open -> closed
-         \\________________\\__________-> cancelled
+         \________________\__________-> cancelled
 
 Agents only ever see ``open`` and ``closed`` tickets; the drafts are the state of the
 conversation that collects the email and the message (`handoff.tickets_flow`).
@@ -35,6 +35,8 @@ from handoff.models import Base, UTCDateTime, utcnow
 
 
 class TicketStatus(str, Enum):
+    """Where a ticket is: collecting the email or message, open, closed or cancelled."""
+
     AWAITING_EMAIL = "awaiting_email"
     AWAITING_MESSAGE = "awaiting_message"
     OPEN = "open"
@@ -57,14 +59,20 @@ TICKET_TRANSITIONS: frozenset[tuple[TicketStatus, TicketStatus]] = frozenset(
 
 
 class TicketNotFound(HandoffError):
+    """No open or closed ticket has this id (drafts are not visible)."""
+
     default_message = "No offline ticket has this id; list them at GET /api/tickets."
 
 
 class IllegalTicketTransition(HandoffError):
+    """The ticket cannot move to that status from the one it is in."""
+
     default_message = "The ticket cannot move to that status from its current one; reload it."
 
 
 class OfflineTicketRow(Base):
+    """A ticket as stored: its conversation, status, why it was offered, email and message."""
+
     __tablename__ = "offline_tickets"
     __table_args__ = (
         CheckConstraint(
@@ -92,6 +100,8 @@ class OfflineTicketRow(Base):
 
 @dataclass(frozen=True)
 class Ticket:
+    """A ticket as the service and API see it."""
+
     id: int
     conversation_id: str
     status: TicketStatus
@@ -158,6 +168,7 @@ class TicketStore:
         ).scalar_one_or_none()
 
     def get(self, ticket_id: int) -> Ticket:
+        """The open or closed ticket with this id; raise TicketNotFound otherwise."""
         with self._session() as s:
             row = s.get(OfflineTicketRow, ticket_id)
             if row is None or TicketStatus(row.status) not in VISIBLE:
