@@ -36,6 +36,7 @@ import csv
 import json
 import os
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def title_of(label: str) -> str:
 
 
 def slug_of(label: str) -> str:
-    return "-".join(label.lower().replace("_", " ").split())
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def generated_articles(labels: list[str], bodies: str) -> list[dict]:
@@ -210,6 +211,8 @@ def main() -> int:
                     **{key: report[key] for key in ("articles", "indexed_texts", "scoring",
                                                     "validation_queries", "test_queries")},
                     "top1": r["top1"], "recall5": r["recall_at_k"], "mrr": r["mrr"],
+                    "val_top1": report["validation_ranking"]["top1"],
+                    "val_mrr": report["validation_ranking"]["mrr"],
                     "threshold": report["thresholds"]["answer_threshold"],
                     "target": report["thresholds"]["target"],
                     "in_scope": m["in_scope_accuracy"], "oos_recall": m["oos_recall"],
@@ -219,7 +222,8 @@ def main() -> int:
                 rows.append(row)
                 pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"
                 print(
-                    f"{name:9} {method:16} attach {k}: top-1 {pct(row['top1'])} r@5 "
+                    f"{name:9} {method:16} attach {k}: val top-1 {pct(row['val_top1'])} | "
+                    f"top-1 {pct(row['top1'])} r@5 "
                     f"{pct(row['recall5'])} MRR {row['mrr']:.3f} | thr {row['threshold']:.3f} "
                     f"({row['target']}) in-scope {pct(row['in_scope'])} oos {pct(row['oos_recall'])}"
                     f" wrong {pct(row['wrong'])} | scoring {row['scoring']}, "

@@ -60,6 +60,7 @@ class LiveIndex:
 
     @property
     def started(self) -> bool:
+        """True once an index has been loaded or built."""
         return self.version is not None
 
     def rank(
@@ -78,6 +79,11 @@ class LiveIndex:
                 )
                 for i in range(len(vectors))
             ]
+
+    @property
+    def scoring(self) -> str:
+        """The scoring in use (for ``auto``: the one it chose for the current data)."""
+        return self._scorer.name
 
     def state(self) -> tuple[int, int | None, str]:
         """(size, version, backend type) read together."""
@@ -128,7 +134,7 @@ class LiveIndex:
             stored.vectors,
             stored.version,
         )
-        texts = list(stored.texts)
+        texts, kinds = list(stored.texts), list(stored.kinds)
         if stored.stale:
             log.info("encoding %d text(s) without a %s vector", len(stored.stale), name)
             fresh = embedder.encode([t for _, _, t in stored.stale], progress=progress)
@@ -139,6 +145,7 @@ class LiveIndex:
             )
             vectors = np.vstack([vectors, fresh])
             texts += [t for _, _, t in stored.stale]
+            kinds += stored.stale_kinds
             if version != stored.version + 1:
                 version = -1  # someone else wrote meanwhile: stamp stale so refresh() rebuilds
         text_article = dict(zip(ids.tolist(), article_ids.tolist()))
@@ -152,12 +159,15 @@ class LiveIndex:
                 self._index.remove(np.asarray(list(self._text_article), dtype=np.int64))
                 self._index.add(ids, vectors)
                 self._text_article, self.version = text_article, version
-        self._scorer.fit(article_ids, vectors, version, name, texts)
+        self._scorer.fit(article_ids, vectors, version, name, texts, kinds)
         self.save(name)
 
     def apply(self, result: UpsertResult, store: ArticleStore, embedder: Embedder) -> None:
-        """Apply one committed write in place (or rebuild if the index missed another write,
-        or ``auto`` now wants the other backend for the new size)."""
+        """Apply one committed write in place, or rebuild when that cannot be done.
+
+        A rebuild happens if the index missed another write, or ``auto`` now wants the other
+        backend for the new size.
+        """
         size = len(self._text_article) + len(result.added) - len(result.removed_ids)
         if result.version != (self.version or 0) + 1 or (
             self._own and not isinstance(self._index, index_class(self._settings, max(size, 0)))
@@ -180,11 +190,17 @@ class LiveIndex:
         if self._scorer.needs_fit:
             stored = store.stored_vectors(embedder.dimensions, embedder.name)
             self._scorer.fit(
-                stored.article_ids, stored.vectors, result.version, embedder.name, stored.texts
+                stored.article_ids,
+                stored.vectors,
+                result.version,
+                embedder.name,
+                stored.texts,
+                stored.kinds,
             )
         self.save(embedder.name)
 
     def save(self, model: str) -> None:
+        """Write the index file and the scorer's fitted state beside it."""
         with self._rw.read():  # concurrent searches are fine; writers wait
             self._index.save(self._path, self.version, model)
         self._scorer.save(head_path(self._path))

@@ -13,6 +13,10 @@ keyed by ``knowledge_base.scoring.type``:
   beats either alone at every operating point measured (benchmarks/QUALITY.md). Scores are
   smaller (useful thresholds ~0.15-0.4), so ``decision.answer_threshold`` must be calibrated
   for the type in use (``tier1 kb calibrate``).
+- ``hybrid``: the best cosine fused with BM25 over the article's words
+  (``adaptive_scoring.HybridScorer``).
+- ``auto``: one of the three, chosen from the knowledge base's own data after every change
+  (``scoring_choice.choose_scoring``; ``adaptive_scoring.AutoScorer``).
 """
 
 from __future__ import annotations
@@ -78,6 +82,9 @@ def rank_articles(
 class ArticleScorer(Protocol):
     """Scores candidate articles for one query.
 
+    ``name`` is the scoring in use (``scoring.type``; for ``auto``, the one it chose): the
+    decision thresholds are per scoring (``DecisionSettings.for_scoring``).
+
     ``score`` may run concurrently with ``fit``/``restore``: implementations swap their state
     in one assignment so a search sees either the old or the new model, never half of one.
     """
@@ -109,9 +116,10 @@ class ArticleScorer(Protocol):
         version: int,
         model: str,
         texts: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> None:
-        """Refit on every stored question vector (row i belongs to ``article_ids[i]`` and
-        has the text ``texts[i]``)."""
+        """Refit on every stored question vector (row i belongs to ``article_ids[i]``, has
+        the text ``texts[i]`` and is of kind ``kinds[i]``: title, question or passage)."""
         ...
 
     def restore(self, path: Path, version: int, model: str) -> bool:
@@ -126,6 +134,7 @@ class ArticleScorer(Protocol):
 class MaxCosineScorer:
     """An article scores its best question cosine. Stateless."""
 
+    name = "max_cosine"
     needs_fit = False
 
     def score(
@@ -140,6 +149,7 @@ class MaxCosineScorer:
         version: int,
         model: str,
         texts: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> None:
         return None
 
@@ -158,6 +168,7 @@ class LearnedHeadScorer:
     n-grams of the texts (``lexical.CharNgrams``).
     """
 
+    name = "learned_head"
     needs_fit = True
 
     def __init__(self, C: float = 10.0, max_iter: int = 300, lexical_weight: float = 0.0) -> None:
@@ -191,6 +202,7 @@ class LearnedHeadScorer:
         version: int,
         model: str,
         texts: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> None:
         self._head = ArticleHead.fit(
             article_ids,
@@ -242,8 +254,19 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
         return LearnedHeadScorer(
             C=settings.C, max_iter=settings.max_iter, lexical_weight=settings.lexical_weight
         )
+    if settings.type in ("hybrid", "auto"):
+        from knowledge_base.adaptive_scoring import AutoScorer, HybridScorer
+
+        hybrid = HybridScorer(settings.bm25_weight)
+        if settings.type == "hybrid":
+            return hybrid
+        head = LearnedHeadScorer(
+            C=settings.C, max_iter=settings.max_iter, lexical_weight=settings.lexical_weight
+        )
+        return AutoScorer(head, hybrid, settings.auto_min_phrasings, settings.bm25_weight > 0)
     raise UnsupportedBackend(
-        f"unknown knowledge_base.scoring.type {settings.type!r}; use max_cosine or learned_head"
+        f"unknown knowledge_base.scoring.type {settings.type!r}; use max_cosine, learned_head, "
+        "hybrid or auto"
     )
 
 

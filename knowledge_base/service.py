@@ -78,7 +78,11 @@ class KnowledgeBase(ArticleEditing):
         index: VectorIndex | None = None,
     ) -> None:
         self._settings = settings
-        self._store = ArticleStore(engine, passage_chars=settings.passage_chars)
+        self._store = ArticleStore(
+            engine,
+            passage_chars=settings.passage_chars,
+            short_answers=settings.index_answers == "always",
+        )
         self._embedder = embedder
         self._configured = embedder is None  # the embedder follows settings + the tuned model
         self._index_path = Path(index_path)
@@ -95,6 +99,16 @@ class KnowledgeBase(ArticleEditing):
     @property
     def settings(self) -> KnowledgeBaseSettings:
         return self._settings
+
+    @property
+    def scoring(self) -> str:
+        """The scoring in use: ``scoring.type``, or for ``auto`` the one the data supports."""
+        return self._live.scoring
+
+    @property
+    def decision_settings(self):
+        """The decision thresholds of the scoring in use (``decision.by_scoring``)."""
+        return self._settings.decision.for_scoring(self._live.scoring)
 
     @property
     def index_path(self) -> Path:
@@ -293,13 +307,14 @@ class KnowledgeBase(ArticleEditing):
         )
         described = time.perf_counter()
         results = []
+        decision_settings = self.decision_settings
         for ranked in rankings:
             hits = [
                 Hit(article_id, *articles[article_id], score=score, matched_question=questions[qid])
                 for article_id, (score, qid) in ranked
                 if article_id in articles and qid in questions  # deleted since the index was built
             ]
-            decision, explanation = decide_explained(hits, self._settings.decision)
+            decision, explanation = decide_explained(hits, decision_settings)
             results.append(SearchResult(decision, hits, explanation))
         if self.observe_stage is not None:
             self.observe_stage("kb_embed", embedded - started)
@@ -346,6 +361,7 @@ class KnowledgeBase(ArticleEditing):
             "model": self.embedder.name,
             "dimensions": self.embedder.dimensions,
             "index_type": index_type,
+            "scoring": self._live.scoring,
         }
 
     # -- index maintenance (callers hold self._writer) --------------------------------------
@@ -361,7 +377,10 @@ class KnowledgeBase(ArticleEditing):
         chars = self._settings.passage_chars
         todo = list(
             dict.fromkeys(
-                t for s in specs for _, t in s.indexed(chars) if (s.slug, t) not in usable
+                t
+                for s in specs
+                for _, t in s.indexed(chars, self._settings.index_answers == "always")
+                if (s.slug, t) not in usable
             )
         )
         cache = dict(zip(todo, self.embedder.encode(todo, progress=progress))) if todo else {}

@@ -90,10 +90,32 @@ class IndexSettings(_Strict):
     hnsw_ef_search: int = Field(128, ge=8, le=4096, description="search breadth (speed vs. recall)")
 
 
+class ScoringThresholds(_Strict):
+    """The thresholds of one scoring (scores of different scorings have different scales)."""
+
+    answer_threshold: float = Field(..., ge=-1.0, le=1.0)
+    clarify_margin: float | None = Field(None, ge=0.0, le=2.0, description="null: the default")
+
+
 class DecisionSettings(_Strict):
     answer_threshold: float = Field(0.55, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.04, ge=0.0, le=2.0)
     clarify_max_options: int = Field(3, ge=2, le=10)
+    by_scoring: dict[Literal["max_cosine", "hybrid", "learned_head"], ScoringThresholds] = Field(
+        default_factory=dict,
+        description="thresholds for one scoring, over the two above; scoring.type auto switches "
+        "scoring with the knowledge base's data and takes the thresholds of the one in use",
+    )
+
+    def for_scoring(self, scoring: str) -> DecisionSettings:
+        """These settings with ``by_scoring[scoring]`` applied (unchanged when absent)."""
+        override = self.by_scoring.get(scoring)
+        if override is None:
+            return self
+        update = {"answer_threshold": override.answer_threshold}
+        if override.clarify_margin is not None:
+            update["clarify_margin"] = override.clarify_margin
+        return self.copy(update=update)
 
 
 class ScoringSettings(_Strict):
@@ -105,7 +127,7 @@ class ScoringSettings(_Strict):
     Changing the type changes the score scale: recalibrate ``decision`` (tier1 kb calibrate).
     """
 
-    type: Literal["max_cosine", "learned_head"] = "max_cosine"
+    type: Literal["max_cosine", "learned_head", "hybrid", "auto"] = "max_cosine"
     C: float = Field(10.0, gt=0, description="learned_head: inverse regularisation strength")
     max_iter: int = Field(300, ge=10, le=10_000, description="learned_head: optimiser iterations")
     lexical_weight: float = Field(
@@ -114,6 +136,19 @@ class ScoringSettings(_Strict):
         le=10,
         description="learned_head: weight of character 2-4-gram TF-IDF features beside the "
         "embedding (0 = embeddings only; 0.5 measured best, benchmarks/QUALITY.md)",
+    )
+    bm25_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="hybrid (and auto when it picks hybrid): score = (1 - w) x best cosine + w x "
+        "BM25 (0-1) over the article's words; 0 in auto: never hybrid, max_cosine instead",
+    )
+    auto_min_phrasings: float = Field(
+        3,
+        ge=0,
+        description="auto: learned_head once articles have this many question variants "
+        "(median; attached questions count), else hybrid (scoring_choice.py)",
     )
 
 
@@ -125,6 +160,12 @@ class KnowledgeBaseSettings(_Strict):
     search_top_k: int = Field(5, ge=1, le=100)
     passage_chars: int = Field(
         500, ge=100, le=5000, description="longer answers are also indexed as ~this-size passages"
+    )
+    index_answers: Literal["long", "always"] = Field(
+        "long",
+        description="long: only answers longer than passage_chars are indexed (as passages); "
+        "always: every answer, a short one as one passage (benchmarks/QUALITY.md, articles "
+        "without variants)",
     )
     seed_file: Path | None = Path("knowledge_base/demo/articles.yml")
 

@@ -64,6 +64,8 @@ class StoredVectors:
     vectors: np.ndarray
     stale: list[tuple[int, int, str]]  # (question id, article id, text)
     texts: list[str] = field(default_factory=list)  # the text of each usable row
+    kinds: list[str] = field(default_factory=list)  # title, question or passage, per usable row
+    stale_kinds: list[str] = field(default_factory=list)  # the same, per stale row
 
 
 @dataclass
@@ -85,11 +87,15 @@ class ArticleStore:
     Args:
         engine: the caller's engine.
         passage_chars: answers longer than this are also indexed as passages.
+        short_answers: index shorter answers too, as one passage each.
     """
 
-    def __init__(self, engine: Engine, passage_chars: int = 500) -> None:
+    def __init__(
+        self, engine: Engine, passage_chars: int = 500, short_answers: bool = False
+    ) -> None:
         self._engine = engine
         self._passage_chars = passage_chars
+        self._short_answers = short_answers
 
     @contextmanager
     def _session(self, action: str, *, write: bool = False) -> Iterator[Session]:
@@ -116,6 +122,7 @@ class ArticleStore:
             ensure_version_row(s)
 
     def version(self) -> int:
+        """The version counter every write bumps (0 before the first)."""
         with self._session("reading the version") as s:
             return read_version(s)
 
@@ -136,6 +143,7 @@ class ArticleStore:
             return version, {int(q): int(a) for q, a in rows}
 
     def stored_vectors(self, dimensions: int, model: str) -> StoredVectors:
+        """Every text to index, with ``model``'s vector where stored, else marked stale."""
         with self._session("reading stored vectors") as s:
             version = read_version(s)
             rows = s.execute(
@@ -146,19 +154,23 @@ class ArticleStore:
                         QuestionRow.text,
                         QuestionRow.embedding,
                         QuestionRow.embedding_model,
+                        QuestionRow.kind,
                     )
                 ).order_by(QuestionRow.id)
             ).all()
         ids, article_ids, vectors, texts, stale = [], [], [], [], []
-        for qid, article_id, text, blob, blob_model in rows:
+        kinds, stale_kinds = [], []
+        for qid, article_id, text, blob, blob_model, kind in rows:
             vector = decode_vector(blob, blob_model, dimensions, model)
             if vector is None:
                 stale.append((qid, article_id, text))
+                stale_kinds.append(kind)
             else:
                 ids.append(qid)
                 article_ids.append(article_id)
                 vectors.append(vector)
                 texts.append(text)
+                kinds.append(kind)
         return StoredVectors(
             version=version,
             ids=np.asarray(ids, dtype=np.int64),
@@ -166,6 +178,8 @@ class ArticleStore:
             vectors=np.vstack(vectors) if vectors else np.zeros((0, dimensions), np.float32),
             stale=stale,
             texts=texts,
+            kinds=kinds,
+            stale_kinds=stale_kinds,
         )
 
     def save_vectors(self, ids: Sequence[int], vectors: np.ndarray, model: str) -> int:
@@ -226,6 +240,11 @@ class ArticleStore:
         Every created or changed article gets a revision row naming ``actor``.
 
         Args:
+            specs: the articles to write, by slug.
+            vector_for: encodes a text that has no vector of ``model`` yet.
+            dimensions: the vector length ``model`` produces.
+            model: the embedder's name; stored vectors of another model count as missing.
+            actor: who wrote, kept in each revision (a stable id such as ``agent:3``).
             actor_name: the person's name, kept in the revision beside ``actor``.
             article_id: update this article (one spec; its slug may change) instead of
                 matching by slug.
@@ -259,7 +278,7 @@ class ArticleStore:
                         f"an article with the slug {spec.slug!r} exists (id {row.id}); "
                         f"update it with PUT /api/kb/articles/{row.id} or choose another slug"
                     )
-                wanted = spec.indexed(self._passage_chars)
+                wanted = spec.indexed(self._passage_chars, self._short_answers)
                 if publish and row is not None:
                     row.draft = None
                 if row is None:

@@ -128,6 +128,7 @@ def evaluate_articles(
             "clarify_margin": decision.clarify_margin,
         },
         "ranking": ranking(run.test, oos, 5).to_dict(),
+        "validation_ranking": ranking(run.val or [], oos, 5).to_dict(),
         "metrics": test.to_dict(),
         "build_seconds": round(run.build_seconds, 2),
         "ms_per_query": round(run.ms_per_query, 2),

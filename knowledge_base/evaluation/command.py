@@ -54,9 +54,24 @@ def add_data_arguments(parser) -> None:
     g.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
     parser.add_argument(
         "--scoring",
-        choices=["max_cosine", "learned_head"],
+        choices=["max_cosine", "learned_head", "hybrid", "auto"],
         default=None,
         help="article scoring to evaluate (default: knowledge_base.scoring.type)",
+    )
+    parser.add_argument(
+        "--bm25-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="hybrid / auto: BM25's share of the score beside the best cosine "
+        "(default: knowledge_base.scoring.bm25_weight)",
+    )
+    parser.add_argument(
+        "--index-answers",
+        choices=["long", "always"],
+        default=None,
+        help="index every answer as a passage (always) or only long ones "
+        "(default: knowledge_base.index_answers)",
     )
     parser.add_argument(
         "--lexical-weight",
@@ -179,6 +194,8 @@ def scoring_label(settings: KnowledgeBaseSettings) -> str:
     scoring = settings.scoring
     if scoring.type == "learned_head" and scoring.lexical_weight > 0:
         return f"{scoring.type}+lexical{scoring.lexical_weight:g}"
+    if scoring.type == "hybrid":
+        return f"hybrid{scoring.bm25_weight:g}"
     return scoring.type
 
 
@@ -188,12 +205,18 @@ def _settings(settings: KnowledgeBaseSettings, args: Namespace) -> KnowledgeBase
     update = {}
     if args.scoring:
         update["type"] = args.scoring
+    if getattr(args, "bm25_weight", None) is not None:
+        if not 0 <= args.bm25_weight <= 1:
+            raise DatasetError(f"--bm25-weight must be from 0 to 1, got {args.bm25_weight}")
+        update["bm25_weight"] = args.bm25_weight
     if args.lexical_weight is not None:
         if not 0 <= args.lexical_weight <= 10:
             raise DatasetError(f"--lexical-weight must be from 0 to 10, got {args.lexical_weight}")
         update["lexical_weight"] = args.lexical_weight
     if update:
         settings = settings.copy(update={"scoring": settings.scoring.copy(update=update)})
+    if getattr(args, "index_answers", None):
+        settings = settings.copy(update={"index_answers": args.index_answers})
     if args.clarify_margin is not None:
         if not 0 <= args.clarify_margin <= 2:
             raise DatasetError(f"--clarify-margin must be from 0 to 2, got {args.clarify_margin}")

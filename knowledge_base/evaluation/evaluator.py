@@ -160,7 +160,7 @@ def run_evaluation(
                 val, val_seconds = rank(data.val, "validation queries")
                 seconds += val_seconds
                 searched += len(data.val)
-            extra = {}
+            extra = {"scoring": kb.scoring}
             if single_queries:
                 timings = []
                 for text in data.test.texts[:single_queries]:
