@@ -271,10 +271,15 @@ class KnowledgeBase(ArticleEditing):
     def search(self, text: str, top_k: int | None = None) -> SearchResult:
         """Rank articles for a question and decide what to do with it.
 
-        Candidate articles are found by their best cosine over their indexed texts (title,
-        question variants, passages); the configured ``ArticleScorer`` (``scoring.type``:
-        the best cosine itself, or the learned head's score) gives each one score, and the top
-        ``top_k`` (default ``settings.search_top_k``) are returned best first with the decision.
+        The question's vector is looked up in the vector index (exact with the ``faiss`` and
+        ``memory`` backends, approximate with ``hnsw``): the candidates are the articles of the
+        nearest indexed texts (title, question variants, passages), each with its best cosine.
+        The scoring in use (``scoring.type``, for ``auto`` the one it chose; see
+        `knowledge_base.scoring`) gives each candidate one score from that cosine, the query
+        vector and, for a lexical scorer, the question's text. The top ``top_k`` (default
+        ``settings.search_top_k``) are returned best first with the decision (answer, clarify
+        or handoff) made by ``decision``'s thresholds, as ``decision.by_scoring`` sets them for
+        the scoring in use.
 
         Raises:
             InvalidQuery: empty or longer than 2000 characters, or top_k out of 1..100.
