@@ -1,293 +1,73 @@
 """tier1's handoff module: conversations, the widget socket, the agent queue and API.
 
-Build everything with `build_handoff`; importing this package creates nothing (no engine,
-no sockets, no HTTP clients). It never imports ``rasa`` or ``bot``: Rasa is reached over HTTP.
+This is the package's face: it hands on the names below and does nothing else. Build the
+module with `build_handoff` (`handoff.wiring`); importing this package creates nothing (no
+engine, no sockets, no HTTP clients) and loads a submodule only when one of its names is
+first used. It never imports ``rasa`` or ``bot``: Rasa is reached over HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+import importlib
+from typing import Any
 
-from argon2 import PasswordHasher
-from fastapi import APIRouter
-from socketio import AsyncManager, AsyncServer
-from sqlalchemy.engine import Engine
-
-from handoff.accounts import AgentAccounts
-from handoff.agent_socket import AgentSocket
-from handoff.agent_store import AgentStore
-from handoff.api import build_router
-from handoff.assignment import Assigner
-from handoff.auth import Auth, Passwords, Principal, Tokens
-from handoff.availability import BusinessHours
-from handoff.canned import CannedResponses
-from handoff.client_api import build_client_router
-from handoff.conversation_search import ConversationSearch
-from handoff.csat import Csat
-from handoff.delivery import DeliveryCursors
-from handoff.desk import AgentDesk
-from handoff.errors import (
-    AgentExists,
-    AlreadyClaimed,
-    AuthError,
-    ConversationNotFound,
-    Forbidden,
-    HandoffError,
-    IllegalTransition,
-    InvalidAgent,
-    InvalidMessage,
-    NotAssignee,
-    RasaUnavailable,
-)
-from handoff.events import Event, EventBus
-from handoff.gateway import SESSION_KEY, Gateway
-from handoff.migrations import migrate
-from handoff.models import Base
-from handoff.presence import InMemoryPresence, Presence, PresenceState
-from handoff.queue_positions import QueuePositions
-from handoff.rasa_client import HttpRasaClient, InMemoryRasa, RasaClient
-from handoff.ratelimit import RateLimiter, limit_socket_ip, limit_socket_messages
-from handoff.records import (
-    Agent,
-    Conversation,
-    ConversationDetail,
-    ConversationSummary,
-    StoredMessage,
-)
-from handoff.recovery import RoutingRecovery
-from handoff.service import HandoffService
-from handoff.sessions import InvalidSession, NotYourConversation, SessionTokens, WidgetSessions
-from handoff.settings import HandoffSettings
-from handoff.status import TRANSITIONS, Status, transition
-from handoff.store import ConversationStore
-from handoff.tickets import TicketStore
-from handoff.tickets_api import build_tickets_router
-from handoff.tickets_flow import OfflineTickets, staffing_from_roster
-from handoff.webhooks import WebhookNotifier
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Where each public name lives.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "handoff.accounts": ("AgentAccounts",),
+    "handoff.assignment": ("Assigner",),
+    "handoff.auth": ("Auth", "Principal"),
+    "handoff.canned": ("CannedResponses",),
+    "handoff.desk": ("AgentDesk",),
+    "handoff.errors": (
+        "AgentExists",
+        "AlreadyClaimed",
+        "AuthError",
+        "ConversationNotFound",
+        "Forbidden",
+        "HandoffError",
+        "IllegalTransition",
+        "InvalidAgent",
+        "InvalidMessage",
+        "NotAssignee",
+        "RasaUnavailable",
+    ),
+    "handoff.events": ("Event", "EventBus"),
+    "handoff.models": ("Base",),
+    "handoff.presence": ("InMemoryPresence", "Presence", "PresenceState"),
+    "handoff.queue_positions": ("QueuePositions",),
+    "handoff.rasa_client": ("HttpRasaClient", "InMemoryRasa", "RasaClient"),
+    "handoff.records": (
+        "Agent",
+        "Conversation",
+        "ConversationDetail",
+        "ConversationSummary",
+        "StoredMessage",
+    ),
+    "handoff.service": ("HandoffService",),
+    "handoff.sessions": ("InvalidSession", "NotYourConversation", "WidgetSessions"),
+    "handoff.settings": ("HandoffSettings",),
+    "handoff.status": ("TRANSITIONS", "Status", "transition"),
+    "handoff.store": ("ConversationStore",),
+    "handoff.webhooks": ("WebhookNotifier",),
+    "handoff.wiring": ("STATIC_DIR", "Handoff", "build_handoff"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
-@dataclass
-class Handoff:
-    """The assembled handoff module, as the composition root mounts it.
-
-    Attributes:
-        service: the conversation service (the user's side).
-        desk: what agents do to conversations (claim, reply, note, transfer, resolve, ...).
-        assigner: presence, capacity, auto-assignment and the assignment timeout.
-        auth: FastAPI dependencies ``require_agent``, ``require_admin``, ``require_internal``,
-            ``require_internal_or_admin``, ``require_internal_or_agent``.
-        router: the ``/api`` router (auth, conversations, agents, canned responses, internal),
-            plus the end users' ``/widget.js``, ``/api/widget/config`` and ``/api/chat``.
-        sio: the socket.io server: the widget on ``/``, agents on ``/agent``; wrap with
-            ``socketio.ASGIApp(sio, app)``.
-        static_dir: the chat page (index.html, widget.*), the agent console (console/) and
-            vendor/.
-        bus: the event bus, for more subscribers (notifications, metrics).
-        sessions: end users' session tokens (widget and REST/SSE clients).
-        queue: queue positions as waiting users see them.
-    """
-
-    service: HandoffService
-    desk: AgentDesk
-    assigner: Assigner
-    canned: CannedResponses
-    webhooks: WebhookNotifier
-    auth: Auth
-    router: APIRouter
-    sio: AsyncServer
-    bus: EventBus
-    rasa: RasaClient
-    sessions: WidgetSessions | None = None
-    queue: QueuePositions | None = None
-    offline: OfflineTickets | None = None  # business hours and offline tickets
-    static_dir: Path = STATIC_DIR
-    engine: Engine | None = None
-    _background: asyncio.Future[list[None]] | None = field(default=None, repr=False)
-
-    @property
-    def console_page(self) -> Path:
-        """The agent console's page; the app serves it at ``/console``."""
-        return self.static_dir / "console" / "index.html"
-
-    def start(self) -> None:
-        """Create or migrate the tables (Alembic, safe with replicas starting together) and
-        seed the canned responses (synchronous; before serving)."""
-        if self.engine is not None:
-            migrate(self.engine)
-        else:
-            self.service.store.create_tables()
-        self.canned.seed_if_empty()
-
-    def start_background(self) -> None:
-        """Start the sweepers (presence expiry, assignment timeout, auto-assignment; user
-        messages a dead replica never answered) on the running loop; `aclose` stops them."""
-        if self._background is None:
-            recovery = RoutingRecovery.for_service(self.service)
-            self._background = asyncio.gather(self.assigner.run(), recovery.run())
-
-    async def aclose(self) -> None:
-        """Stop the sweeper, let routing and webhooks finish briefly, close the Rasa client."""
-        if self._background is not None:
-            self._background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._background
-            self._background = None
-        await self.service.drain()
-        await self.webhooks.drain()
-        await self.rasa.aclose()
-
-    def create_agent(
-        self,
-        email: str,
-        password: str,
-        role: str = "agent",
-        display_name: str | None = None,
-        capacity: int | None = None,
-    ) -> Agent:
-        """See `HandoffService.create_agent`."""
-        return self.service.create_agent(email, password, role, display_name, capacity)
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'handoff' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
-def build_handoff(
-    settings: HandoffSettings,
-    engine: Engine,
-    *,
-    jwt_secret: str,
-    internal_token: str,
-    rasa_url: str | Sequence[str],
-    rasa_token: str,
-    cors_origins: list[str],
-    rasa: RasaClient | None = None,
-    password_hasher: PasswordHasher | None = None,
-    client_manager: AsyncManager | None = None,
-    webhook_secret: str | None = None,
-    presence: Presence | None = None,
-    rate_limiter: RateLimiter | None = None,
-    clock: Callable[[], datetime] | None = None,
-    error_status: Callable[[Exception], int] | None = None,
-) -> Handoff:
-    """Wire the handoff module on ``engine`` (created by the caller).
-
-    Args:
-        settings: the ``handoff:`` section of config.yml.
-        engine: a SQLAlchemy engine (``create_engine(url, future=True)``); tables are
-            created by `Handoff.start`.
-        jwt_secret: signs agent access tokens and (with a derived key) end users' session
-            tokens.
-        internal_token: what internal callers send as ``Authorization: Bearer``.
-        rasa_url: Rasa's base URL (REST channel and HTTP API), e.g. http://127.0.0.1:5005, or
-            a list of them (several Rasa processes; a conversation always goes to one).
-        rasa_token: Rasa's ``--auth-token`` for its HTTP API.
-        cors_origins: origins allowed to open the widget socket (``["*"]`` for any).
-        rasa: a `RasaClient` to use instead of HTTP (tests, other dialogue engines).
-        password_hasher: an argon2 hasher with other cost parameters (tests use cheap ones).
-        client_manager: a socket.io manager, e.g. ``socketio.AsyncRedisManager`` so a message
-            published on one replica reaches sockets held by another.
-        webhook_secret: signs outgoing webhooks (required when ``webhooks.urls`` is set).
-        presence: where agents' presence lives (default: this process's memory).
-        rate_limiter: limits widget messages per conversation (``user_uttered`` over the
-            limit gets an ``error`` event and a refused ack; default: no limit).
-        clock: the current time, tz-aware, for business hours (tests); default: now in UTC.
-        error_status: the HTTP status of a handoff error, for the agent socket's failed acks
-            (the app's one mapping, ``tier1.http_errors.status_for``); default: 500 for all.
-
-    Raises:
-        ValueError: webhooks are configured without a secret.
-    """
-    store = ConversationStore(engine)
-    agents = AgentStore(engine)
-    bus = EventBus()
-    tokens = Tokens(jwt_secret, settings.token_ttl_minutes)
-    if rasa is None:
-        rasa = HttpRasaClient(rasa_url, rasa_token, settings.rasa_timeout_seconds)
-    accounts = AgentAccounts(agents, Passwords(password_hasher), tokens)
-    service = HandoffService(store, rasa, bus, settings, accounts, Csat(settings.csat, engine))
-    canned = CannedResponses(engine)
-    desk = AgentDesk(service, canned=canned)  # refuses a /shortcut sent literally
-    assigner = Assigner(
-        settings,
-        agents,
-        desk,
-        presence or InMemoryPresence(settings.presence_timeout_seconds),
-        bus,
-    )
-    tickets = TicketStore(engine)
-    offline = OfflineTickets(
-        service,
-        tickets,
-        BusinessHours(settings.business_hours),
-        settings.business_hours.nobody_online,
-        staffing_from_roster(assigner.roster),
-        **({"clock": clock} if clock is not None else {}),
-    )
-    service.waiting_message_handler = offline.handle_waiting_message
-    auth = Auth(tokens, agents.get_agent, internal_token)
-    sessions = WidgetSessions(
-        service,
-        SessionTokens(jwt_secret, timedelta(days=settings.widget.session_ttl_days)),
-        settings.widget.allow_session_id_resume,
-    )
-    queue = QueuePositions(service, bus, settings.widget.seconds_per_queue_position)
-    gateway = Gateway(
-        service,
-        bus,
-        cors_origins,
-        sessions=sessions,
-        queue=queue,
-        deliveries=DeliveryCursors(engine),
-        client_manager=client_manager,
-    )
-    if rate_limiter is not None:
-        gateway.sio.on(
-            "user_uttered",
-            limit_socket_messages(gateway.sio, rate_limiter, gateway.on_user_uttered, SESSION_KEY),
-        )
-        # Every widget event also counts against its IP's limit (a loop of session_request
-        # would otherwise open conversations without end).
-        for name in ("session_request", "user_uttered", "history", "user_typing"):
-            handler = gateway.sio.handlers["/"][name]
-            gateway.sio.on(name, limit_socket_ip(gateway.sio, rate_limiter, handler))
-    queue.nobody_can_answer = offline.nobody_can_answer_now
-    AgentSocket(
-        gateway.sio, auth, desk, assigner, bus,
-        **({"error_status": error_status} if error_status is not None else {}),
-    )
-    router = APIRouter()
-    router.include_router(
-        build_router(
-            service, desk, assigner, canned, auth, offline=offline,
-            search=ConversationSearch(engine),
-        )
-    )
-    router.include_router(build_tickets_router(tickets, auth))
-    router.include_router(
-        build_client_router(service, sessions, queue, bus, settings.widget, STATIC_DIR)
-    )
-    return Handoff(
-        service=service,
-        desk=desk,
-        assigner=assigner,
-        canned=canned,
-        webhooks=WebhookNotifier(settings.webhooks, webhook_secret, bus),
-        auth=auth,
-        router=router,
-        sio=gateway.sio,
-        bus=bus,
-        rasa=rasa,
-        sessions=sessions,
-        queue=queue,
-        offline=offline,
-        engine=engine,
-    )
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})
 
 
+# The same names as `_EXPORTS` (tests/handoff/test_face.py checks).
 __all__ = [
     "STATIC_DIR",
     "TRANSITIONS",

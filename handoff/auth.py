@@ -27,6 +27,10 @@ from handoff.records import Agent
 
 ALGORITHM = "HS256"
 TOKEN_URL = "/api/auth/token"
+# The two ways to send credentials, as OpenAPI documents them: an agent's access token (the
+# OAuth2 password flow's) and the internal token. Neither refuses a request on its own.
+AGENT_TOKEN = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+INTERNAL_TOKEN = HTTPBearer(auto_error=False, scheme_name="InternalToken")
 
 
 class Passwords:
@@ -138,28 +142,19 @@ class Auth:
         self.tokens = tokens
         self._load_agent = load_agent
         self._internal = internal_token.encode()
-        oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
-        bearer = HTTPBearer(auto_error=False, scheme_name="InternalToken")
-        self.oauth2_scheme = oauth2
+        self.oauth2_scheme = AGENT_TOKEN
 
-        Token = Annotated[str | None, Depends(oauth2)]
-        Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+        Token = Annotated[str | None, Depends(AGENT_TOKEN)]
+        Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(INTERNAL_TOKEN)]
 
         async def require_agent(token: Token) -> Agent:
             return await self.agent_for(token)
 
         async def require_admin(agent: Annotated[Agent, Depends(require_agent)]) -> Agent:
-            if not agent.is_admin:
-                raise Forbidden("This needs an admin account; ask an admin to do it.")
-            return agent
+            return self.admin(agent)
 
         async def require_internal(credentials: Credentials) -> Principal:
-            if credentials is None or not self.is_internal(credentials.credentials):
-                raise AuthError(
-                    "This endpoint is internal; send "
-                    "'Authorization: Bearer <TIER1_INTERNAL_TOKEN>'."
-                )
-            return INTERNAL
+            return self.internal(credentials)
 
         async def require_internal_or_admin(credentials: Credentials, token: Token) -> Principal:
             if credentials is not None and self.is_internal(credentials.credentials):
@@ -180,6 +175,28 @@ class Auth:
         self.require_admin = require_admin
         self.require_internal = require_internal
         self.require_internal_or_admin = require_internal_or_admin
+
+    def admin(self, agent: Agent) -> Agent:
+        """``agent``, if it is an admin.
+
+        Raises:
+            Forbidden: the agent's role is ``agent``.
+        """
+        if not agent.is_admin:
+            raise Forbidden("This needs an admin account; ask an admin to do it.")
+        return agent
+
+    def internal(self, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+        """`INTERNAL`, if ``credentials`` carry the internal token.
+
+        Raises:
+            AuthError: no credentials, or another token.
+        """
+        if credentials is None or not self.is_internal(credentials.credentials):
+            raise AuthError(
+                "This endpoint is internal; send 'Authorization: Bearer <TIER1_INTERNAL_TOKEN>'."
+            )
+        return INTERNAL
 
     def is_internal(self, token: str) -> bool:
         """True when ``token`` is the internal token (compared in constant time)."""
@@ -208,4 +225,4 @@ class Auth:
         return agent
 
 
-__all__ = ["INTERNAL", "Auth", "Passwords", "Principal", "Tokens"]
+__all__ = ["AGENT_TOKEN", "INTERNAL", "INTERNAL_TOKEN", "Auth", "Passwords", "Principal", "Tokens"]

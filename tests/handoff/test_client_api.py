@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handoff import Handoff, InMemoryRasa
-from handoff.client_api import EventStream, client_message
+from handoff.event_stream import EventStream, client_message
 from handoff.presence import PresenceState
 
 pytestmark = pytest.mark.unit
