@@ -106,12 +106,13 @@ def ranked(name, data, split, method, model, seed, fraction, emb_cache) -> dict:
     path = CACHE / f"unknown-{name}-{model}-{method}-f{fraction:g}-seed{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
-    kind, _, weight = method.partition("+lexical")
-    settings = KnowledgeBaseSettings(
-        seed_file=None,
-        index={"type": "faiss"},
-        scoring={"type": kind, "lexical_weight": float(weight or 0)},
-    )
+    # learned_head+lexical0.5^0.25: n-gram weight 0.5, probability exponent 0.25
+    method_, _, exponent = method.partition("^")
+    kind, _, weight = method_.partition("+lexical")
+    scoring = {"type": kind, "lexical_weight": float(weight or 0)}
+    if exponent:
+        scoring["probability_exponent"] = float(exponent)
+    settings = KnowledgeBaseSettings(seed_file=None, index={"type": "faiss"}, scoring=scoring)
     emb = emb_cache.setdefault(name, embedder(name, model))
     t0 = time.perf_counter()
     run = run_evaluation(split.data, settings, embedder=emb, progress=True, include_val=True)
@@ -157,7 +158,13 @@ def main() -> int:
         default=["banking77", "clinc150"],
         choices=["banking77", "clinc150"],
     )
-    p.add_argument("--methods", nargs="+", default=METHODS)
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=METHODS,
+        help="scorings; learned_head^A sets the probability exponent A (default 0.5), "
+        "+lexicalW the n-gram weight (default: %(default)s)",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--fraction", type=float, default=0.25, help="share of intents held out")
     p.add_argument(

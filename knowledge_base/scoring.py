@@ -160,6 +160,17 @@ class MaxCosineScorer:
         return None
 
 
+def head_score(p: float, cosine: float, exponent: float = 0.5) -> float:
+    """An article's learned-head score: ``p ** exponent * cosine`` (0.5: the square root).
+
+    ``p`` (the head's probability) says which article, ``cosine`` (the best question's)
+    whether the query is near the knowledge base at all; the exponent weighs the two.
+    """
+    if exponent == 0.5:
+        return float(np.sqrt(p) * cosine)
+    return float(np.power(p, exponent) * cosine)
+
+
 class LearnedHeadScorer:
     """``sqrt(p(article | query)) * best cosine`` with an ``ArticleHead``.
 
@@ -171,10 +182,17 @@ class LearnedHeadScorer:
     name = "learned_head"
     needs_fit = True
 
-    def __init__(self, C: float = 10.0, max_iter: int = 300, lexical_weight: float = 0.0) -> None:
+    def __init__(
+        self,
+        C: float = 10.0,
+        max_iter: int = 300,
+        lexical_weight: float = 0.0,
+        probability_exponent: float = 0.5,
+    ) -> None:
         self._C = C
         self._max_iter = max_iter
         self._lexical_weight = float(lexical_weight)
+        self._exponent = float(probability_exponent)
         self._head: ArticleHead | None = None
 
     @property
@@ -192,7 +210,7 @@ class LearnedHeadScorer:
         for article, cosine in best_cosine.items():
             col = head.column(article)
             # An article the head has not seen yet (mid-refit) cannot be vouched for.
-            out[article] = float(np.sqrt(p[col]) * cosine) if col is not None else 0.0
+            out[article] = head_score(p[col], cosine, self._exponent) if col is not None else 0.0
         return out
 
     def fit(
@@ -252,7 +270,10 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
         return MaxCosineScorer()
     if settings.type == "learned_head":
         return LearnedHeadScorer(
-            C=settings.C, max_iter=settings.max_iter, lexical_weight=settings.lexical_weight
+            C=settings.C,
+            max_iter=settings.max_iter,
+            lexical_weight=settings.lexical_weight,
+            probability_exponent=settings.probability_exponent,
         )
     if settings.type in ("hybrid", "auto"):
         from knowledge_base.adaptive_scoring import AutoScorer, HybridScorer
@@ -261,7 +282,10 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
         if settings.type == "hybrid":
             return hybrid
         head = LearnedHeadScorer(
-            C=settings.C, max_iter=settings.max_iter, lexical_weight=settings.lexical_weight
+            C=settings.C,
+            max_iter=settings.max_iter,
+            lexical_weight=settings.lexical_weight,
+            probability_exponent=settings.probability_exponent,
         )
         return AutoScorer(head, hybrid, settings.auto_min_phrasings, settings.bm25_weight > 0)
     raise UnsupportedBackend(

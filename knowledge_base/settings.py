@@ -137,6 +137,15 @@ class ScoringSettings(_Strict):
         description="learned_head: weight of character 2-4-gram TF-IDF features beside the "
         "embedding (0 = embeddings only; 0.5 measured best, benchmarks/QUALITY.md)",
     )
+    probability_exponent: float = Field(
+        0.5,
+        gt=0,
+        le=4,
+        description="learned_head: score = p(article | query) ** this x best cosine (0.5: "
+        "sqrt). Lower leans on the cosine, higher on the head; it moves how many in-domain "
+        "unknown questions are handed off (QUALITY.md, 'In-domain unknown questions'): "
+        "recalibrate decision after a change",
+    )
     bm25_weight: float = Field(
         0.3,
         ge=0,
