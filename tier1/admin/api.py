@@ -1,193 +1,34 @@
 """The admin API: the unanswered inbox (the learning loop) and analytics, under /api/admin.
 
-Every route needs an admin token (the handoff module's ``require_admin``). Endpoints are sync
-so FastAPI runs them in its threadpool: grouping encodes texts and attaching re-indexes.
+Every route needs an admin token (the handoff module's ``require_admin``). The routes are
+module-level (`tier1.admin.routes`); this binds them to the services and the admin check.
+Endpoints are sync so FastAPI runs them in its threadpool: grouping encodes texts and
+attaching re-indexes.
 """
 
-# No `from __future__ import annotations`: FastAPI resolves endpoint annotations at runtime.
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field, constr
+from fastapi import APIRouter, Depends
 
 from handoff.analytics import Analytics
-from knowledge_base.schemas import ArticlePublic
+from tier1.admin.deps import Provide, remember_admin
 from tier1.admin.learning import LearningLoop
-
-
-class _Schema(BaseModel):
-    class Config:
-        extra = "forbid"
-
-
-class AttachRequest(_Schema):
-    article_id: int = Field(..., description="the article that gets the phrasings as questions")
-
-
-class DraftRequest(_Schema):
-    # The slug's rule is the knowledge base's: its 422 says what is wrong and shows an example.
-    slug: constr(max_length=200) = Field(..., example="gift-cards")  # type: ignore[valid-type]
-    title: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
-    answer: constr(min_length=1)  # type: ignore[valid-type]
-    questions: list[constr(max_length=1000)] | None = Field(  # type: ignore[valid-type]
-        None, description="the phrasings to keep as questions (default: all of the item's)"
-    )
-
-
-class AttachResult(_Schema):
-    item_id: str
-    article: ArticlePublic
-    added: list[str] = Field(..., description="phrasings that became questions of the article")
-
-
-class DismissResult(_Schema):
-    item_id: str
-    dismissed: int = Field(..., description="failed questions hidden")
-
-
-class UndoResult(_Schema):
-    item_id: str
-    reopened: int = Field(..., description="failed questions back in the inbox")
-    removed: list[str] = Field(..., description="questions taken off the article again")
-    article: ArticlePublic | None = Field(None, description="the article after the undo")
-
-
-class UnansweredPublic(_Schema):
-    id: str
-    count: int = Field(..., description="failed questions in this group")
-    examples: list[str] = Field(..., description="the most frequent phrasings")
-    phrasings: int = Field(..., description="distinct phrasings in the group")
-    kinds: dict[str, int] = Field(
-        ..., description="low_confidence | not_helpful | abandoned_clarification -> count"
-    )
-    conversations: list[str]
-    first_seen: datetime
-    last_seen: datetime
-    suggested_article_id: int | None
-    suggested_title: str | None
-    suggested_score: float | None
-    draft_answer: str | None = Field(
-        None, description="an agent's reply in a handed-off chat, offered as a draft answer"
-    )
-
-
-def _who(agent: Any) -> dict[str, Any]:
-    """The acting admin as the learning loop records them: a stable id and a readable name."""
-    name = getattr(agent, "display_name", None) or getattr(agent, "email", None)
-    return {"actor": getattr(agent, "actor", None) or "admin", "actor_name": name or None}
-
-
-def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
-    """Whole UTC days: ``end`` is inclusive; the default is the last 30 days."""
-    today = datetime.now(timezone.utc).date()
-    end = end or today
-    start = start or end - timedelta(days=29)
-    return (
-        datetime.combine(start, time.min, tzinfo=timezone.utc),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc),
-    )
+from tier1.admin.routes import ROUTERS
 
 
 def create_router(
     learning: LearningLoop, analytics: Analytics, require_admin: Callable[..., Any]
 ) -> APIRouter:
     """Build the ``/api/admin`` router; every route depends on ``require_admin``."""
-    router = APIRouter(prefix="/api/admin", tags=["admin"])
-    Admin = Annotated[Any, Depends(require_admin)]
-
-    @router.get(
-        "/unanswered",
-        response_model=list[UnansweredPublic],
-        summary="What the bot could not answer, grouped by similarity, biggest first",
-        description="Low-confidence handoffs, 'Not helpful' feedback and abandoned "
-        "clarifications that nobody attached or dismissed yet.",
+    router = APIRouter(
+        prefix="/api/admin",
+        tags=["admin"],
+        dependencies=[Depends(Provide(learning, analytics)), Depends(remember_admin(require_admin))],
     )
-    def unanswered(
-        _: Admin, since: Annotated[date | None, Query(description="only misses since")] = None
-    ) -> list:
-        start = datetime.combine(since, time.min, tzinfo=timezone.utc) if since else None
-        return [i.to_dict() for i in learning.inbox(start)]
-
-    @router.post(
-        "/unanswered/{item_id}/attach",
-        response_model=AttachResult,
-        summary="Add the item's phrasings as question variants of an article",
-        description="Searchable when this returns; the item leaves the inbox. POST "
-        "/api/admin/unanswered/{item_id}/undo takes it back.",
-    )
-    def attach(item_id: str, body: AttachRequest, agent: Admin) -> dict:
-        return learning.attach(item_id, body.article_id, **_who(agent))
-
-    @router.post(
-        "/unanswered/{item_id}/draft",
-        status_code=201,
-        response_model=AttachResult,
-        summary="Draft a new article whose questions are the item's phrasings",
-        description="The article is created unpublished (status draft); the item leaves the "
-        "inbox. An invalid slug is a 422 that says why.",
-    )
-    def draft(item_id: str, body: DraftRequest, agent: Admin) -> dict:
-        return learning.draft(
-            item_id, slug=body.slug, title=body.title, answer=body.answer,
-            questions=body.questions, **_who(agent),
-        )
-
-    @router.post(
-        "/unanswered/{item_id}/dismiss",
-        response_model=DismissResult,
-        summary="Hide the item (POST .../undo brings it back)",
-    )
-    def dismiss(item_id: str, agent: Admin) -> dict:
-        return learning.dismiss(item_id, actor=_who(agent)["actor"])
-
-    @router.post(
-        "/unanswered/{item_id}/undo",
-        response_model=UndoResult,
-        summary="Undo an attach or dismiss: the item is back in the inbox",
-        description="For an attach, the phrasings it added leave the article again "
-        "(searchable as before when this returns). 409 when the item was not attached or "
-        "dismissed, or the undo was done already.",
-    )
-    def undo(item_id: str, agent: Admin) -> dict:
-        return learning.undo(item_id, **_who(agent))
-
-    @router.get(
-        "/analytics",
-        summary="Conversations, automated resolution, handoffs, CSAT, first reply, articles, "
-        "agents for a date range",
-        description="Automated resolution rate: the share of conversations that ended without "
-        "a handoff and without 'Not helpful' feedback. Days are UTC; `end` is inclusive; "
-        "default: the last 30 days.",
-    )
-    def report(_: Admin, start: date | None = None, end: date | None = None) -> dict:
-        return analytics.report(*_range(start, end)).to_dict()
-
-    @router.get(
-        "/analytics.csv",
-        summary="The same figures as CSV (section,key,value)",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}},
-    )
-    def report_csv(_: Admin, start: date | None = None, end: date | None = None) -> Response:
-        lo, hi = _range(start, end)
-        name = f"tier1-analytics-{lo.date()}-{(hi - timedelta(days=1)).date()}.csv"
-        return Response(
-            analytics.report(lo, hi).to_csv(),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
+    for routes in ROUTERS:
+        router.include_router(routes)
     return router
 
 
-__all__ = [
-    "AttachRequest",
-    "AttachResult",
-    "DismissResult",
-    "DraftRequest",
-    "UnansweredPublic",
-    "UndoResult",
-    "create_router",
-]
+__all__ = ["create_router"]
