@@ -261,23 +261,7 @@ class ArticleStore:
             existing = self._rows_by_slug(s, [spec.slug for spec in specs])
             touched = []
             for spec in specs:
-                row = existing.get(spec.slug)
-                if article_id is not None:
-                    if row is not None and row.id != article_id:
-                        raise ArticleConflict(
-                            f"the slug {spec.slug!r} belongs to article {row.id}; "
-                            "choose another slug"
-                        )
-                    row = s.get(
-                        ArticleRow, article_id, options=[selectinload(ArticleRow.questions)]
-                    )
-                    if row is None:
-                        raise ArticleNotFound(article_id)
-                elif create_only and row is not None:
-                    raise ArticleConflict(
-                        f"an article with the slug {spec.slug!r} exists (id {row.id}); "
-                        f"update it with PUT /api/kb/articles/{row.id} or choose another slug"
-                    )
+                row = _target_row(s, spec, existing.get(spec.slug), article_id, create_only)
                 wanted = spec.indexed(self._passage_chars, self._short_answers)
                 if publish and row is not None:
                     row.draft = None
@@ -488,3 +472,33 @@ def _live_texts(query):
 def _chunks(items: list[_T]) -> Iterator[list[_T]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
+
+
+def _target_row(
+    s: Session,
+    spec: ArticleSpec,
+    by_slug: ArticleRow | None,
+    article_id: int | None,
+    create_only: bool,
+) -> ArticleRow | None:
+    """The row `ArticleStore.upsert` writes ``spec`` to; None to create one.
+
+    Raises:
+        ArticleNotFound: ``article_id`` does not exist.
+        ArticleConflict: the slug belongs to another article (or exists, with create_only).
+    """
+    if article_id is not None:
+        if by_slug is not None and by_slug.id != article_id:
+            raise ArticleConflict(
+                f"the slug {spec.slug!r} belongs to article {by_slug.id}; choose another slug"
+            )
+        row = s.get(ArticleRow, article_id, options=[selectinload(ArticleRow.questions)])
+        if row is None:
+            raise ArticleNotFound(article_id)
+        return row
+    if create_only and by_slug is not None:
+        raise ArticleConflict(
+            f"an article with the slug {spec.slug!r} exists (id {by_slug.id}); "
+            f"update it with PUT /api/kb/articles/{by_slug.id} or choose another slug"
+        )
+    return by_slug

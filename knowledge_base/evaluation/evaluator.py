@@ -102,8 +102,6 @@ def run_evaluation(
         articles_file: an articles file to import as it is (any ``tier1 kb import`` format)
             instead; ``data.train.labels`` are then its slugs, and labels are slugs.
     """
-    from tqdm import tqdm
-
     with tempfile.TemporaryDirectory(prefix="tier1-eval-") as tmp:
         work = Path(tmp)
         kb_settings = settings.copy(
@@ -137,21 +135,7 @@ def run_evaluation(
             status = kb.status()
 
             def rank(split: LabelledSplit, desc: str) -> tuple[list[Prediction], float]:
-                out: list[Prediction] = []
-                started = time.perf_counter()
-                bar = tqdm(total=len(split), desc=desc, unit="q", disable=not progress, leave=False)
-                for i in range(0, len(split), _BATCH):
-                    texts = split.texts[i : i + _BATCH]
-                    results = kb.search_many(texts, top_k)
-                    for text, label, result in zip(texts, split.labels[i : i + _BATCH], results):
-                        hits = tuple(
-                            Candidate(h.article_id, slug_label[h.slug], h.score)
-                            for h in result.hits
-                        )
-                        out.append(Prediction(text, label, hits))
-                    bar.update(len(texts))
-                bar.close()
-                return out, time.perf_counter() - started
+                return _rank(kb, split, desc, top_k, slug_label, progress)
 
             test, seconds = rank(data.test, "test queries")
             val = None
@@ -162,16 +146,9 @@ def run_evaluation(
                 searched += len(data.val)
             extra = {"scoring": kb.scoring}
             if single_queries:
-                timings = []
-                for text in data.test.texts[:single_queries]:
-                    t0 = time.perf_counter()
-                    kb.search(text, top_k)
-                    timings.append(1000 * (time.perf_counter() - t0))
-                extra["single_query_ms"] = {
-                    "p50": float(np.percentile(timings, 50)),
-                    "p95": float(np.percentile(timings, 95)),
-                    "n": len(timings),
-                }
+                extra["single_query_ms"] = _single_query_ms(
+                    kb, data.test.texts[:single_queries], top_k
+                )
             return EvalRun(
                 test=test,
                 val=val,
@@ -184,3 +161,44 @@ def run_evaluation(
             )
         finally:
             engine.dispose()
+
+
+def _rank(
+    kb: KnowledgeBase,
+    split: LabelledSplit,
+    desc: str,
+    top_k: int | None,
+    slug_label: dict[str, str],
+    progress: bool,
+) -> tuple[list[Prediction], float]:
+    """Search ``split``'s texts in batches: the predictions and the seconds it took."""
+    from tqdm import tqdm
+
+    out: list[Prediction] = []
+    started = time.perf_counter()
+    bar = tqdm(total=len(split), desc=desc, unit="q", disable=not progress, leave=False)
+    for i in range(0, len(split), _BATCH):
+        texts = split.texts[i : i + _BATCH]
+        results = kb.search_many(texts, top_k)
+        for text, label, result in zip(texts, split.labels[i : i + _BATCH], results):
+            hits = tuple(
+                Candidate(h.article_id, slug_label[h.slug], h.score) for h in result.hits
+            )
+            out.append(Prediction(text, label, hits))
+        bar.update(len(texts))
+    bar.close()
+    return out, time.perf_counter() - started
+
+
+def _single_query_ms(kb: KnowledgeBase, texts: list[str], top_k: int | None) -> dict:
+    """``KnowledgeBase.search`` timed one query at a time: p50 and p95 in ms, and n."""
+    timings = []
+    for text in texts:
+        t0 = time.perf_counter()
+        kb.search(text, top_k)
+        timings.append(1000 * (time.perf_counter() - t0))
+    return {
+        "p50": float(np.percentile(timings, 50)),
+        "p95": float(np.percentile(timings, 95)),
+        "n": len(timings),
+    }
