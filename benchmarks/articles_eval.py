@@ -72,7 +72,9 @@ def generated_articles(labels: list[str], bodies: str) -> list[dict]:
     out = []
     for label in labels:
         title = title_of(label)
-        answer = f"{title}. This article explains {title.lower()}." if bodies == "template" else title
+        answer = (
+            f"{title}. This article explains {title.lower()}." if bodies == "template" else title
+        )
         out.append({"slug": slug_of(label), "title": title, "answer": answer})
     return out
 
@@ -90,14 +92,19 @@ def load_demo(seed: int) -> tuple[list[dict], LabelledSplit, LabelledSplit, str]
     oos = json.loads((DATA / "clinc150" / "data_full.json").read_text())["oos_val"]
     queries = _split(rows + [(t, OOS) for t, _ in oos])
     val, test = split_queries(queries, 0.3, seed)
-    return articles, val, test, f"30 % of each slug's variants + of 100 CLINC150 oos_val (seed {seed})"
+    return (
+        articles,
+        val,
+        test,
+        f"30 % of each slug's variants + of 100 CLINC150 oos_val (seed {seed})",
+    )
 
 
 def load_banking77(bodies: str, seed: int):
-    read = lambda split: [
-        (r["text"], r["category"])
-        for r in csv.DictReader(open(DATA / "banking77" / f"{split}.csv", encoding="utf-8"))
-    ]
+    def read(split: str) -> list[tuple[str, str]]:
+        with open(DATA / "banking77" / f"{split}.csv", encoding="utf-8", newline="") as f:
+            return [(r["text"], r["category"]) for r in csv.DictReader(f)]
+
     train, test = read("train"), read("test")
     labels = sorted({lab for _, lab in train})
     by_label: dict[str, list] = {}
@@ -162,13 +169,22 @@ def settings_for(method: str, passages: str) -> KnowledgeBaseSettings:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--datasets", nargs="+", default=["demo", "banking77", "clinc150"])
     p.add_argument("--methods", nargs="+", default=["max_cosine", "learned_head"])
-    p.add_argument("--bodies", choices=["title", "template"], default="title",
-                   help="banking77/clinc150: answer = the title, or title + a templated sentence")
-    p.add_argument("--passages", default="long",
-                   help="which answers are indexed as passages: long (the shipped rule), always")
+    p.add_argument(
+        "--bodies",
+        choices=["title", "template"],
+        default="title",
+        help="banking77/clinc150: answer = the title, or title + a templated sentence",
+    )
+    p.add_argument(
+        "--passages",
+        default="long",
+        help="which answers are indexed as passages: long (the shipped rule), always",
+    )
     p.add_argument("--attach", nargs="+", type=int, default=[0])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="also write the rows here")
@@ -197,7 +213,7 @@ def main() -> int:
             ev = ArticlesEval(data, [], Path(f"{name}.yml"), where)
             knowledge = ({"version": 1, "articles": kb_articles}, {s: s for s in slugs})
             for method in args.methods:
-                run, report = evaluate_articles(
+                _, report = evaluate_articles(
                     ev, settings_for(method, args.passages), embedder=embedder, knowledge=knowledge
                 )
                 embedder.save()
@@ -208,21 +224,34 @@ def main() -> int:
                     "attach": k,
                     "bodies": args.bodies if name != "demo" else "real",
                     "passages": args.passages,
-                    **{key: report[key] for key in ("articles", "indexed_texts", "scoring",
-                                                    "validation_queries", "test_queries")},
-                    "top1": r["top1"], "recall5": r["recall_at_k"], "mrr": r["mrr"],
+                    **{
+                        key: report[key]
+                        for key in (
+                            "articles",
+                            "indexed_texts",
+                            "scoring",
+                            "validation_queries",
+                            "test_queries",
+                        )
+                    },
+                    "top1": r["top1"],
+                    "recall5": r["recall_at_k"],
+                    "mrr": r["mrr"],
                     "val_top1": report["validation_ranking"]["top1"],
                     "val_mrr": report["validation_ranking"]["mrr"],
                     "threshold": report["thresholds"]["answer_threshold"],
                     "target": report["thresholds"]["target"],
-                    "in_scope": m["in_scope_accuracy"], "oos_recall": m["oos_recall"],
-                    "wrong": m["wrong_answer_rate"], "build_s": report["build_seconds"],
+                    "in_scope": m["in_scope_accuracy"],
+                    "oos_recall": m["oos_recall"],
+                    "wrong": m["wrong_answer_rate"],
+                    "build_s": report["build_seconds"],
                     "ms_per_query": report["ms_per_query"],
                 }
                 rows.append(row)
                 pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"
                 print(
-                    f"{name:9} {method:16} attach {k}: val top-1 {pct(row['val_top1'])} | "
+                    f"{name:9} {method:16} attach {k}: val top-1 {pct(row['val_top1'])} MRR "
+                    f"{row['val_mrr']:.3f} | "
                     f"top-1 {pct(row['top1'])} r@5 "
                     f"{pct(row['recall5'])} MRR {row['mrr']:.3f} | thr {row['threshold']:.3f} "
                     f"({row['target']}) in-scope {pct(row['in_scope'])} oos {pct(row['oos_recall'])}"

@@ -38,15 +38,14 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 # Function words only. sklearn's ENGLISH_STOP_WORDS also drops words a help center needs
 # ("top" of "top up", "bill", "call", "back", "find", "system", "full").
-_STOP = frozenset(
-    """a about above after again against all am an and any are as at be because been before
+_STOP_WORDS = """a about above after again against all am an and any are as at be because been before
     being below between both but by could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his i if in into is it
     its itself just me more most my myself of off on once only or other our ours ourselves
     out over own same she should so some such than that the their theirs them themselves then
     there these they this those through to too under until very was we were while whom will
-    with would you your yours yourself yourselves please hi hello thanks thank""".split()
-)
+    with would you your yours yourself yourselves please hi hello thanks thank"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def tokens(text: str) -> list[str]:
@@ -93,9 +92,7 @@ class ArticleBM25:
         self._unseen_idf = float(np.log(1 + (n + 0.5) / 0.5))  # a term in no document
 
     @classmethod
-    def fit(
-        cls, article_ids: Sequence[int], texts: Sequence[str], version: int = 0
-    ) -> ArticleBM25:
+    def fit(cls, article_ids: Sequence[int], texts: Sequence[str], version: int = 0) -> ArticleBM25:
         """One document per article: the texts of ``article_ids[i] == a`` joined."""
         from scipy import sparse
 

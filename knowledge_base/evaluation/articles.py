@@ -87,7 +87,9 @@ def read_queries(
     except (csv.Error, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: not a readable UTF-8 CSV file ({e})") from e
     if problems:
-        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        shown = problems[:20] + (
+            [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
+        )
         raise DatasetError(f"{path}: {len(problems)} bad row(s):\n  " + "\n  ".join(shown))
     if not texts:
         raise DatasetError(f"{path}: no queries; add rows with a {text_col!r} and a {slug_col!r}")

@@ -186,13 +186,20 @@ def run_articles_eval(
         return json.dumps(doc, indent=2), 0
     r, t = report["ranking"], report["thresholds"]
     pct = lambda v: "-" if v is None else f"{100 * v:.1f} %"
+    mrr = "-" if r["mrr"] is None else f"{r['mrr']:.3f}"
     lines = [
-        f"{ev.data.name} — scoring {report['scoring']}: {report['articles']} articles, "
-        f"{ev.question_variants} question variants, {report['indexed_texts']} indexed texts",
-        f"ranking ({r['queries']} in-scope test queries): top-1 {pct(r['top1'])}, "
-        f"recall@5 {pct(r['recall_at_k'])}, MRR {r['mrr']:.3f}" if r["mrr"] is not None else "",
-        f"thresholds chosen on {t['chosen_on']} ({report['validation']}, "
-        f"{report['validation_queries']} queries): {t['target'] or '-'}",
+        (
+            f"{ev.data.name} — scoring {report['scoring']}: {report['articles']} articles, "
+            f"{ev.question_variants} question variants, {report['indexed_texts']} indexed texts"
+        ),
+        (
+            f"ranking ({r['queries']} in-scope test queries): top-1 {pct(r['top1'])}, "
+            f"recall@5 {pct(r['recall_at_k'])}, MRR {mrr}"
+        ),
+        (
+            f"thresholds chosen on {t['chosen_on']} ({report['validation']}, "
+            f"{report['validation_queries']} queries): {t['target'] or '-'}"
+        ),
         "",
         table(
             compute_metrics(run.test, decision, ev.data.oos_label),
@@ -200,9 +207,11 @@ def run_articles_eval(
             "test part (held out from the threshold choice)",
         ),
         "",
-        f"build {run.build_seconds:.1f} s, search {run.ms_per_query:.1f} ms/query (batched); "
-        f"plot: {plot_path}",
+        (
+            f"build {run.build_seconds:.1f} s, search {run.ms_per_query:.1f} ms/query "
+            f"(batched); plot: {plot_path}"
+        ),
     ]
     if args.predictions:
         lines.append(f"predictions: {args.predictions}")
-    return "\n".join(line for line in lines if line is not None), 0
+    return "\n".join(lines), 0

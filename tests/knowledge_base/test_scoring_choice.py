@@ -36,7 +36,9 @@ def test_shape_counts_question_variants_only_median_per_article():
     kinds += ["title", "passage", "title", "question"]
     assert KnowledgeShape.of(ids, kinds) == KnowledgeShape(3, 1.0)  # counts 3, 0, 1
     assert KnowledgeShape.of([1, 2], ["title", "title"]) == KnowledgeShape(2, 0.0)
-    assert KnowledgeShape.of([1, 1, 2, 2, 2], ["title", "question", "title", "question", "question"]) == (
+    assert KnowledgeShape.of(
+        [1, 1, 2, 2, 2], ["title", "question", "title", "question", "question"]
+    ) == (
         KnowledgeShape(2, 1.5)  # even count: the mean of the middle two
     )
     assert KnowledgeShape.of([], []) == KnowledgeShape(0, 0.0)
