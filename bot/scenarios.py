@@ -45,8 +45,6 @@ CHOOSE_PREFIX = "/choose_article"
 class ScenarioError(Exception):
     """A scenario file is invalid, or the stack cannot be reached; the message says which."""
 
-    http_status = 400
-
 
 class _Strict(BaseModel):
     class Config:

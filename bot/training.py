@@ -36,8 +36,6 @@ _TAIL_LINES = 40
 class TrainingError(Exception):
     """`rasa train` failed or its inputs are missing; the message carries the end of its output."""
 
-    http_status = 500
-
 
 def _data_files(data_dir: Path) -> list[Path]:
     # Hidden files and caches are editor/OS noise, not training data.

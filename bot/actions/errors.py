@@ -6,13 +6,9 @@ from __future__ import annotations
 class ActionsError(Exception):
     """Base class for errors of tier1's custom actions."""
 
-    http_status = 500
-
 
 class ActionConfigError(ActionsError):
     """The action server was started without a usable configuration."""
-
-    http_status = 500
 
 
 class AppUnavailable(ActionsError):
@@ -21,8 +17,6 @@ class AppUnavailable(ActionsError):
     Attributes:
         status_code: the HTTP status the app answered with, or None when there was no answer.
     """
-
-    http_status = 503
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)

@@ -560,4 +560,3 @@ def test_missing_config_variable_is_a_clear_error(monkeypatch):
     runtime.reset()
     with pytest.raises(ActionConfigError, match="TIER1_CONFIG is not set"):
         runtime.settings()
-    assert ActionConfigError.http_status == 500

@@ -235,4 +235,3 @@ def test_subprocess_output_is_streamed_and_failures_carry_its_tail(tmp_path):
     message = str(e.value)
     assert "status 3" in message and "YAML error in bot/domain.yml" in message
     assert "line 59" in message and "line 0\n" not in message  # only the tail
-    assert TrainingError.http_status == 500
