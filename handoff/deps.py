@@ -37,6 +37,7 @@ class Provide:
         self.wired = wired
 
     async def __call__(self, request: Request) -> None:
+        """Put the wired module on ``request.state`` for the providers below."""
         setattr(request.state, _STATE_KEY, self.wired)
 
 

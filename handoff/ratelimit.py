@@ -29,6 +29,8 @@ class RateSettings(BaseModel):
     """``per_minute`` requests on average, up to ``burst`` at once."""
 
     class Config:
+        """Pydantic options: unknown fields are errors; values are read-only."""
+
         extra = "forbid"
         allow_mutation = False
 
@@ -40,6 +42,8 @@ class LimitSettings(BaseModel):
     """The ``limits:`` section of config.yml."""
 
     class Config:
+        """Pydantic options: unknown fields are errors; values are read-only."""
+
         extra = "forbid"
         allow_mutation = False
 
@@ -127,6 +131,7 @@ class RateLimiter:
 
     @property
     def max_body_bytes(self) -> int:
+        """The largest HTTP request body allowed (``limits.max_body_bytes``)."""
         return self.settings.max_body_bytes
 
     def check_http(self, ip: str | None, token_key: str | None) -> None:
@@ -191,11 +196,11 @@ def socket_ip(sio, sid: str) -> str | None:
 
 
 def limit_socket_ip(sio, limiter: RateLimiter, handler):
-    """Wrap a socket handler ``(sid, data)`` so each event counts against its IP's limit
-    (``per_ip``, the same budget as that IP's HTTP requests).
+    """Wrap a socket handler ``(sid, data)`` so each event counts against its IP's limit.
 
-    Without it a script could emit ``session_request`` in a loop and open conversations
-    without end. Over the limit: an ``error`` event and the ack ``{"ok": false, "error",
+    The limit is ``per_ip``, the same budget as that IP's HTTP requests. Without it a
+    script could emit ``session_request`` in a loop and open conversations without end.
+    Over the limit: an ``error`` event and the ack ``{"ok": false, "error",
     "retry_after"}``; the handler does not run.
     """
 

@@ -59,6 +59,7 @@ class SessionTokens:
         self.ttl = ttl
 
     def issue(self, conversation_id: str, now: datetime | None = None) -> str:
+        """A new token for ``conversation_id``, valid for ``ttl`` from ``now``."""
         now = now or datetime.now(timezone.utc)
         claims = {"sub": conversation_id, "typ": TOKEN_TYPE, "iat": now, "exp": now + self.ttl}
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
@@ -111,9 +112,12 @@ class WidgetSessions:
         session_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> OpenedSession:
-        """The conversation a valid ``token`` names; else, if allowed, the existing conversation
-        ``session_id``; else a new conversation. Never raises for a bad token or unknown id:
-        the client simply gets a new conversation (and must drop what it had)."""
+        """The conversation a valid ``token`` names, else ``session_id``'s, else a new one.
+
+        ``session_id`` is used only if ``allow_session_id_resume``. Never raises for a bad
+        token or unknown id: the client simply gets a new conversation (and must drop what
+        it had).
+        """
         wanted: str | None = None
         if token:
             try:
@@ -128,8 +132,13 @@ class WidgetSessions:
         )
 
     def authorize(self, token: Any, conversation_id: str | None = None) -> str:
-        """The conversation id ``token`` grants; `NotYourConversation` if it is not
-        ``conversation_id`` (when given); `InvalidSession` for a bad token."""
+        """The conversation id ``token`` grants.
+
+        Raises:
+            InvalidSession: a bad token.
+            NotYourConversation: it grants another conversation than ``conversation_id``
+                (when given).
+        """
         granted = self.tokens.conversation_id(token)
         if conversation_id is not None and not hmac.compare_digest(
             granted.encode(), conversation_id.encode()

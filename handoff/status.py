@@ -22,6 +22,8 @@ from handoff.models import ConversationRow, StatusChangeRow, utcnow
 
 
 class Status(str, Enum):
+    """A conversation's status: with the bot, queued for a person, with an agent, resolved."""
+
     BOT = "bot"
     QUEUED = "queued"
     ASSIGNED = "assigned"
@@ -159,8 +161,10 @@ def _checked_move(
     only_assignee: int | None,
     unanswered_only: bool,
 ) -> str:
-    """The event the move ``current -> to`` publishes, once the table and the guards of
-    `transition` allow it (``row``: the conversation's status, assignee, agent reply time).
+    """The event the move ``current -> to`` publishes, once the table and guards allow it.
+
+    The table is `TRANSITIONS`; the guards are `transition`'s (``row``: the conversation's
+    status, assignee, agent reply time).
     """
     if to is Status.ASSIGNED and current is Status.ASSIGNED and only_assignee is None:
         raise AlreadyClaimed()

@@ -1,7 +1,8 @@
-"""Assembling the handoff module: `build_handoff` builds every service from settings and
-wires them into a `Handoff`, which the composition root mounts.
+"""Assembling the handoff module: `build_handoff` wires its services into a `Handoff`.
 
-Nothing here runs at import time; the caller creates the engine and calls `build_handoff`.
+`build_handoff` builds every service from settings; the composition root mounts the
+`Handoff` it returns. Nothing here runs at import time; the caller creates the engine and
+calls `build_handoff`.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ class Handoff:
         return self.static_dir / "console" / "index.html"
 
     def start(self) -> None:
-        """Create or migrate the tables (Alembic, safe with replicas starting together) and
-        seed the canned responses (synchronous; before serving)."""
+        """Create or migrate the tables and seed the canned responses (before serving).
+
+        Synchronous. The migration is Alembic's, safe with replicas starting together.
+        """
         if self.engine is not None:
             migrate(self.engine)
         else:
@@ -114,8 +117,11 @@ class Handoff:
         self.canned.seed_if_empty()
 
     def start_background(self) -> None:
-        """Start the sweepers (presence expiry, assignment timeout, auto-assignment; user
-        messages a dead replica never answered) on the running loop; `aclose` stops them."""
+        """Start the sweepers on the running loop; `aclose` stops them.
+
+        They expire presence, time out and auto-make assignments, and route the user
+        messages a dead replica never answered.
+        """
         if self._background is None:
             recovery = RoutingRecovery.for_service(self.service)
             self._background = asyncio.gather(self.assigner.run(), recovery.run())

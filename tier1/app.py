@@ -41,8 +41,7 @@ VERSION = "0.1.0"
 
 
 def create_app(settings: Settings) -> socketio.ASGIApp:
-    """Build the ASGI app: FastAPI routes of both packages, health probes, static UIs, the
-    socket."""
+    """Build the ASGI app: the packages' FastAPI routes, health probes, static UIs, the socket."""
     engine = create_database_engine(settings.database_url)
     kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
     kb_sync = backends.kb_invalidation(settings, kb)
@@ -187,6 +186,7 @@ metrics_router = APIRouter()
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def prometheus_metrics() -> Response:
+    """`bot.metrics.exposition`: the stage latency histograms, Prometheus text format."""
     body = await asyncio.to_thread(metrics.exposition)
     return Response(content=body, media_type=metrics.CONTENT_TYPE)
 
@@ -212,8 +212,11 @@ def _mount_pages(api: FastAPI, handoff: Handoff) -> None:
 
 
 def _kb_access(handoff: Handoff):
-    """Who may use the KB API: the internal token and admins for everything; agents for
-    reading (GET) and searching, so the console can insert KB answers."""
+    """The dependency saying who may use the KB API.
+
+    The internal token and admins for everything; agents for reading (GET) and searching,
+    so the console can insert KB answers.
+    """
     # A default-value Depends: this module's string annotations cannot name a local.
     async def kb_access(
         request: Request,
@@ -232,7 +235,7 @@ def _kb_access(handoff: Handoff):
 
 
 def app_from_env() -> socketio.ASGIApp:
-    """uvicorn factory for the supervised app process (config path from TIER1_CONFIG)."""
+    """The uvicorn factory for the supervised app process (config path from TIER1_CONFIG)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
     return create_app(load_settings_from_env())

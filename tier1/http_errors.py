@@ -1,12 +1,12 @@
-"""Errors to HTTP, in one place: the status table, the exception handlers and their OpenAPI
-documentation.
+"""Errors to HTTP, in one place: status table, exception handlers, OpenAPI documentation.
 
 The packages' errors know nothing of HTTP; each has a message that says what was wrong and
 what to do. `STATUS_BY_ERROR` gives each its status (looked up along the error's MRO, so a
 subclass maps like its nearest listed ancestor; an error with no entry is a 500 and is
 logged), and here they become ``{"detail": ..., "error": ...}`` JSON responses. The agent
-socket's failed acks carry the same status (`status_for`, handed to the handoff wiring). Starlette's own HTTP errors (404 for an unknown path, 405, 400 for a body that
-cannot be parsed) get the same shape, so a client parses one error format.
+socket's failed acks carry the same status (`status_for`, handed to the handoff wiring).
+Starlette's own HTTP errors (404 for an unknown path, 405, 400 for a body that cannot be
+parsed) get the same shape, so a client parses one error format.
 
 The routers do not list their error responses one by one; `document_errors` adds them to
 the OpenAPI schema by rule from what each operation is (auth, path parameters, body, method;

@@ -1,11 +1,11 @@
-"""The end users' REST + Server-Sent Events API (``/api/chat``), for native apps and other
-clients that do not speak socket.io.
+"""The end users' REST + Server-Sent Events API (``/api/chat``).
 
-A client creates a session (``POST /api/chat/sessions``), keeps the ``session_token`` and
-sends it as ``Authorization: Bearer <token>`` (or, for the event stream only, as ``?token=``,
-because browsers' EventSource cannot set headers). Messages carry a client id and are
-acknowledged only after they are stored; a resend with the same id is answered with the
-stored message and not routed again. The event stream replays every message after
+For native apps and other clients that do not speak socket.io. A client creates a session
+(``POST /api/chat/sessions``), keeps the ``session_token`` and sends it as
+``Authorization: Bearer <token>`` (or, for the event stream only, as ``?token=``, because
+browsers' EventSource cannot set headers). Messages carry a client id and are acknowledged
+only after they are stored; a resend with the same id is answered with the stored message
+and not routed again. The event stream replays every message after
 ``Last-Event-ID`` (or ``?after_id=``) from the store, then streams new ones
 (`handoff.event_stream`). Protocol details: docs/widget.md.
 """
@@ -36,14 +36,20 @@ router = APIRouter(tags=["chat"])
 
 
 class SessionCreate(BaseModel):
+    """A new chat, or the session token of one to resume, and metadata for the bot."""
+
     session_token: str | None = Field(None, description="a previous token: resume its conversation")
     metadata: dict[str, Any] | None = Field(None, description="passed to the bot as metadata")
 
     class Config:
+        """Pydantic options: unknown fields are errors."""
+
         extra = "forbid"
 
 
 class QueueInfo(BaseModel):
+    """The chat's status and, while it is queued, its place and estimated wait."""
+
     status: str
     position: int | None
     queue_length: int | None
@@ -55,6 +61,8 @@ class QueueInfo(BaseModel):
 
 
 class SessionPublic(BaseModel):
+    """A chat session: its id, the token to send with each request, its status."""
+
     session_id: str
     session_token: str
     expires_at: datetime
@@ -64,12 +72,16 @@ class SessionPublic(BaseModel):
 
 
 class SessionState(BaseModel):
+    """A chat's status and queue position."""
+
     session_id: str
     status: str
     queue: QueueInfo
 
 
 class ChatMessageCreate(BaseModel):
+    """A user's message, with the client id that makes resending it safe."""
+
     text: str = Field(min_length=1)
     client_id: str = Field(
         min_length=1, max_length=MAX_CLIENT_ID_CHARS,
@@ -77,21 +89,29 @@ class ChatMessageCreate(BaseModel):
     )
 
     class Config:
+        """Pydantic options: unknown fields are errors."""
+
         extra = "forbid"
 
 
 class MessageAck(BaseModel):
+    """A stored user message: its id, and whether its client id was already stored."""
+
     message_id: int
     client_id: str
     duplicate: bool
 
 
 class ChatButton(BaseModel):
+    """A button offered with a message: the title shown, the payload to send back."""
+
     title: str
     payload: str
 
 
 class ChatMessage(BaseModel):
+    """A message of the chat as the user sees it (internal notes are never shown)."""
+
     id: int = Field(description="the cursor: pass it as after_id / Last-Event-ID")
     sender: str = Field(description="user | bot | agent | system")
     text: str
@@ -104,9 +124,13 @@ class ChatMessage(BaseModel):
 
 
 class TypingRequest(BaseModel):
+    """Whether the user is typing."""
+
     typing: bool
 
     class Config:
+        """Pydantic options: unknown fields are errors."""
+
         extra = "forbid"
 
 

@@ -1,5 +1,7 @@
-"""Conversations as agents see them: lists, views and search, one conversation with its
-messages and audit, and what the assigned agent does (claim, reply, note, resolve, ...).
+"""Conversations as agents see them, and what the assigned agent does with them.
+
+Lists, views and search; one conversation with its messages and audit; claim, reply, note,
+resolve, ...
 """
 
 # No `from __future__ import annotations`: FastAPI resolves endpoint annotations at runtime.

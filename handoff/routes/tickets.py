@@ -1,5 +1,6 @@
-"""Offline tickets: messages users left with their email while nobody could chat
-(``/api/tickets``, agent token).
+"""Offline tickets: messages users left with their email while nobody could chat.
+
+``/api/tickets``, with an agent token.
 """
 
 # No `from __future__ import annotations`: FastAPI resolves endpoint annotations at runtime.

@@ -23,10 +23,14 @@ class _Schema(BaseModel):
 
 
 class AttachRequest(_Schema):
+    """The article an inbox item's phrasings are added to, as questions."""
+
     article_id: int = Field(..., description="the article that gets the phrasings as questions")
 
 
 class DraftRequest(_Schema):
+    """A new article, created as a draft, whose questions are an item's phrasings."""
+
     # The slug's rule is the knowledge base's: its 422 says what is wrong and shows an example.
     slug: constr(max_length=200) = Field(..., example="gift-cards")  # type: ignore[valid-type]
     title: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
@@ -37,17 +41,23 @@ class DraftRequest(_Schema):
 
 
 class AttachResult(_Schema):
+    """The article an item was attached to or drafted as, and the questions added."""
+
     item_id: str
     article: ArticlePublic
     added: list[str] = Field(..., description="phrasings that became questions of the article")
 
 
 class DismissResult(_Schema):
+    """A dismissed inbox item: how many failed questions it hid."""
+
     item_id: str
     dismissed: int = Field(..., description="failed questions hidden")
 
 
 class UndoResult(_Schema):
+    """An undone attach or dismiss: the misses reopened, the questions taken back."""
+
     item_id: str
     reopened: int = Field(..., description="failed questions back in the inbox")
     removed: list[str] = Field(..., description="questions taken off the article again")
@@ -55,6 +65,8 @@ class UndoResult(_Schema):
 
 
 class UnansweredPublic(_Schema):
+    """One inbox item: similar questions the bot could not answer, grouped."""
+
     id: str
     count: int = Field(..., description="failed questions in this group")
     examples: list[str] = Field(..., description="the most frequent phrasings")
