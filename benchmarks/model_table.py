@@ -11,7 +11,9 @@ models install NAME``):
 - ms per query: one sentence at a time on ONE core (the process is pinned to one CPU, one
   thread), p50 over CLINC150 test texts, torch and onnx runtimes, in a fresh subprocess each;
 - memory: resident set size of that subprocess after loading the model and encoding one
-  sentence, and its growth over the process before the model was loaded.
+  sentence, and its growth over the same process with torch, sentence-transformers and
+  onnxruntime imported but no model loaded (onnx: torch loads the model once to check the
+  export; freed memory may stay in the process).
 
 Vectors are cached per dataset + model in .tier1/bench-cache/kbeval-<dataset>-<model>.npz (the
 same files kb_eval.py uses for MiniLM), written every chunk, so an interrupted run resumes. The
@@ -241,6 +243,7 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 
 texts = load_clinc({clinc!r}).test.texts[: {n}]
+import onnxruntime, sentence_transformers  # libraries in "before": the growth is the model's
 before = rss_mb()
 emb = embedder({model!r}, {runtime!r}, threads=1)
 emb.encode(["warm up"])
@@ -345,6 +348,38 @@ def markdown(results: dict, models: list[str]) -> str:
     return "\n".join(lines)
 
 
+def detail(results: dict, models: list[str]) -> str:
+    """QUALITY.md's table: every scoring, the val-MCC point and the goal-shaped point."""
+    q = results.get("quality", {})
+    lines = [
+        (
+            "| model | scoring | BANKING77 top-1 | CLINC150 top-1 | CLINC150 in / oos @ val-MCC "
+            "threshold | in / oos @ best val in-scope with val oos ≥ 75 |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+
+    def point(r, key):
+        m = r and r.get(key)
+        if not m or "error" in m:
+            return "–"
+        return (
+            f"{_pct(m['in_scope_accuracy'])} / {_pct(m['oos_recall'])} ({m['threshold']:.3f})"
+        )
+
+    for model in models:
+        for method in METHODS:
+            b77 = q.get(f"{model}|banking77|{method}")
+            clinc = q.get(f"{model}|clinc150|{method}")
+            scoring = method.replace("+lexical0.5", " + n-grams 0.5")
+            lines.append(
+                f"| {model} | {scoring} | {_pct(b77 and b77['top1'])} "
+                f"| {_pct(clinc and clinc['top1'])} | {point(clinc, 'mcc')} "
+                f"| {point(clinc, 'goal')} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -374,7 +409,12 @@ def main() -> int:
         int8_stage(results, args.latency_queries)
     results["load_average"] = os.getloadavg()
     save(results)
-    print(markdown(results, [m for m in encoder_catalog.ENCODERS if m in args.models]))
+    models = [m for m in encoder_catalog.ENCODERS if m in args.models]
+    print(markdown(results, models))
+    print()
+    print(detail(results, models))
+    if "int8" in results:
+        print(f"\nint8 MiniLM: {results['int8']}")
     print(f"\nJSON: {RESULTS}")
     return 0
 
