@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.evaluation.datasets import DatasetError, EvalData, LabelledSplit
-from knowledge_base.evaluation.metrics import Metrics, Prediction, compute_metrics, sweep
+from knowledge_base.evaluation.metrics import Metrics, Prediction, compute_metrics, matthews
 from knowledge_base.settings import DecisionSettings
 
 GOAL_IN_SCOPE = 0.90  # issue 16: >= 90 % of known questions answered right ...
@@ -238,8 +238,7 @@ def choose_threshold(
     known = [p for p in val if p.label != oos_label]
     if not known:
         raise DatasetError("choosing a threshold needs known-intent validation questions")
-    grid = _grid(known)
-    rows = sweep(known, settings, oos_label, grid)
+    rows = fast_sweep(known, settings, oos_label, _grid(known))
     n = len(known)
     best: Metrics | None = None
     for m in rows:
@@ -278,7 +277,72 @@ def frontier(
 
     For plots and for reading the best achievable point; NOT for choosing a threshold.
     """
-    return sweep(test, settings, oos_label, _grid(test, steps))
+    return fast_sweep(test, settings, oos_label, _grid(test, steps))
+
+
+def fast_sweep(
+    predictions: Sequence[Prediction],
+    settings: DecisionSettings,
+    oos_label: str,
+    thresholds: Sequence[float],
+) -> list[Metrics]:
+    """``metrics.sweep`` in numpy: the same numbers (tested against it), thousands of times faster.
+
+    ``decide`` answers when the best article scores >= the threshold, unless the runner-up
+    article also does and is less than ``clarify_margin`` below it (clarify); else it hands
+    off. Only the two best articles of each prediction matter, so the decisions of every
+    threshold are a comparison of two columns.
+    """
+    n = len(predictions)
+    first = np.full(n, -np.inf)
+    second = np.full(n, -np.inf)
+    for i, p in enumerate(predictions):
+        seen: set[int] = set()
+        ranked = []
+        for h in sorted(p.hits, key=lambda h: -h.score):
+            if h.article_id not in seen:
+                seen.add(h.article_id)
+                ranked.append(h.score)
+            if len(ranked) == 2:
+                break
+        if ranked:
+            first[i] = ranked[0]
+        if len(ranked) > 1:
+            second[i] = ranked[1]
+    is_oos = np.array([p.label == oos_label for p in predictions], dtype=bool)
+    right = np.array([p.predicted == p.label for p in predictions], dtype=bool) & ~is_oos
+    n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
+    with np.errstate(invalid="ignore"):  # no hits: -inf - -inf is nan, and nan is not close
+        close = first - second < settings.clarify_margin
+    out = []
+    for t in thresholds:
+        confident = first >= t
+        clarify = confident & (second >= t) & close
+        answered = confident & ~clarify
+        handoff = ~confident
+        n_ans = int(answered.sum())
+        out.append(
+            Metrics(
+                queries=n,
+                in_scope=n_in,
+                out_of_scope=n_oos,
+                answer_threshold=float(t),
+                clarify_margin=settings.clarify_margin,
+                top1_accuracy=_rate(right.sum(), n_in),
+                in_scope_accuracy=_rate((answered & right).sum(), n_in),
+                oos_recall=_rate((handoff & is_oos).sum(), n_oos),
+                wrong_answer_rate=_rate((answered & ~right).sum(), n_ans),
+                clarify_rate=_rate(clarify.sum(), n) or 0.0,
+                handoff_rate=_rate(handoff.sum(), n) or 0.0,
+                coverage=_rate(n_ans, n) or 0.0,
+                mcc=matthews(handoff, is_oos) if n_oos else None,
+            )
+        )
+    return out
+
+
+def _rate(numerator, denominator) -> float | None:
+    return float(numerator) / denominator if denominator else None
 
 
 def best_at(rows: Sequence[Metrics], min_in_scope: float = GOAL_IN_SCOPE) -> Metrics | None:

@@ -6,16 +6,18 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from knowledge_base.evaluation.datasets import DatasetError, EvalData, LabelledSplit
-from knowledge_base.evaluation.metrics import Candidate, Prediction, compute_metrics
+from knowledge_base.evaluation.metrics import Candidate, Prediction, compute_metrics, sweep
 from knowledge_base.evaluation.unknown_intents import (
     best_at,
     choose_threshold,
     choose_unknown_intents,
     evaluate_split,
+    fast_sweep,
     frontier,
     hold_out_intents,
     nested_validation,
@@ -165,6 +167,21 @@ def test_the_threshold_is_chosen_on_known_questions_only():
     assert not choose_threshold(val, DECIDE, "oos", min_in_scope=0.99, confidence=None).met
     with pytest.raises(DatasetError):
         choose_threshold([p("oos", ("a", 0.5))], DECIDE, "oos")
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.05, 0.3])
+def test_fast_sweep_takes_the_decisions_decide_takes(margin):
+    rng = np.random.default_rng(int(margin * 100))
+    labels = ["a", "b", "c", "oos"]
+    preds = []
+    for i in range(300):
+        scores = rng.uniform(0, 1, size=int(rng.integers(0, 4)))
+        ids = rng.choice(3, size=len(scores), replace=True)  # repeated articles: best counts
+        hits = tuple(Candidate(int(a), labels[int(a)], float(s)) for a, s in zip(ids, scores))
+        preds.append(Prediction(str(i), labels[int(rng.integers(0, 4))], hits))
+    settings = DecisionSettings(answer_threshold=0.5, clarify_margin=margin)
+    grid = [0.0, 0.1, 0.33, 0.5, 0.77, 0.95, 1.0]
+    assert fast_sweep(preds, settings, "oos", grid) == sweep(preds, settings, "oos", grid)
 
 
 def test_wilson_lower_bound():
