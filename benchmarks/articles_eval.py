@@ -187,6 +187,12 @@ def main() -> int:
     )
     p.add_argument("--attach", nargs="+", type=int, default=[0])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-wrong-rate",
+        type=float,
+        default=None,
+        help="threshold target on validation (default: best MCC with out-of-scope, else 0.10)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = p.parse_args()
     if not DATA.exists():
@@ -214,7 +220,11 @@ def main() -> int:
             knowledge = ({"version": 1, "articles": kb_articles}, {s: s for s in slugs})
             for method in args.methods:
                 _, report = evaluate_articles(
-                    ev, settings_for(method, args.passages), embedder=embedder, knowledge=knowledge
+                    ev,
+                    settings_for(method, args.passages),
+                    embedder=embedder,
+                    knowledge=knowledge,
+                    max_wrong_rate=args.max_wrong_rate,
                 )
                 embedder.save()
                 r, m = report["ranking"], report["metrics"]
@@ -239,6 +249,8 @@ def main() -> int:
                     "mrr": r["mrr"],
                     "val_top1": report["validation_ranking"]["top1"],
                     "val_mrr": report["validation_ranking"]["mrr"],
+                    "val_mcc": (report["validation_metrics"] or {}).get("mcc"),
+                    "val_in_scope": (report["validation_metrics"] or {}).get("in_scope_accuracy"),
                     "threshold": report["thresholds"]["answer_threshold"],
                     "target": report["thresholds"]["target"],
                     "in_scope": m["in_scope_accuracy"],
@@ -251,7 +263,8 @@ def main() -> int:
                 pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"
                 print(
                     f"{name:9} {method:16} attach {k}: val top-1 {pct(row['val_top1'])} MRR "
-                    f"{row['val_mrr']:.3f} | "
+                    f"{row['val_mrr']:.3f} MCC {row['val_mcc'] or 0:.3f} in-scope "
+                    f"{pct(row['val_in_scope'])} | "
                     f"top-1 {pct(row['top1'])} r@5 "
                     f"{pct(row['recall5'])} MRR {row['mrr']:.3f} | thr {row['threshold']:.3f} "
                     f"({row['target']}) in-scope {pct(row['in_scope'])} oos {pct(row['oos_recall'])}"

@@ -84,6 +84,12 @@ def main() -> int:
         default=[0.04, 0.2],
         help="clarify_margin per method (same order as --methods)",
     )
+    p.add_argument(
+        "--index-answers",
+        choices=["long", "always"],
+        default="long",
+        help="knowledge_base.index_answers: also index short answers as passages (always)",
+    )
     args = p.parse_args()
     clinc = DATA / "clinc150" / "data_full.json"
     if not clinc.exists():
@@ -104,6 +110,7 @@ def main() -> int:
             index={"type": "faiss"},
             seed_file=None,
             decision={"clarify_margin": margin},
+            index_answers=args.index_answers,
         )
         pooled = []
         for content, held in folds(articles, args.folds):

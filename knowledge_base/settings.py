@@ -147,14 +147,14 @@ class ScoringSettings(_Strict):
         "recalibrate decision after a change",
     )
     bm25_weight: float = Field(
-        0.3,
+        0.2,
         ge=0,
         le=1,
         description="hybrid (and auto when it picks hybrid): score = (1 - w) x best cosine + w x "
         "BM25 (0-1) over the article's words; 0 in auto: never hybrid, max_cosine instead",
     )
     auto_min_phrasings: float = Field(
-        3,
+        1,
         ge=0,
         description="auto: learned_head once articles have this many question variants "
         "(median; attached questions count), else hybrid (scoring_choice.py)",

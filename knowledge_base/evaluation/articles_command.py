@@ -129,6 +129,7 @@ def evaluate_articles(
         },
         "ranking": ranking(run.test, oos, 5).to_dict(),
         "validation_ranking": ranking(run.val or [], oos, 5).to_dict(),
+        "validation_metrics": chosen.validation.to_dict() if chosen is not None else None,
         "metrics": test.to_dict(),
         "build_seconds": round(run.build_seconds, 2),
         "ms_per_query": round(run.ms_per_query, 2),

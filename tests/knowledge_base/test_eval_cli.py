@@ -92,7 +92,7 @@ def test_kb_eval_json_plot_and_predictions(files, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["articles"] == 3 and doc["metrics"]["queries"] == 6
     assert doc["metrics"]["answer_threshold"] == 0.3 and doc["metrics"]["out_of_scope"] == 3
-    assert len(doc["sweep"]) > 5 and doc["scoring"] == "learned_head"  # config.yml's
+    assert len(doc["sweep"]) > 5 and doc["scoring"] == "auto"  # config.yml's
     rows = list(csv.DictReader(preds.open()))
     assert [r["label"] for r in rows] == ["password", "parcel", "refund", "oos", "oos", "oos"]
     assert {r["decision"] for r in rows} <= {"answer", "clarify", "handoff"}
@@ -104,7 +104,7 @@ def test_kb_eval_lexical_weight(files, capsys):
     config, train, _, test = files
     args = ["--config", str(config), "kb", "eval", "--train", str(train), "--test", str(test)]
     args += ["--text-col", "utterance", "--label-col", "intent", "--no-progress"]
-    assert main([*args, "--json", "--lexical-weight", "0.5"]) == 0
+    assert main([*args, "--json", "--scoring", "learned_head", "--lexical-weight", "0.5"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["lexical_weight"] == 0.5 and doc["plot"].endswith("learned_head+lexical0.5.png")
     assert Path(doc["plot"]).read_bytes()[:4] == b"\x89PNG"

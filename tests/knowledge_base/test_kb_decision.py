@@ -79,9 +79,10 @@ def test_clarify_options_are_capped_and_empty_when_handing_off():
 def test_config_yml_and_settings_defaults_agree():
     # The shipped config and the code defaults must not drift apart. Thresholds belong to a
     # scoring type (the score scales differ): the code defaults pair max_cosine with its
-    # thresholds; config.yml ships learned_head with thresholds calibrated for it
-    # (benchmarks/demo_calibration.py, benchmarks/QUALITY.md). Neither may run with the
-    # other's thresholds.
+    # thresholds; config.yml ships auto: learned_head (the demo has question variants) with
+    # thresholds calibrated for it (benchmarks/demo_calibration.py) and, per scoring auto may
+    # pick instead, its own (benchmarks/articles_eval.py; benchmarks/QUALITY.md). Neither may
+    # run with the other's thresholds.
     from knowledge_base.settings import KnowledgeBaseSettings, ScoringSettings
 
     config = yaml.safe_load((Path(__file__).parents[2] / "config.yml").read_text())
@@ -90,5 +91,9 @@ def test_config_yml_and_settings_defaults_agree():
     if shipped.scoring.type == ScoringSettings().type:
         assert shipped.decision == DecisionSettings()
     else:
-        assert shipped.scoring.type == "learned_head"
-        assert (shipped.decision.answer_threshold, shipped.decision.clarify_margin) == (0.1983, 0.2)
+        assert shipped.scoring.type == "auto"
+        head = shipped.decision.for_scoring("learned_head")
+        assert (head.answer_threshold, head.clarify_margin) == (0.1912, 0.2)
+        hybrid = shipped.decision.for_scoring("hybrid")
+        assert (hybrid.answer_threshold, hybrid.clarify_margin) == (0.362, 0.04)
+        assert set(shipped.decision.by_scoring) == {"hybrid", "max_cosine"}

@@ -128,7 +128,9 @@ def test_the_demo_is_seeded_into_sqlite_and_faiss(demo, specs):
     assert demo.created == len(specs) >= 32
     status = demo.kb.status()
     assert status["articles"] == len(specs)
-    assert status["index_size"] == status["questions"] == sum(len(s.indexed_texts()) for s in specs)
+    kb_settings = demo.kb.settings  # titles, questions and (index_answers) answer passages
+    indexed = [s.indexed(kb_settings.passage_chars, kb_settings.index_answers == "always") for s in specs]
+    assert status["index_size"] == status["questions"] == sum(map(len, indexed))
     assert status["index_type"] == "faiss" and status["dimensions"] == 384
     assert demo.index_path.exists()
 
