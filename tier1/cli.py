@@ -398,7 +398,8 @@ def _add_kb_commands(sub: Any, add: _Add) -> Any:
              "(contrastive, CPU), save it beside the index and re-encode every article with it; "
              "the bot then uses it automatically",
              "example:\n  tier1 kb tune --budget-minutes 20\n"
-             "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100", parent=kb)
+             "  tier1 kb tune --epochs 2 --batch-size 32\n  tier1 kb tune --max-steps 100\n"
+             "  tier1 kb tune --model all-mpnet-base-v2   # from another encoder than config.yml's", parent=kb)
     add_tuning_arguments(tu)
     add_model_argument(tu)
     tu.add_argument("--seed", type=int, default=0, help="pairing/batching seed (default: %(default)s)")
@@ -424,6 +425,7 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "--predictions preds.csv\n"
              "  tier1 kb eval --clinc data_full.json --scoring learned_head --tune --budget-minutes 30\n"
              "  tier1 kb eval --articles help-center.zip --queries questions.csv --scoring auto --json\n"
+             "  tier1 kb eval --clinc data_full.json --model all-mpnet-base-v2   # after tier1 models install\n"
              "  tier1 kb eval --clinc data_full.json --unknown-intents 0.25 --unknown-seed 1 "
              "--compare-scorings --plot unknown.png",
              parent=kb)
