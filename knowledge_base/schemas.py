@@ -243,7 +243,7 @@ class ImportPreviewPublic(_Schema):
 
 
 class StatusPublic(_Schema):
-    """The knowledge base's size, versions, embedder and index backend."""
+    """The knowledge base's size, versions, embedder, index backend and scoring in use."""
 
     articles: int
     questions: int
@@ -254,3 +254,8 @@ class StatusPublic(_Schema):
     model: str
     dimensions: int
     index_type: str
+    scoring: str = Field(
+        ...,
+        description="the article scoring in use: scoring.type, or for auto the one it chose "
+        "(max_cosine, hybrid or learned_head)",
+    )
