@@ -367,6 +367,12 @@ def run_calibrate(
             f"{configured[1]:g}; set knowledge_base.scoring.type: {settings.scoring.type} and "
             f"lexical_weight: {settings.scoring.lexical_weight:g} with these thresholds"
         )
+    in_use = run.extra.get("scoring")
+    if in_use in settings.decision.by_scoring:
+        out.append(
+            f"note: scoring {settings.scoring.type} used {in_use} on this data, whose thresholds "
+            f"are knowledge_base.decision.by_scoring.{in_use}: copy the threshold there"
+        )
     if "tuning" in run.extra:
         out.append(
             "note: these thresholds were chosen with a model tuned on the training split; "

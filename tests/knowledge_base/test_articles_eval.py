@@ -198,3 +198,20 @@ def test_articles_eval_with_the_packaged_model(tmp_path, real_embedder):
     # The answers hold words the titles lack (PIN, QR code, package): indexing them helps.
     assert auto["ranking"]["mrr"] >= plain["ranking"]["mrr"]
     assert auto["ranking"]["top1"] >= 0.75
+
+
+@pytest.mark.unit
+def test_calibrate_says_where_the_threshold_of_the_scoring_in_use_goes(
+    tmp_path, cli_config, capsys
+):
+    rows = [(q, slug) for q, slug in QUERIES if slug not in ("", "oos")]
+    train = write_queries(tmp_path / "train.csv", rows, header=("text", "label"))
+    held_rows = [(q, slug or "oos") for q, slug in QUERIES[-4:]]
+    held = write_queries(tmp_path / "held.csv", held_rows, header=("text", "label"))
+    args = ["--config", str(cli_config), "kb", "calibrate", "--train", str(train)]
+    args += ["--val", str(held), "--test", str(held), "--objective", "mcc", "--print"]
+    assert main([*args, "--scoring", "hybrid", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "by_scoring.hybrid: copy the threshold there" in out  # config.yml has hybrid's own
+    assert main([*args, "--scoring", "learned_head", "--no-progress"]) == 0
+    assert "by_scoring" not in capsys.readouterr().out  # the head's is answer_threshold itself
