@@ -263,7 +263,7 @@ def main() -> int:
                 pct = lambda v: "   -" if v is None else f"{100 * v:5.1f}"
                 print(
                     f"{name:9} {method:16} attach {k}: val top-1 {pct(row['val_top1'])} MRR "
-                    f"{row['val_mrr']:.3f} MCC {row['val_mcc'] or 0:.3f} in-scope "
+                    f"{row['val_mrr'] or 0:.3f} MCC {row['val_mcc'] or 0:.3f} in-scope "
                     f"{pct(row['val_in_scope'])} | "
                     f"top-1 {pct(row['top1'])} r@5 "
                     f"{pct(row['recall5'])} MRR {row['mrr']:.3f} | thr {row['threshold']:.3f} "
