@@ -26,7 +26,6 @@ import numpy as np
 
 from knowledge_base.bm25 import ArticleBM25
 from knowledge_base.errors import VectorIndexError
-from knowledge_base.scoring import LearnedHeadScorer, MaxCosineScorer
 from knowledge_base.scoring_choice import KnowledgeShape, Scoring, choose_scoring
 
 log = logging.getLogger(__name__)
@@ -101,18 +100,12 @@ class AutoScorer:
 
     needs_fit = True
 
-    def __init__(
-        self,
-        head: LearnedHeadScorer,
-        hybrid: HybridScorer,
-        min_phrasings: float,
-        lexical: bool = True,
-    ) -> None:
-        self._scorers = {
-            Scoring.MAX_COSINE: MaxCosineScorer(),
-            Scoring.HYBRID: hybrid,
-            Scoring.LEARNED_HEAD: head,
-        }
+    def __init__(self, scorers: dict, min_phrasings: float, lexical: bool = True) -> None:
+        """``scorers``: one ``ArticleScorer`` per ``Scoring`` (``scoring.create_scorer`` builds
+        them; taking them here keeps this module free of an import back into ``scoring``)."""
+        if set(scorers) != set(Scoring):
+            raise ValueError(f"need one scorer per scoring: {[s.value for s in Scoring]}")
+        self._scorers = dict(scorers)
         self._min_phrasings = float(min_phrasings)
         self._lexical = lexical
         self._choice = Scoring.MAX_COSINE

@@ -277,6 +277,7 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
         )
     if settings.type in ("hybrid", "auto"):
         from knowledge_base.adaptive_scoring import AutoScorer, HybridScorer
+        from knowledge_base.scoring_choice import Scoring
 
         hybrid = HybridScorer(settings.bm25_weight)
         if settings.type == "hybrid":
@@ -287,7 +288,9 @@ def create_scorer(settings: ScoringSettings) -> ArticleScorer:
             lexical_weight=settings.lexical_weight,
             probability_exponent=settings.probability_exponent,
         )
-        return AutoScorer(head, hybrid, settings.auto_min_phrasings, settings.bm25_weight > 0)
+        scorers = {Scoring.MAX_COSINE: MaxCosineScorer(), Scoring.HYBRID: hybrid}
+        scorers[Scoring.LEARNED_HEAD] = head
+        return AutoScorer(scorers, settings.auto_min_phrasings, settings.bm25_weight > 0)
     raise UnsupportedBackend(
         f"unknown knowledge_base.scoring.type {settings.type!r}; use max_cosine, learned_head, "
         "hybrid or auto"

@@ -7,7 +7,8 @@ import pytest
 
 from knowledge_base.adaptive_scoring import AutoScorer, HybridScorer
 from knowledge_base.bm25 import ArticleBM25, tokens
-from knowledge_base.scoring import LearnedHeadScorer, create_scorer, head_path
+from knowledge_base.scoring import LearnedHeadScorer, MaxCosineScorer, create_scorer, head_path
+from knowledge_base.scoring_choice import Scoring
 from knowledge_base.settings import ScoringSettings
 
 pytestmark = pytest.mark.unit
@@ -75,6 +76,11 @@ def test_hybrid_restores_only_its_own_version(tmp_path):
     assert not HybridScorer(0.3).restore(path, 5, "m")  # the knowledge base changed since
 
 
+def test_auto_needs_one_scorer_per_scoring():
+    with pytest.raises(ValueError, match="one scorer per scoring"):
+        AutoScorer({Scoring.HYBRID: HybridScorer(0.2)}, min_phrasings=1)
+
+
 def test_create_scorer_knows_hybrid_and_auto():
     assert isinstance(create_scorer(ScoringSettings(type="hybrid", bm25_weight=0.2)), HybridScorer)
     auto = create_scorer(ScoringSettings(type="auto"))
@@ -84,7 +90,14 @@ def test_create_scorer_knows_hybrid_and_auto():
 def test_auto_switches_with_the_data_and_restores_its_choice(tmp_path):
     rng = np.random.default_rng(0)
     path = head_path(tmp_path / "kb.index")
-    make = lambda: AutoScorer(LearnedHeadScorer(), HybridScorer(0.3), min_phrasings=2)
+    make = lambda: AutoScorer(
+        {
+            Scoring.MAX_COSINE: MaxCosineScorer(),
+            Scoring.HYBRID: HybridScorer(0.3),
+            Scoring.LEARNED_HEAD: LearnedHeadScorer(),
+        },
+        min_phrasings=2,
+    )
     auto = make()
     titles = ["title", "title", "title"]
     auto.fit(np.array([1, 2, 3]), rng.normal(size=(3, 8)), 1, "m", ["a b", "c d", "e f"], titles)
