@@ -236,7 +236,12 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     from knowledge_base.evaluation.command import run_eval
 
     settings, _ = _settings(args.config)
-    out, code = run_eval(settings.knowledge_base, args, settings.state_dir)
+    if args.unknown_intents is not None:
+        from knowledge_base.evaluation.unknown_command import run_unknown_eval
+
+        out, code = run_unknown_eval(settings.knowledge_base, args, settings.state_dir)
+    else:
+        out, code = run_eval(settings.knowledge_base, args, settings.state_dir)
     print(out)
     return code
 

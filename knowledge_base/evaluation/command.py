@@ -264,10 +264,6 @@ def _run(
 
 def run_eval(settings: KnowledgeBaseSettings, args: Namespace, state_dir: Path) -> tuple[str, int]:
     """``tier1 kb eval``: returns (output, exit code)."""
-    if getattr(args, "unknown_intents", None) is not None:
-        from knowledge_base.evaluation.unknown_intents import run_unknown_eval
-
-        return run_unknown_eval(settings, args, state_dir)
     settings = _settings(settings, args)
     if getattr(args, "articles", None):
         from knowledge_base.evaluation.articles_command import run_articles_eval
