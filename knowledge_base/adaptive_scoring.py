@@ -50,11 +50,16 @@ class HybridScorer:
 
     @property
     def weight(self) -> float:
+        """BM25's share of the score (``scoring.bm25_weight``)."""
         return self._weight
 
     def score(
         self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
     ) -> dict[int, float]:
+        """``(1 - weight) * cosine + weight * BM25`` for each candidate.
+
+        Without a fitted BM25 or a query ``text``, the best cosines are returned unchanged.
+        """
         bm25 = self._bm25  # one read: a concurrent fit swaps it whole
         if bm25 is None or text is None or not best_cosine:
             return dict(best_cosine)
@@ -71,11 +76,17 @@ class HybridScorer:
         texts: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> None:
+        """Fit BM25 on the indexed texts (``texts`` is required; vectors are not used).
+
+        Raises:
+            ValueError: ``texts`` is None.
+        """
         if texts is None:
             raise ValueError("the hybrid scorer needs the indexed texts")
         self._bm25 = ArticleBM25.fit(np.asarray(article_ids).tolist(), texts, version)
 
     def restore(self, path: Path, version: int, model: str) -> bool:
+        """Load ``<index>.bm25.npz`` if it reflects ``version``; return whether it did."""
         file = sibling(path, "bm25.npz")
         if not file.exists():
             return False
@@ -90,6 +101,7 @@ class HybridScorer:
         return True
 
     def save(self, path: Path) -> None:
+        """Save the fitted BM25 to ``<index>.bm25.npz`` (nothing before a fit)."""
         bm25 = self._bm25
         if bm25 is not None:
             bm25.save(sibling(path, "bm25.npz"))
@@ -101,8 +113,11 @@ class AutoScorer:
     needs_fit = True
 
     def __init__(self, scorers: dict, min_phrasings: float, lexical: bool = True) -> None:
-        """``scorers``: one ``ArticleScorer`` per ``Scoring`` (``scoring.create_scorer`` builds
-        them; taking them here keeps this module free of an import back into ``scoring``)."""
+        """Take one ``ArticleScorer`` per ``Scoring`` as ``scorers``.
+
+        ``scoring.create_scorer`` builds them; taking them here keeps this module free of an
+        import back into ``scoring``.
+        """
         if set(scorers) != set(Scoring):
             raise ValueError(f"need one scorer per scoring: {[s.value for s in Scoring]}")
         self._scorers = dict(scorers)
@@ -119,6 +134,7 @@ class AutoScorer:
     def score(
         self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
     ) -> dict[int, float]:
+        """Scores from the scorer chosen at the last fit or restore."""
         return self._scorers[self._choice].score(vector, best_cosine, text)
 
     def fit(
@@ -130,6 +146,11 @@ class AutoScorer:
         texts: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> None:
+        """Choose the scoring for the data's shape, fit that scorer, then switch to it.
+
+        Raises:
+            ValueError: ``kinds`` is None.
+        """
         if kinds is None:
             raise ValueError("scoring auto needs the kind of each indexed text")
         shape = KnowledgeShape.of(np.asarray(article_ids).tolist(), kinds)
@@ -147,6 +168,11 @@ class AutoScorer:
         self._choice, self.shape, self._state = choice, shape, (version, model)
 
     def restore(self, path: Path, version: int, model: str) -> bool:
+        """Restore the saved choice and its scorer's state; return whether both loaded.
+
+        Fails (False) when ``<index>.scoring.json`` is missing or unreadable, was saved for
+        another version, model or ``min_phrasings``, or its shape would now choose otherwise.
+        """
         file = sibling(path, "scoring.json")
         try:
             saved = json.loads(file.read_text(encoding="utf-8"))
@@ -166,6 +192,7 @@ class AutoScorer:
         return True
 
     def save(self, path: Path) -> None:
+        """Save the chosen scorer's state and the choice to ``<index>.scoring.json`` atomically."""
         self._scorers[self._choice].save(path)
         version, model = getattr(self, "_state", (None, None))
         doc = {

@@ -45,10 +45,14 @@ class Embedder(Protocol):
     """
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the vector space (see the class docstring)."""
+        ...
 
     @property
-    def dimensions(self) -> int: ...
+    def dimensions(self) -> int:
+        """The length of every vector."""
+        ...
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Encode ``texts`` in order.
@@ -99,13 +103,16 @@ class HashingEmbedder:
 
     @property
     def name(self) -> str:
+        """``hashing-v1-<dimensions>``: the scheme's version and the vector length."""
         return f"hashing-v1-{self._dimensions}"
 
     @property
     def dimensions(self) -> int:
+        """The number of hash buckets, i.e. the vector length."""
         return self._dimensions
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-norm float32 vectors of ``texts``, one row each (``progress`` is ignored)."""
         out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             for feature, weight in _features(text):
@@ -199,10 +206,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
+        """The vector space's name: the ``name`` given, else the ``model`` setting."""
         return self._name
 
     @property
     def runtime(self) -> str:
+        """``"torch"`` or ``"onnx"``: what runs the model."""
         return self._runtime
 
     @property
@@ -223,6 +232,11 @@ class SentenceTransformerEmbedder:
         self._loaded()
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-norm float32 vectors of ``texts``, one row each (loads the model on first use).
+
+        Raises:
+            EmbedderError: the model cannot be loaded or fails to encode.
+        """
         dimensions = self._loaded()
         if len(texts) == 0:
             return np.zeros((0, dimensions), dtype=np.float32)
@@ -310,6 +324,8 @@ def resolve_model_path(model: str, models_dir: Path | str | None = None) -> Path
     """Map a model setting to a local directory (``knowledge_base/encoder_catalog.py``).
 
     Args:
+        model: the ``knowledge_base.embedder.model`` setting: ``packaged:NAME``,
+            ``installed:NAME`` or a local model directory.
         models_dir: where ``tier1 models install`` puts ``installed:NAME`` models; None:
             ``.tier1/encoders``.
 
@@ -358,6 +374,7 @@ def create_embedder(settings: EmbedderSettings, tuned_dir: Path | None = None) -
     """Build the embedder ``settings.type`` names (nothing is loaded yet).
 
     Args:
+        settings: the ``knowledge_base.embedder`` settings.
         tuned_dir: where ``tier1 kb tune`` saves its model (``tuned_model.tuned_model_dir``); a
             sentence-transformers embedder uses the model there when its manifest says it was
             tuned from ``settings.model``, else the configured model (with a log line).

@@ -30,8 +30,10 @@ _READABLE = (1, 2)  # format 1: no lexical part
 
 
 class ArticleHead:
-    """Softmax weights ``(articles, dimensions)`` plus biases, keyed by article id, and
-    optionally weights ``(articles, n-grams)`` over the texts' character n-grams.
+    """A fitted article classifier: softmax weights and biases, keyed by article id.
+
+    The weights are ``(articles, dimensions)`` over the embeddings, optionally plus
+    ``(articles, n-grams)`` over the texts' character n-grams.
 
     Immutable once built: ``fit`` returns a new head, so searches can keep using the old one
     while a refit runs.
@@ -87,7 +89,9 @@ class ArticleHead:
             article_ids: the article of each row of ``vectors``.
             vectors: unit-norm question vectors.
             C: inverse regularisation strength (sklearn's ``C``).
-            version, model: the knowledge-base version and embedder the vectors reflect.
+            version: the knowledge-base version the vectors reflect.
+            model: the embedder the vectors come from.
+            max_iter: the most optimiser iterations (an unconverged fit is still kept).
             previous: a head fitted earlier on (mostly) the same articles; its weights start
                 the optimiser (warm start), so a refit after a small edit converges quickly.
             texts: the text of each row; needed when ``lexical_weight > 0``.

@@ -65,9 +65,12 @@ class ArticleSpec:
         return texts
 
     def indexed(self, passage_chars: int, short_answers: bool = False) -> list[tuple[str, str]]:
-        """Every (kind, text) to index: the title, each distinct question, then passages of
-        the answer when it is longer than ``passage_chars`` — or always, as one passage when
-        it is shorter, with ``short_answers`` (a text is indexed once)."""
+        """Every (kind, text) to index: the title, each distinct question, then passages.
+
+        The answer is split into passages when it is longer than ``passage_chars`` — or
+        always, as one passage when it is shorter, with ``short_answers`` (a text is indexed
+        once).
+        """
         out = [("title", self.title)] + [("question", q) for q in self.indexed_texts()[1:]]
         if short_answers or len(self.answer) > passage_chars:
             seen = {t for _, t in out}

@@ -51,8 +51,10 @@ class CharNgrams:
         return len(self.terms)
 
     def transform(self, texts: Sequence[str]):
-        """A sparse ``(len(texts), len(self))`` float32 CSR matrix, rows scaled by ``weight``
-        (float32 like the head's weights, so scoring never converts the weight matrix)."""
+        """A sparse ``(len(texts), len(self))`` float32 CSR matrix, rows scaled by ``weight``.
+
+        float32 like the head's weights, so scoring never converts the weight matrix.
+        """
         # sklearn's IDF step is float64 whatever ``dtype`` says; a float64 matrix times the
         # head's float32 weights would convert all of them on every query (~1 ms at 18k n-grams)
         return (self._vectoriser.transform(list(texts)) * self.weight).astype(np.float32)

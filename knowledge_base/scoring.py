@@ -56,6 +56,7 @@ def rank_articles(
         index: the vector index (the caller holds its read lock).
         text_article: indexed text id -> article id; ids missing here are ignored.
         vector: the query, shape ``(1, dimensions)``.
+        top_k: how many articles to return at most.
         scorer: turns the candidates' best cosines into article scores (default: the
             best cosine is the score).
         text: the query's text (a lexical scorer needs it).
@@ -118,8 +119,11 @@ class ArticleScorer(Protocol):
         texts: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> None:
-        """Refit on every stored question vector (row i belongs to ``article_ids[i]``, has
-        the text ``texts[i]`` and is of kind ``kinds[i]``: title, question or passage)."""
+        """Refit on every stored question vector.
+
+        Row i belongs to ``article_ids[i]``, has the text ``texts[i]`` and is of kind
+        ``kinds[i]``: title, question or passage.
+        """
         ...
 
     def restore(self, path: Path, version: int, model: str) -> bool:
@@ -140,6 +144,7 @@ class MaxCosineScorer:
     def score(
         self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
     ) -> dict[int, float]:
+        """Each candidate's best cosine, unchanged."""
         return dict(best_cosine)
 
     def fit(
@@ -151,13 +156,14 @@ class MaxCosineScorer:
         texts: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> None:
-        return None
+        """Nothing to fit: the scorer is stateless."""
 
     def restore(self, path: Path, version: int, model: str) -> bool:
+        """Always succeeds: there is no state to load."""
         return True
 
     def save(self, path: Path) -> None:
-        return None
+        """Nothing to save: the scorer is stateless."""
 
 
 def head_score(p: float, cosine: float, exponent: float = 0.5) -> float:
@@ -197,11 +203,16 @@ class LearnedHeadScorer:
 
     @property
     def head(self) -> ArticleHead | None:
+        """The fitted head, or None before a fit/restore or with fewer than two articles."""
         return self._head
 
     def score(
         self, vector: np.ndarray, best_cosine: dict[int, float], text: str | None = None
     ) -> dict[int, float]:
+        """``head_score`` of each candidate; the best cosine alone while there is no head.
+
+        A candidate the head has not seen (added mid-refit) scores 0.
+        """
         head = self._head  # one read: a concurrent fit swaps the whole head
         if head is None:
             return dict(best_cosine)
@@ -222,6 +233,7 @@ class LearnedHeadScorer:
         texts: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> None:
+        """Fit a new head on all indexed vectors (and texts), warm-started from the old one."""
         self._head = ArticleHead.fit(
             article_ids,
             vectors,
@@ -235,6 +247,11 @@ class LearnedHeadScorer:
         )
 
     def restore(self, path: Path, version: int, model: str) -> bool:
+        """Load the head saved at ``path`` if it matches ``version``, ``model`` and weight.
+
+        Returns:
+            Whether a head was loaded; a missing, unreadable or stale file gives False.
+        """
         path = Path(path)
         if not path.exists():
             return False
@@ -253,6 +270,7 @@ class LearnedHeadScorer:
         return True
 
     def save(self, path: Path) -> None:
+        """Save the head to ``path``, or delete a stale file there when there is no head."""
         head = self._head
         if head is not None:
             head.save(path)

@@ -98,6 +98,7 @@ class KnowledgeBase(ArticleEditing):
 
     @property
     def settings(self) -> KnowledgeBaseSettings:
+        """The ``knowledge_base`` settings this service was built with."""
         return self._settings
 
     @property
@@ -112,10 +113,16 @@ class KnowledgeBase(ArticleEditing):
 
     @property
     def index_path(self) -> Path:
+        """Where the index file lives (the tuned model and scorer state sit beside it)."""
         return self._index_path
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder searches encode with.
+
+        Raises:
+            NotReady: ``start()`` has not loaded it yet.
+        """
         if self._embedder is None:
             raise NotReady("the knowledge base is not started yet; call start() first")
         return self._embedder
@@ -164,17 +171,23 @@ class KnowledgeBase(ArticleEditing):
             return True
 
     def reindex(self, *, progress: bool = False) -> dict:
-        """Rebuild the index from the stored vectors now (encoding only missing ones) and save
-        it; returns ``status()``. For an admin who suspects the index, or after a model change."""
+        """Rebuild the index from the stored vectors now and save it; returns ``status()``.
+
+        Only missing vectors are encoded. For an admin who suspects the index, or after a
+        model change.
+        """
         self._require_started()
         with self._writer:
             self._live.rebuild(self._store, self.embedder, progress=progress)
         return self.status()
 
     def switch_embedder(self, embedder: Embedder, *, progress: bool = False) -> dict:
-        """Search with ``embedder`` from now on: every stored text without a vector of its
-        model is re-encoded and the index rebuilt and saved (minutes for a large KB; searches
-        keep using the old index until the new one is in). Returns ``status()``."""
+        """Search with ``embedder`` from now on; returns ``status()``.
+
+        Every stored text without a vector of its model is re-encoded and the index rebuilt
+        and saved (minutes for a large KB; searches keep using the old index until the new
+        one is in).
+        """
         self._require_started()
         with self._writer:
             self._live.rebuild(self._store, embedder, progress=progress)
@@ -189,11 +202,11 @@ class KnowledgeBase(ArticleEditing):
     def import_file(
         self, path: Path | str, *, progress: bool = False, actor: str = "import"
     ) -> ImportReport:
-        """Upsert the articles of a file (YAML, CSV, JSON, Markdown, HTML or a ZIP of them)
-        by slug, in one transaction.
+        """Upsert the articles of a file by slug, in one transaction.
 
-        Only new or changed texts are encoded; the index is updated in place and saved.
-        Articles absent from the file are left alone.
+        The file is YAML, CSV, JSON, Markdown, HTML or a ZIP of them. Only new or changed
+        texts are encoded; the index is updated in place and saved. Articles absent from the
+        file are left alone.
 
         Raises:
             KnowledgeFileError: the file is invalid (nothing is written).
@@ -205,8 +218,11 @@ class KnowledgeBase(ArticleEditing):
     def import_bytes(
         self, filename: str, data: bytes, *, actor: str = "import", actor_name: str | None = None
     ) -> ImportReport:
-        """``import_file`` for an upload: ``filename``'s extension picks the format;
-        ``actor_name`` names the person in the revisions."""
+        """``import_file`` for an upload.
+
+        ``filename``'s extension picks the format; ``actor_name`` names the person in the
+        revisions.
+        """
         self._require_started()
         return self._import(ingest.parse_source(filename, data), False, actor, actor_name)
 
@@ -227,8 +243,9 @@ class KnowledgeBase(ArticleEditing):
         return build_preview(filename, specs, error, stored)
 
     def export(self, fmt: str, status: ArticleStatus | None = None) -> bytes:
-        """Every article (optionally of one status) in ``fmt`` (csv, json or yaml), in a form
-        ``import_bytes`` reads back to the same articles.
+        """Every article (optionally of one status) in ``fmt`` (csv, json or yaml).
+
+        ``import_bytes`` reads the result back to the same articles.
 
         Raises:
             UnsupportedFormat: an unknown format.

@@ -98,6 +98,12 @@ class ScoringThresholds(_Strict):
 
 
 class DecisionSettings(_Strict):
+    """When a search answers, asks the user to pick (clarify) or hands off (``decision.decide``).
+
+    Below ``answer_threshold`` the question is handed off; confident articles scoring less
+    than ``clarify_margin`` apart are offered as choices (at most ``clarify_max_options``).
+    """
+
     answer_threshold: float = Field(0.55, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.04, ge=0.0, le=2.0)
     clarify_max_options: int = Field(3, ge=2, le=10)
@@ -162,6 +168,8 @@ class ScoringSettings(_Strict):
 
 
 class KnowledgeBaseSettings(_Strict):
+    """The ``knowledge_base:`` section of config.yml: embedding, index, scoring and decision."""
+
     embedder: EmbedderSettings = EmbedderSettings()
     index: IndexSettings = IndexSettings()
     decision: DecisionSettings = DecisionSettings()
