@@ -551,7 +551,8 @@ def add_unknown_arguments(parser) -> None:
         help="hold out this share of the intents (e.g. 0.25) as unknown: the KB is built from "
         "the others, their test questions should be handed off; the threshold is chosen on "
         "known-intent validation questions only (carved from --train when there is no --val); "
-        "the plot is then the frontier (known answered right vs unknown handed off)",
+        "the plot is then the frontier (known answered right vs unknown handed off); "
+        "--answer-threshold is not used",
     )
     g.add_argument(
         "--unknown-seed",
