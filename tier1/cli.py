@@ -38,6 +38,7 @@ def _settings(config: str) -> tuple[Settings, dict[str, str]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``tier1 run``: train if needed, start the three processes and supervise them until stopped."""
     from bot.training import ensure_model
     from tier1.ports import PortInUse, require_free
     from tier1.stack import listen_addresses, programs
@@ -97,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``tier1 train``: train the Rasa model when its inputs changed (or with --force) and print it."""
     from bot.training import ensure_model
 
     settings, _ = _settings(args.config)
@@ -105,6 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    """``tier1 config check``: validate config.yml and print the effective settings."""
     settings, _ = _settings(args.config)
     print(f"{args.config}: valid")
     print(json.dumps(json.loads(settings.json(exclude={"secrets"})), indent=2, default=str))
@@ -128,6 +131,7 @@ def _handoff(settings: Settings):
 
 
 def cmd_agent_create(args: argparse.Namespace) -> int:
+    """``tier1 agent create``: create an agent or admin account."""
     settings, _ = _settings(args.config)
     agent = _handoff(settings).create_agent(
         args.email, args.password, role=args.role, display_name=args.name,
@@ -138,6 +142,7 @@ def cmd_agent_create(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_reset_password(args: argparse.Namespace) -> int:
+    """``tier1 agent reset-password``: set or generate an account's new password."""
     from handoff.errors import AgentNotFound
 
     settings, _ = _settings(args.config)
@@ -164,6 +169,7 @@ def _kb(settings: Settings):
 
 
 def cmd_kb_import(args: argparse.Namespace) -> int:
+    """``tier1 kb import``: upsert articles from a file and print the import report."""
     settings, _ = _settings(args.config)
     report = _kb(settings).import_file(Path(args.file))
     print(report)
@@ -171,6 +177,7 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_export(args: argparse.Namespace) -> int:
+    """``tier1 kb export``: write every article (or those of one status) to a file or stdout."""
     settings, _ = _settings(args.config)
     data = _kb(settings).export(args.format, args.status)
     if args.output in (None, "-"):
@@ -182,6 +189,7 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_delete(args: argparse.Namespace) -> int:
+    """``tier1 kb delete``: delete one article by id."""
     settings, _ = _settings(args.config)
     _kb(settings).delete_article(args.id, actor="cli")
     print(f"deleted article {args.id}")
@@ -189,12 +197,14 @@ def cmd_kb_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_reindex(args: argparse.Namespace) -> int:
+    """``tier1 kb reindex``: rebuild the vector index and print its report."""
     settings, _ = _settings(args.config)
     print(json.dumps(_kb(settings).reindex(progress=True), indent=2, default=str))
     return 0
 
 
 def cmd_kb_search(args: argparse.Namespace) -> int:
+    """``tier1 kb search``: print the hits and the bot's decision for a text."""
     settings, _ = _settings(args.config)
     result = _kb(settings).search(args.text, top_k=args.top_k)
     if args.json:
@@ -207,12 +217,14 @@ def cmd_kb_search(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_status(args: argparse.Namespace) -> int:
+    """``tier1 kb status``: print the knowledge base's status as JSON."""
     settings, _ = _settings(args.config)
     print(json.dumps(_kb(settings).status(), indent=2, default=str))
     return 0
 
 
 def cmd_kb_tune(args: argparse.Namespace) -> int:
+    """``tier1 kb tune``: fine-tune the encoder on the KB's questions and print the result."""
     from knowledge_base.evaluation.command import tuning_options, with_model
     from knowledge_base.tuning import tune_knowledge_base
 
@@ -233,6 +245,7 @@ def cmd_kb_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_eval(args: argparse.Namespace) -> int:
+    """``tier1 kb eval``: measure answer-or-handoff quality on labelled data; see its --help."""
     from knowledge_base.evaluation.command import run_eval
 
     settings, _ = _settings(args.config)
@@ -247,6 +260,7 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_calibrate(args: argparse.Namespace) -> int:
+    """``tier1 kb calibrate``: choose the answer threshold on validation data; see its --help."""
     from knowledge_base.evaluation.command import run_calibrate
 
     settings, _ = _settings(args.config)
@@ -256,6 +270,7 @@ def cmd_kb_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios_run(args: argparse.Namespace) -> int:
+    """``tier1 scenarios run``: run the dialogue scenarios against a running stack; 1 if any fails."""
     import asyncio
     import secrets
 
@@ -283,6 +298,7 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
 
 
 def cmd_models_install(args: argparse.Namespace) -> int:
+    """``tier1 models install``: install a catalogue encoder and print its config.yml line."""
     from tier1.encoder_installer import install
 
     settings, _ = _settings(args.config)
@@ -294,6 +310,7 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
+    """``tier1 models list``: print the known encoders and whether they are installed."""
     from tier1.encoder_installer import list_table, statuses
 
     settings, _ = _settings(args.config)
@@ -524,6 +541,7 @@ def _add_models_commands(sub: Any, add: _Add) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``tier1`` command of ``argv`` (default: sys.argv); returns the exit code."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

@@ -1,5 +1,7 @@
-"""Evaluate a real knowledge base: an articles file as ``tier1 kb import`` reads it, and queries
-labelled with the slug of the article that answers them.
+"""Evaluate a real knowledge base: an articles file, and queries labelled with their article.
+
+The articles file is read as ``tier1 kb import`` reads it; each query is labelled with the
+slug of the article that answers it.
 
 This is the help-center case: articles have a title and an answer, usually no question
 variants, and users ask in their own words. The knowledge base is built from the file exactly
@@ -135,6 +137,7 @@ class ArticlesEval:
 
     @property
     def question_variants(self) -> int:
+        """How many question variants the articles file gives, over all articles."""
         return sum(len(s.questions) for s in self.articles)
 
 

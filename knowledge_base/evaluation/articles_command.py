@@ -96,6 +96,14 @@ def evaluate_articles(
     """Run the evaluation; returns the run and a JSON-able report of the test part.
 
     Args:
+        ev: the articles file and the labelled queries (see ``load_articles_eval``).
+        settings: the knowledge-base settings under test; their ``decision`` is used when
+            no threshold fits on the validation part.
+        embedder: overrides the configured embedder (e.g. a ``CachedEmbedder``).
+        progress: show progress bars.
+        max_wrong_rate: the wrong-answer target the thresholds are chosen for on the
+            validation part; default: best MCC when it has out-of-scope queries, else
+            ``DEFAULT_MAX_WRONG_RATE``.
         knowledge: import this knowledge-file content instead of ``ev.articles_file`` (the
             benchmark's generated articles, or articles with attached questions added).
     """

@@ -29,13 +29,16 @@ class CachedEmbedder:
 
     @property
     def name(self) -> str:
+        """The inner embedder's name."""
         return self.inner.name
 
     @property
     def dimensions(self) -> int:
+        """The inner embedder's vector size."""
         return self.inner.dimensions
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """The vectors of ``texts`` (float32, in order); only texts not cached are encoded."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
             self._vectors.update(zip(missing, self.inner.encode(missing, progress=progress)))

@@ -70,6 +70,9 @@ def calibrate(
     """Pick ``answer_threshold`` on validation predictions for one target.
 
     Args:
+        predictions: the ranked validation queries.
+        settings: the decision settings to start from; only ``answer_threshold`` changes.
+        oos_label: the label of out-of-scope queries (they should be handed off).
         max_wrong_rate: e.g. 0.05; exclusive with ``objective``.
         objective: ``"mcc"``.
         oos_share: expected share of out-of-scope questions (0..1) used to weight the

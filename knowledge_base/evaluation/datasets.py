@@ -112,9 +112,11 @@ def load_csv(
 
 
 def load_clinc(path: Path | str) -> EvalData:
-    """CLINC150's JSON (``data_full.json``): ``train`` is the KB, ``val + oos_val`` the
-    validation split and ``test + oos_test`` the test split; ``oos_train`` is not used (the
-    product has no out-of-scope article)."""
+    """Load CLINC150's JSON (``data_full.json``).
+
+    ``train`` is the KB, ``val + oos_val`` the validation split and ``test + oos_test`` the
+    test split; ``oos_train`` is not used (the product has no out-of-scope article).
+    """
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -144,10 +146,13 @@ def sample(
     """A reproducible subset: at most ``limit_per_label`` texts per label in every split.
 
     Args:
+        data: the dataset to cut down.
+        limit_per_label: the cap per label and split; None keeps every text.
         labels: keep only this many in-scope labels (chosen at random); queries of dropped
             labels are removed, not turned into out-of-scope.
         oos_limit: at most this many out-of-scope queries per split (default: the same
             ``limit_per_label`` cap as any other label).
+        seed: draws the kept labels and texts.
     """
     rng = random.Random(seed)
     kept = data.labels

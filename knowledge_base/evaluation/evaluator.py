@@ -92,9 +92,13 @@ def run_evaluation(
     """Build a throwaway KB from ``data.train`` and rank ``data.test`` (and ``data.val``).
 
     Args:
+        data: the labelled splits; ``train`` becomes the knowledge base.
         settings: the knowledge-base settings under test (embedder, index, scoring); the
             index path and seed file are replaced by temporary ones.
         embedder: overrides the configured embedder (e.g. a ``CachedEmbedder``).
+        progress: show progress bars.
+        include_val: also rank ``data.val`` (when there is one).
+        top_k: how many hits per query (default: the settings' ``search_top_k``).
         single_queries: also time ``KnowledgeBase.search`` one query at a time on this many
             test texts (``extra["single_query_ms"]``: p50 and p95).
         knowledge: ``(knowledge file content, slug -> label)`` to import instead of the one

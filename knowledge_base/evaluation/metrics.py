@@ -35,10 +35,12 @@ class Prediction:
 
     @property
     def predicted(self) -> str | None:
+        """The label of the best-ranked article; None when nothing was ranked."""
         return self.hits[0].label if self.hits else None
 
     @property
     def score(self) -> float:
+        """The best article's score; -inf when nothing was ranked."""
         return self.hits[0].score if self.hits else float("-inf")
 
 
@@ -70,6 +72,7 @@ class Metrics:
     mcc: float | None
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-able dict."""
         return asdict(self)
 
 
@@ -174,6 +177,7 @@ class Ranking:
     mrr: float | None
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-able dict."""
         return asdict(self)
 
 

@@ -115,6 +115,7 @@ def hold_out_intents(
             questions only), else ``val_share`` of each known intent's training texts.
         fraction: share of the intents held out as unknown.
         seed: draws the unknown intents (and the validation carve).
+        val_share: the share of each known intent's training texts carved as validation.
         carve_val: without a validation split in ``data``, carve one (else leave it None).
 
     Raises:
