@@ -58,7 +58,8 @@ def decide_explained(
         ``(decision, explanation)``; the explanation's ``rule`` is one of ``no_hits``,
         ``below_answer_threshold`` (with ``threshold`` and the best ``score``),
         ``within_clarify_margin`` (with ``threshold`` = the margin, the best ``score``, the
-        runner-up's ``second_score`` and ``candidates``) or ``confident_answer`` (with
+        runner-up's ``second_score``, ``candidates`` and the ``answer_threshold`` the best
+        score passed) or ``confident_answer`` (with
         ``threshold``, ``score`` and the runner-up's ``second_score`` or None).
     """
     if not hits:
@@ -80,6 +81,7 @@ def decide_explained(
             "score": best,
             "second_score": second,
             "candidates": len(options),
+            "answer_threshold": settings.answer_threshold,
         }
     return Decision.ANSWER, {
         "rule": "confident_answer",

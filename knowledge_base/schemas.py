@@ -70,6 +70,9 @@ class DecidedBy(_Schema):
     score: float | None = Field(None, description="the best article's score")
     second_score: float | None = Field(None, description="the runner-up's score")
     candidates: int | None = Field(None, description="clarify: how many options are offered")
+    answer_threshold: float | None = Field(
+        None, description="clarify: the answer threshold the best score passed (threshold is the margin)"
+    )
 
 
 class SearchResponse(_Schema):

@@ -97,3 +97,16 @@ def test_config_yml_and_settings_defaults_agree():
         hybrid = shipped.decision.for_scoring("hybrid")
         assert (hybrid.answer_threshold, hybrid.clarify_margin) == (0.362, 0.04)
         assert set(shipped.decision.by_scoring) == {"hybrid", "max_cosine"}
+
+
+def test_every_explanation_names_the_answer_threshold():
+    # The agent console folds hits below the answer threshold; a clarify's own threshold is the
+    # margin, so the clarify explanation names the answer threshold separately.
+    from knowledge_base.decision import decide_explained
+
+    decision, why = decide_explained(hits(0.625, 0.5), S)
+    assert decision is Decision.CLARIFY and why["rule"] == "within_clarify_margin"
+    assert why["threshold"] == S.clarify_margin and why["answer_threshold"] == S.answer_threshold
+    for scores in [(), (0.25,), (0.75,)]:
+        _, why = decide_explained(hits(*scores), S)
+        assert why["threshold"] == S.answer_threshold and "answer_threshold" not in why

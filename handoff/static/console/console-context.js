@@ -170,9 +170,11 @@
   var autoQuery = null; // the query the console filled in itself (replaced on the next open)
   function learnThreshold(res) {
     var by = res && res.decided_by;
-    if (by && typeof by.threshold === "number" && by.rule !== "within_clarify_margin") {
-      var changed = C.kbThreshold !== by.threshold;
-      C.kbThreshold = by.threshold;
+    // A clarify decision's threshold is the margin; it names the answer threshold separately.
+    var t = by && (by.rule === "within_clarify_margin" ? by.answer_threshold : by.threshold);
+    if (typeof t === "number") {
+      var changed = C.kbThreshold !== t;
+      C.kbThreshold = t;
       if (changed) renderHits(lastHits);
     }
   }
