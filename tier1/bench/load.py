@@ -109,6 +109,7 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
         "with_agents": tally.with_agents,
         "late": tally.late,
         "errors": tally.errors,
+        "refusals": dict(tally.refusals),
         "users_failed": len(failed),
         "reconnects": tally.reconnects,
         "p50_ms": ms(percentile(tally.latencies, 50)),
@@ -181,6 +182,8 @@ def report(result: dict) -> str:
                      f"p50 {result['baseline_p50_ms']} ms  ->  ratio {result['ratio']}")
     elif result.get("baseline_error"):
         lines.append(f"baseline not measured: {result['baseline_error']}")
+    for reason, count in (result.get("refusals") or {}).items():
+        lines.append(f"  refused by the server {count} x: {reason}")
     if result.get("first_error"):
         lines.append(f"first user error: {result['first_error']}")
     return "\n".join(lines)

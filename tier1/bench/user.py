@@ -18,6 +18,20 @@ from tier1.bench.texts import pick_text
 CALL_TIMEOUT = 30.0  # one socket.io call (session_request, history, an ack)
 
 
+def client_address(n: int) -> str:
+    """User ``n``'s own simulated address (10.0.0.1, 10.0.0.2, ...), sent as X-Forwarded-For.
+
+    Real users reach the app from their own addresses, and ``limits.per_ip`` is counted per
+    address: 200 users behind the one address of the load tool would share one budget and be
+    refused (HTTP 429 / ``{"ok": false}``) at a rate no real audience meets. uvicorn takes the
+    address from X-Forwarded-For only when the connection comes from an address it trusts as a
+    proxy (``--forwarded-allow-ips``, default 127.0.0.1): against a remote app the header is
+    ignored and every user counts against the load machine's address.
+    """
+    n += 1
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
 class UserGaveUp(Exception):
     """A simulated user could not reconnect to any base URL within ``reconnect_timeout``."""
 
@@ -55,6 +69,7 @@ class Tally:
     lost: int = 0
     duplicated: int = 0
     errors: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)  # the server's reason -> count
     reconnects: int = 0
     latencies: list[float] = field(default_factory=list)
     acknowledged: list[dict] = field(default_factory=list)  # {conversation, message_id, client_id}
@@ -114,7 +129,8 @@ class User:
             sio.on("queue_position", self._on_queue)
             sio.on("disconnect", self._on_disconnect)
             try:
-                await sio.connect(base, transports=["websocket"], wait_timeout=CALL_TIMEOUT)
+                await sio.connect(base, transports=["websocket"], wait_timeout=CALL_TIMEOUT,
+                                  headers={"X-Forwarded-For": client_address(self.n)})
                 self.sio, self.connected = sio, True
                 self.dropped.clear()
                 if self.conv is not None and await self._rejoin(self.conv):
@@ -230,7 +246,10 @@ class User:
                                    timeout=max(1.0, give_up - time.monotonic()))
         if not (isinstance(ack, dict) and ack.get("ok")):
             self.tally.unacked += 1
-            self.tally.errors += isinstance(ack, dict)  # refused, not just slow
+            if isinstance(ack, dict):  # refused, not just slow
+                self.tally.errors += 1
+                reason = str(ack.get("error"))
+                self.tally.refusals[reason] = self.tally.refusals.get(reason, 0) + 1
             return None
         turn.message_id = ack["message_id"]
         conv.turns.append(turn)

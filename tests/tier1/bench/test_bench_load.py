@@ -282,7 +282,7 @@ def test_help_shows_the_saturation_and_human_pace_examples(capsys):
     assert "--no-kb-search" in out
 
 
-def _replica(engine, rasa):
+def _replica(engine, rasa, rate_limiter=None):
     """An app replica: the real gateway on uvicorn in a thread (in-memory Rasa twin)."""
     import socket
     import threading
@@ -298,7 +298,7 @@ def _replica(engine, rasa):
     handoff = build_handoff(
         HandoffSettings(), engine, jwt_secret="loadtest-jwt-secret-0123456789abcdef",
         internal_token="loadtest-internal-token-0123456789", rasa_url="http://rasa.invalid",
-        rasa_token="t", cors_origins=["*"], rasa=rasa,
+        rasa_token="t", cors_origins=["*"], rasa=rasa, rate_limiter=rate_limiter,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     handoff.start()
     api = FastAPI()
@@ -356,6 +356,47 @@ def test_users_of_a_stopped_replica_reconnect_to_the_other_and_miss_nothing(tmp_
     assert result["reconnects"] >= 2, result  # users 0 and 2 started on A
     assert result["acknowledged"] == len(result["acknowledged_messages"]) >= 8
     assert result["lost"] == result["duplicated"] == result["unanswered"] == 0, result
+    assert result["replies"] == result["acknowledged"]
+
+
+def test_every_user_has_its_own_simulated_address():
+    from tier1.bench.user import client_address
+
+    addresses = [client_address(n) for n in range(70000)]
+    assert len(set(addresses)) == len(addresses)
+    assert addresses[0] == "10.0.0.1" and addresses[255] == "10.0.1.0"
+
+
+@pytest.mark.integration
+def test_users_are_limited_per_address_like_real_users_not_as_one_address(tmp_path):
+    """``limits.per_ip`` counts each user's own address (X-Forwarded-For from loopback, as
+    uvicorn trusts by default): a budget that one user fits in holds for each of four users,
+    where one shared address would have been refused. Refusals would be counted by reason."""
+    import asyncio
+
+    from sqlalchemy import create_engine
+
+    from handoff import InMemoryRasa
+    from handoff.ratelimit import LimitSettings, RateLimiter, RateSettings
+    from tier1.bench.load import LoadOptions, question_texts, run_gateway
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", future=True,
+                           connect_args={"check_same_thread": False, "timeout": 30})
+    # 12 socket events in a burst, then 1 a minute: one user's run needs about 8.
+    limiter = RateLimiter(LimitSettings(per_ip=RateSettings(per_minute=1, burst=12)))
+    server, thread, url = _replica(engine, InMemoryRasa(), rate_limiter=limiter)
+    opts = LoadOptions(bases=(url,), rasa_url=None, users=4, duration=1.5,
+                       mix={"known": 1.0}, think=0.3, settle=0.1, reply_timeout=10,
+                       reconnect_timeout=10, ramp=0.2)
+    try:
+        result = asyncio.run(asyncio.wait_for(run_gateway(opts, question_texts(
+            ROOT / "knowledge_base/demo/articles.yml"), progress=False), 60))
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.dispose()
+    assert result["refusals"] == {} and result["errors"] == 0, result
+    assert result["acknowledged"] == result["messages_sent"] >= 8, result
     assert result["replies"] == result["acknowledged"]
 
 
