@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -87,7 +88,11 @@ def programs(settings: Settings, model: Path, config_path: Path) -> list[Program
     common = {"TIER1_CONFIG": str(config_path.resolve()), "RASA_TELEMETRY_ENABLED": "false",
               MULTIPROC_ENV: str(metrics_dir),
               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-              "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+              "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+              # numpy's OpenBLAS threads spin for small products (the article head, Rasa's
+              # classifier) and fight the request threads for the cores: one thread took a
+              # turn from 42 to 25 ms of CPU (BENCHMARKS.md). The operator's value wins.
+              "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     return [
         Program(
             name="actions",
