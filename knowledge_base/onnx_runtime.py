@@ -56,13 +56,25 @@ class OnnxEncoder:
     Thread-safe: ONNX Runtime sessions may run concurrently, a fast tokenizer may not (its
     truncation and padding settings are state every call may rewrite; concurrent rewrites fail
     with "Already borrowed"), so tokenising takes a lock (held ~0.1-0.3 ms).
+
+    ``max_batch_size`` caps the texts per run whatever ``encode`` is asked for: a dynamically
+    quantised model scales its activations by the whole batch, so a text's vector would depend
+    on its batch-mates unless it runs alone (``onnx_quantization``).
     """
 
-    def __init__(self, session: Any, tokenizer: Any, max_seq_length: int, pooling: str) -> None:
+    def __init__(
+        self,
+        session: Any,
+        tokenizer: Any,
+        max_seq_length: int,
+        pooling: str,
+        max_batch_size: int | None = None,
+    ) -> None:
         self._session = session
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
         self._pooling = pooling
+        self._max_batch_size = max_batch_size
         self._inputs = {i.name for i in session.get_inputs()}
         self._tokenizer_lock = threading.Lock()
 
@@ -70,6 +82,7 @@ class OnnxEncoder:
         """Unit-length float32 rows for ``texts``, in order, ``batch_size`` texts per run."""
         # Longest first, as sentence-transformers does: a batch pads to its longest text.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batch_size = min(batch_size, self._max_batch_size or batch_size)
         starts = range(0, len(texts), batch_size)
         if progress:
             from tqdm import tqdm
@@ -204,10 +217,11 @@ def export_onnx(model: SentenceTransformer, path: Path) -> None:
             opset_version=OPSET,
             dynamo=False,
         )
-    _write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a fsynced temporary file renamed over it."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -241,34 +255,11 @@ def load_onnx_encoder(
         EmbedderError: unsupported layout, or the fresh export does not load or agree.
     """
     pooling = supported_pooling(model, spec)
-    try:
-        import onnxruntime
-    except ImportError as e:
-        raise EmbedderError(
-            "the onnxruntime package is not installed; install tier1's dependencies or set "
-            "runtime: torch"
-        ) from e
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Waiting threads would spin on cores the other processes need.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    expected = model.encode(
-        list(_PROBE), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-    )
+    require_onnxruntime()  # before a minute of exporting, not after
+    expected = reference_vectors(model, _PROBE)
 
     def attempt() -> tuple[OnnxEncoder | None, str]:
-        try:
-            session = onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-            encoder = OnnxEncoder(session, model.tokenizer, model.max_seq_length, pooling)
-            agreement = float(np.min(np.sum(encoder.encode(_PROBE, 8) * expected, axis=1)))
-        except Exception as e:  # noqa: BLE001 - onnxruntime's errors share no other base
-            return None, f"does not load ({e})"
-        if agreement < MIN_AGREEMENT:
-            return None, f"disagrees with torch (cosine {agreement:.6f})"
-        return encoder, ""
+        return checked_encoder(model, path, threads, pooling, expected, _PROBE, MIN_AGREEMENT, "min")
 
     if path.is_file():
         encoder, problem = attempt()
@@ -294,6 +285,81 @@ def load_onnx_encoder(
     seconds = time.perf_counter() - started
     log.info("ONNX runtime for %s: exported %s in %.1f s", spec, path, seconds)
     return encoder
+
+
+def reference_vectors(model: SentenceTransformer, texts: Sequence[str]) -> np.ndarray:
+    """The unit-length vectors torch gives ``texts``: what a loaded ONNX file must match."""
+    return model.encode(
+        list(texts), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+    )
+
+
+def checked_encoder(
+    model: SentenceTransformer,
+    path: Path,
+    threads: int,
+    pooling: str,
+    expected: np.ndarray,
+    probe: Sequence[str],
+    floor: float,
+    statistic: str,
+    max_batch_size: int | None = None,
+) -> tuple[OnnxEncoder | None, str]:
+    """Open ``path`` and check it: the encoder, or None and what is wrong with the file.
+
+    Args:
+        model: the loaded model (supplies the tokenizer and the sequence length).
+        path: the ONNX file.
+        threads: ONNX Runtime's intra-op threads.
+        pooling: ``supported_pooling``'s answer for ``model``.
+        expected: ``reference_vectors(model, probe)``.
+        probe: the texts encoded (as one padded batch) and compared with ``expected``.
+        floor: the least acceptable agreement.
+        statistic: ``"min"`` or ``"mean"``: how the probe's cosines make the agreement.
+        max_batch_size: passed to ``OnnxEncoder``.
+
+    Raises:
+        EmbedderError: onnxruntime is not installed.
+    """
+    onnxruntime = require_onnxruntime()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Waiting threads would spin on cores the other processes need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        encoder = OnnxEncoder(
+            session, model.tokenizer, model.max_seq_length, pooling, max_batch_size
+        )
+        cosines = np.sum(encoder.encode(probe, len(probe)) * expected, axis=1)
+    except Exception as e:  # noqa: BLE001 - onnxruntime's errors share no other base
+        return None, f"does not load ({e})"
+    agreement = float(np.min(cosines) if statistic == "min" else np.mean(cosines))
+    if agreement < floor:
+        return None, (
+            f"disagrees with torch ({statistic} cosine {agreement:.6f} on {len(probe)} probe "
+            f"texts, at least {floor} needed)"
+        )
+    return encoder, ""
+
+
+def require_onnxruntime() -> Any:
+    """The onnxruntime module.
+
+    Raises:
+        EmbedderError: it is not installed.
+    """
+    try:
+        import onnxruntime
+    except ImportError as e:
+        raise EmbedderError(
+            "the onnxruntime package is not installed; install tier1's dependencies or set "
+            "runtime: torch"
+        ) from e
+    return onnxruntime
 
 
 def ensure_cache_dir(cache_dir: Path, spec: str) -> Path:

@@ -22,25 +22,30 @@ class _Strict(BaseModel):
 class EmbedderSettings(_Strict):
     """Which embedder encodes questions (``embedder.create_embedder``).
 
-    ``runtime`` only changes how a sentence-transformers model is run, not its vectors (cosine
-    >= 0.9999), so switching it needs no re-encoding. ``onnx`` exports the model once into
-    ``cache_dir`` and runs it with ONNX Runtime on ``threads`` threads (see
-    ``SentenceTransformerEmbedder`` for why 1).
+    ``runtime`` onnx or torch only changes how a sentence-transformers model is run, not its
+    vectors (cosine >= 0.9999), so switching between them needs no re-encoding. ``onnx`` exports
+    the model once into ``cache_dir`` and runs it with ONNX Runtime on ``threads`` threads (see
+    ``SentenceTransformerEmbedder`` for why 1). ``onnx-int8`` runs that export quantised to
+    int8: faster, but its vectors differ (the embedder's name gets ``+int8``, so a switch
+    re-encodes the stored vectors); it needs onnx >= 1.16.
     """
 
     type: Literal["sentence-transformers", "hashing"] = "sentence-transformers"
     model: str = PACKAGED_MODEL
     batch_size: int = Field(64, ge=1, le=4096)
-    runtime: Literal["onnx", "torch"] = Field(
+    runtime: Literal["onnx", "onnx-int8", "torch"] = Field(
         "onnx",
-        description="sentence-transformers: onnx (~5 ms per sentence on 1 thread) or torch (~12 "
-        "ms; benchmarks/embed_latency.py); torch for models onnx cannot run",
+        description="sentence-transformers: onnx (~5 ms per sentence on 1 thread), onnx-int8 "
+        "(~1 ms, other vectors: re-encodes; benchmarks/QUALITY.md \"int8\") or torch (~12 ms; "
+        "benchmarks/embed_latency.py); torch for models onnx cannot run",
     )
-    threads: int = Field(1, ge=1, le=256, description="onnx: ONNX Runtime threads per encode")
+    threads: int = Field(
+        1, ge=1, le=256, description="onnx, onnx-int8: ONNX Runtime threads per encode"
+    )
     cache_dir: Path | None = Field(
         None,
-        description="onnx: where exported models are cached; null: <server.state_dir>/onnx in "
-        "the app (~/.cache/tier1/onnx without it); a relative path is under server.state_dir",
+        description="onnx, onnx-int8: where exported models are cached; null: "
+        "<server.state_dir>/onnx in the app (~/.cache/tier1/onnx without it); a relative path is under server.state_dir",
     )
     models_dir: Path | None = Field(
         None,

@@ -31,7 +31,7 @@ def create(**config):
         ({"batch_size": 1.5}, "batch_size"),
         ({"torch_threads": 0}, "torch_threads"),
         ({"torch_threads": True}, "torch_threads"),
-        ({"runtime": "tensorflow"}, "runtime must be one of onnx, torch"),
+        ({"runtime": "tensorflow"}, "runtime must be one of onnx, onnx-int8, torch"),
         ({"threads": 0}, "threads"),
         ({"threads": True}, "threads"),
         ({"cache_dir": 5}, "cache_dir"),

@@ -125,13 +125,13 @@ def test_settings_default_to_onnx_and_refuse_an_unknown_runtime_naming_the_choic
     with pytest.raises(ValidationError) as e:
         EmbedderSettings(runtime="tensorflow")
     assert e.value.errors()[0]["loc"] == ("runtime",)
-    assert "'onnx', 'torch'" in str(e.value)
+    assert "'onnx', 'onnx-int8', 'torch'" in str(e.value)
     with pytest.raises(ValidationError, match="threads"):
         EmbedderSettings(threads=0)
 
 
 def test_the_embedder_refuses_a_bad_runtime_thread_count_or_device():
-    with pytest.raises(ValueError, match="runtime must be one of onnx, torch"):
+    with pytest.raises(ValueError, match="runtime must be one of onnx, onnx-int8, torch"):
         SentenceTransformerEmbedder(runtime="tensorflow")
     with pytest.raises(ValueError, match="threads"):
         SentenceTransformerEmbedder(runtime="onnx", threads=0)
@@ -215,14 +215,14 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, mon
     from knowledge_base import onnx_runtime
 
     target = tmp_path / "m.onnx"
-    onnx_runtime._write_atomically(target, b"old")
+    onnx_runtime.write_atomically(target, b"old")
 
     def crash(src, dst):
         raise OSError("disk full")
 
     monkeypatch.setattr(onnx_runtime.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        onnx_runtime._write_atomically(target, b"new")
+        onnx_runtime.write_atomically(target, b"new")
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
 

@@ -82,7 +82,8 @@ def test_the_onnx_cache_lives_under_the_state_dir_unless_absolute(tmp_path):
 def test_an_unknown_embedder_runtime_names_the_key_and_the_choices():
     with pytest.raises(SettingsError) as e:
         settings_from_dict({"knowledge_base": {"embedder": {"runtime": "tensorflow"}}}, SECRETS)
-    assert "knowledge_base.embedder.runtime" in str(e.value) and "'onnx', 'torch'" in str(e.value)
+    assert "knowledge_base.embedder.runtime" in str(e.value)
+    assert "'onnx', 'onnx-int8', 'torch'" in str(e.value)
 
 
 def test_invalid_yaml_is_reported(tmp_path):
