@@ -11,6 +11,12 @@ first, each one because a CPU profile of the server under load showed it (BENCHM
   a third of the Rasa server's CPU per turn. Here the validator is built once and every
   response is still validated against the same schema, with the same error on a bad one.
 
+- **The action server gets the recent events, not all of them** (`bot.action_tracker`): Rasa
+  sent every event of the conversation with every action call, a request that grew with the
+  conversation; the actions read only the latest episode's recent user messages. (The domain,
+  which the actions never read, is not sent either: ``enable_selective_domain`` in the
+  generated endpoints.yml.)
+
 It also times the stages of a turn inside Rasa (`instrument`) into tier1's stage histogram
 (`bot.metrics`): ``rasa_message``, ``rasa_nlu``, ``rasa_policies``, ``rasa_tracker_load``,
 ``rasa_tracker_save`` and ``rasa_action``, served with the app's at ``GET /metrics``.
@@ -25,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import metrics
+from bot import action_tracker, metrics
 from bot.metrics import StageObserver
 
 
@@ -69,6 +75,24 @@ def apply_fixes() -> None:
         return validate_action_result(result)
 
     RemoteAction._validate_action_result = _validate  # type: ignore[method-assign]
+    RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
+
+
+def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+    """Rasa 3.6.21's ``RemoteAction._action_call_format`` with `action_tracker.tracker_state`."""
+    import rasa
+
+    result = {
+        "next_action": self._name,
+        "sender_id": tracker.sender_id,
+        "tracker": action_tracker.tracker_state(tracker),
+        "version": rasa.__version__,
+    }
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(
+        self.name()
+    ):
+        result["domain"] = domain.as_dict()
+    return result
 
 
 def _timed_async(fn: Callable[..., Awaitable[Any]], observe: StageObserver, stage: str) -> Any:

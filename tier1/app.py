@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,13 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import knowledge_base
-from bot import embedding_handover, metrics
+from bot import embedding_handover, metrics, search_handover
 from handoff import Handoff, Principal, build_handoff
 from handoff.analytics import Analytics
 from handoff.errors import Forbidden
 from handoff.ratelimit import RateLimiter
 from knowledge_base import KnowledgeBase
+from knowledge_base.errors import KnowledgeBaseError
 from tier1 import backends, health, http_errors, openapi
 from tier1.admin.api import create_router as create_admin_router
 from tier1.admin.learning import LearningLoop
@@ -62,11 +63,23 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     handoff.service.observe_stage = observe
 
     async def rasa_metadata(text: str) -> dict[str, Any]:
-        # One encoding per turn: Rasa's NLU reuses this vector, the bot's KB search finds it.
         if text.startswith("/"):
             return {}  # a button's payload: Rasa reads it without NLU
-        vector = await asyncio.to_thread(kb.embed_question, text)
-        return embedding_handover.pack(kb.embedder.name, vector)
+        return await asyncio.to_thread(handover, text)
+
+    def handover(text: str) -> dict[str, Any]:
+        # One encoding per turn: Rasa's NLU reuses the vector, and the bot's answer action
+        # uses the search made with it instead of calling POST /api/kb/search back.
+        metadata: dict[str, Any] = {}
+        query = search_handover.search_text(text)
+        if query:
+            try:
+                metadata.update(search_handover.pack(query, kb.search(query).to_dict()))
+            except KnowledgeBaseError:  # the action searches over HTTP and reports it
+                log.warning("could not search for a message before its turn", exc_info=True)
+        with suppress(KnowledgeBaseError):  # too long: the NLU encodes it itself
+            metadata.update(embedding_handover.pack(kb.embedder.name, kb.embed_question(text)))
+        return metadata
 
     handoff.service.rasa_metadata = rasa_metadata
     ready = asyncio.Event()

@@ -52,7 +52,9 @@ def write_rasa_files(settings: Settings) -> tuple[Path, Path]:
     from tier1.backends import rasa_lock_store
 
     spec = {
-        "action_endpoint": {"url": f"{settings.server.action_url}/webhook"},
+        # tier1's actions never read the domain: do not send it with every action call.
+        "action_endpoint": {"url": f"{settings.server.action_url}/webhook",
+                            "enable_selective_domain": True},
         "tracker_store": rasa_tracker_store(settings),
     }
     lock_store = rasa_lock_store(settings)

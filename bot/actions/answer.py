@@ -6,12 +6,14 @@ import json
 import logging
 from typing import Any
 
+from pydantic import ValidationError
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import search_handover
 from bot.actions import runtime
-from bot.actions.app_client import AppClient, Article, KbHit
+from bot.actions.app_client import AppClient, Article, KbHit, SearchResult
 from bot.actions.dialogue import (
     AWAITING_CLARIFY,
     AWAITING_FEEDBACK,
@@ -47,9 +49,6 @@ NO_ANSWER_MESSAGE = (
     'You can also say "talk to a person" at any time.'
 )
 BAD_CHOICE_MESSAGE = "Sorry, I couldn't open that article. Could you ask your question again?"
-# POST /api/kb/search refuses longer texts (knowledge_base.service.MAX_QUERY_CHARS); the question
-# is at the start of a long message, so search with that rather than fail.
-SEARCH_MAX_CHARS = 2000
 
 
 def hits_summary(hits: list[KbHit]) -> list[dict[str, Any]]:
@@ -81,6 +80,22 @@ def choose_article_payload(article_id: int) -> str:
     """The button payload that re-enters the bot as intent choose_article with the article id."""
     entities = json.dumps({ENTITY_ARTICLE_ID: str(article_id)}, separators=(",", ":"))
     return f"/{INTENT_CHOOSE_ARTICLE}{entities}"
+
+
+async def _search(app: AppClient, tracker: Tracker, text: str) -> SearchResult:
+    """The app's search for ``text``: handed over with the message, else asked for over HTTP.
+
+    Raises:
+        AppUnavailable: the app could not be asked.
+    """
+    handed = search_handover.take((tracker.latest_message or {}).get("metadata"), text)
+    if handed is not None:
+        try:
+            return SearchResult.parse_obj(handed)
+        except ValidationError:
+            logger.warning("the search handed over with the message has an unexpected shape")
+    with timed(runtime.observe_stage(), "action_kb_search"):
+        return await app.search(text)
 
 
 def _kb_unavailable(
@@ -121,7 +136,7 @@ class ActionAnswer(Action):
         if intent == INTENT_CHOOSE_ARTICLE:
             return await self._answer_choice(app, dispatcher, tracker, failures)
 
-        text = latest_text(tracker)[:SEARCH_MAX_CHARS]
+        text = search_handover.search_text(latest_text(tracker))
         if not text:
             # Nothing to search for (e.g. an attachment without text): a person can look at it.
             return [SlotSet(SLOT_KB_HITS, []), *handoff_followup(HandoffReason.LOW_CONFIDENCE)]
@@ -132,8 +147,7 @@ class ActionAnswer(Action):
             if escalation is not None:
                 return escalate(dispatcher, escalation, failures, kb_hits=[])
         try:
-            with timed(runtime.observe_stage(), "action_kb_search"):
-                result = await app.search(text)
+            result = await _search(app, tracker, text)
         except AppUnavailable as e:
             return _kb_unavailable(dispatcher, e, failures)
         summary = hits_summary(result.hits)

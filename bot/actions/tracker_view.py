@@ -39,7 +39,11 @@ def is_payload(text: str) -> bool:
     return text.startswith("/")
 
 
-def earlier_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
+# The most earlier messages the actions read (the escalation screen's context).
+EARLIER_TEXTS = 5
+
+
+def earlier_user_texts(tracker: Tracker, limit: int = EARLIER_TEXTS) -> list[str]:
     """The user's typed messages before the latest one, oldest first, in this bot episode.
 
     An episode starts at the conversation's start, a new session or a hand-back (``resume``):

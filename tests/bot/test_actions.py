@@ -13,6 +13,7 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
+from bot import search_handover
 from bot.actions import ActionAnswer, ActionHandoff, runtime
 from bot.actions.answer import (
     BAD_CHOICE_MESSAGE,
@@ -131,6 +132,7 @@ def tracker(
     slots: dict[str, Any] | None = None,
     entities: list[dict[str, Any]] | None = None,
     earlier: list[str] = (),
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
     events = [{"event": "user", "text": t, "parse_data": {}} for t in [*earlier, text]]
     return Tracker.from_dict(
@@ -142,6 +144,7 @@ def tracker(
                 "intent": {"name": intent, "confidence": 0.9},
                 "intent_ranking": [{"name": intent, "confidence": 0.9}],
                 "entities": entities or [],
+                "metadata": metadata or {},
             },
             "events": events,
         }
@@ -438,6 +441,39 @@ def test_long_messages_are_searched_by_their_start(app):
     run(ActionAnswer(), tracker("how do I reset my password " + "x" * 5000))
     sent = app.bodies("/api/kb/search")[0]["text"]
     assert len(sent) == 2000 and sent.startswith("how do I reset my password")
+
+
+def test_a_search_handed_over_with_the_message_is_used_without_calling_the_app(app):
+    handed = {"decision": "answer", "decided_by": {"rule": "confident_answer", "threshold": 0.5},
+              "hits": [hit(7, 0.81), hit(3, 0.52)]}
+    messages, events = run(ActionAnswer(), tracker(
+        "  how do I reset my password ", metadata=search_handover.pack(
+            "how do I reset my password", handed)))
+    assert app.requests == []
+    assert texts(messages) == ["Answer of article 7.", FEEDBACK_QUESTION]
+    assert [h["article_id"] for h in slot(events, "kb_hits")] == [7, 3]
+
+
+@pytest.mark.parametrize("metadata", [
+    search_handover.pack("a different question", {"decision": "answer", "hits": [hit(9, 0.9)]}),
+    search_handover.pack("refund", {"decision": "maybe", "hits": "none"}),  # not a search result
+    {"tier1_kb_search": "garbage"},
+    {},
+])
+def test_without_a_search_for_this_very_text_the_action_asks_the_app(app, metadata):
+    app.search = {"decision": "answer", "hits": [hit(1, 0.9)]}
+    messages, _ = run(ActionAnswer(), tracker("refund", metadata=metadata))
+    assert app.bodies("/api/kb/search") == [{"text": "refund"}]
+    assert texts(messages)[0] == "Answer of article 1."
+
+
+def test_a_handed_over_search_does_not_skip_the_escalation_screen(app):
+    handed = {"decision": "answer", "hits": [hit(7, 0.81)]}
+    text = "I will talk to my lawyer"
+    messages, events = run(ActionAnswer(), tracker(
+        text, metadata=search_handover.pack(text, handed)))
+    assert texts(messages) == [LEAD_IN[HandoffReason.SENSITIVE_TOPIC]]
+    handed_off(events, "sensitive_topic")
 
 
 def test_calls_use_a_timeout_below_the_gateways_budget(app):

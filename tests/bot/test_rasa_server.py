@@ -43,6 +43,7 @@ def test_invalid_action_responses_fail_as_with_rasa(bad):
 def test_apply_fixes_replaces_rasas_check_on_remote_actions(monkeypatch):
     monkeypatch.setattr(RemoteAction, "_validate_action_result",
                         RemoteAction._validate_action_result)
+    monkeypatch.setattr(RemoteAction, "_action_call_format", RemoteAction._action_call_format)
     rasa_server.apply_fixes()
     action = RemoteAction.__new__(RemoteAction)
     assert action._validate_action_result(VALID) is True

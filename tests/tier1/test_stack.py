@@ -37,6 +37,8 @@ def test_each_rasa_process_is_a_supervised_program_on_its_own_port(tmp_path):
     assert app.health_url.endswith("/health/live") and app.ready_url.endswith("/health/ready")
     endpoints = yaml.safe_load((tmp_path / "state" / "endpoints.yml").read_text())
     assert endpoints["tracker_store"]["type"] == TRACKER_STORE_TYPE
+    # the actions never read the domain: Rasa does not send it with every call
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
 
 
 @pytest.mark.parametrize(("operator", "expected"), [(None, "1"), ("4", "4")])
