@@ -65,21 +65,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     async def rasa_metadata(text: str) -> dict[str, Any]:
         if text.startswith("/"):
             return {}  # a button's payload: Rasa reads it without NLU
-        return await asyncio.to_thread(handover, text)
-
-    def handover(text: str) -> dict[str, Any]:
-        # One encoding per turn: Rasa's NLU reuses the vector, and the bot's answer action
-        # uses the search made with it instead of calling POST /api/kb/search back.
-        metadata: dict[str, Any] = {}
-        query = search_handover.search_text(text)
-        if query:
-            try:
-                metadata.update(search_handover.pack(query, kb.search(query).to_dict()))
-            except KnowledgeBaseError:  # the action searches over HTTP and reports it
-                log.warning("could not search for a message before its turn", exc_info=True)
-        with suppress(KnowledgeBaseError):  # too long: the NLU encodes it itself
-            metadata.update(embedding_handover.pack(kb.embedder.name, kb.embed_question(text)))
-        return metadata
+        return await asyncio.to_thread(_handover, kb, text)
 
     handoff.service.rasa_metadata = rasa_metadata
     ready = asyncio.Event()
@@ -145,6 +131,24 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
     app.limiter = limiter
     app.learning = learning
     return app
+
+
+def _handover(kb: KnowledgeBase, text: str) -> dict[str, Any]:
+    """What goes to Rasa with a user's text: its vector and the KB search made with it.
+
+    One encoding per turn: Rasa's NLU reuses the vector, and the bot's answer action uses the
+    search instead of calling ``POST /api/kb/search`` back (`bot.search_handover`).
+    """
+    metadata: dict[str, Any] = {}
+    query = search_handover.search_text(text)
+    if query:
+        try:
+            metadata.update(search_handover.pack(query, kb.search(query).to_dict()))
+        except KnowledgeBaseError:  # the action searches over HTTP and reports it
+            log.warning("could not search for a message before its turn", exc_info=True)
+    with suppress(KnowledgeBaseError):  # too long: the NLU encodes it itself
+        metadata.update(embedding_handover.pack(kb.embedder.name, kb.embed_question(text)))
+    return metadata
 
 
 def _add_middleware(api: FastAPI, settings: Settings, limiter: RateLimiter) -> None:
