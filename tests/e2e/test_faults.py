@@ -39,5 +39,5 @@ def test_kill_9_of_the_action_server_mid_load_loses_nothing_and_leaves_nobody_wa
     assert row["lost"] == 0 and row["load_lost"] == 0 and row["load_duplicated"] == 0, row
     assert row["unanswered"] == 0, row
     assert row["max_reply_delay_s"] is not None and row["max_reply_delay_s"] <= 60, row
-    assert row["queue_intact"], row
+    assert row["queue_intact"], row["queue_changes"]
     assert row["users_failed"] == 0, row

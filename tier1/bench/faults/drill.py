@@ -75,6 +75,9 @@ async def run_scenario(target: Target, scenario: str, opts, token: str | None, b
         "users": opts.users, "sent": result["messages_sent"], **check,
         "queue_before": len(before), "queue_changed": len(changed),
         "queue_intact": not changed, "reconnects": result["reconnects"],
+        # which conversations moved, and from what to what: what a failed check needs
+        "queue_changes": [{"conversation": c, "before": before[c], "after": after.get(c)}
+                          for c in changed[:10]],
         "load_lost": result["lost"], "load_duplicated": result["duplicated"],
         "load_unanswered": result["unanswered"], "load_with_agents": result["with_agents"],
         "load_unacknowledged": result["unacknowledged"], "users_failed": result["users_failed"],
