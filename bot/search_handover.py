@@ -12,7 +12,7 @@ When the metadata holds no result for exactly the text the action is about to se
 sent to Rasa by another channel, a search that failed in the app, a button payload), the action
 asks the app over HTTP as before. Rasa sends the action server only the latest user message's
 result (`bot.rasa_server` strips it from earlier events), so a long conversation does not carry
-every earlier search along.
+every earlier search along, and the tracker store does not store it (`bot.tracker_store`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ server's CPU (BENCHMARKS.md, "Cost of one turn"). Here the same tables are writt
 small connection pool, in WAL mode with ``synchronous=NORMAL``: a commit survives the Rasa
 process being killed (the fault drills kill it with -9), only an operating-system crash can
 lose the last transactions, and those hold dialogue state only, because tier1's own database
-keeps every message (stored before it is acknowledged). On PostgreSQL this class is Rasa's
-store unchanged.
+keeps every message (stored before it is acknowledged). On PostgreSQL the engine is Rasa's
+unchanged; the cache and what is stored (below) are the same on both.
 
 It also keeps recently used trackers in the process (`TrackerCache`), because loading one meant
 reading every event of the conversation's session and replaying them (a cost that grew with
@@ -19,6 +19,17 @@ miss) and it holds no events that were not saved (a turn that failed half-way). 
 appends only the events the cache knows are new, without counting the stored ones. A new
 conversation session (``session_started``) drops the entry, so the next load reads just the
 new session, as Rasa's own store does.
+
+What the app hands over with a user message for that message's turn alone (its knowledge-base
+search, `bot.search_handover`, and its sentence vector, `bot.embedding_handover`) is left out of
+the stored events: the event's ``metadata``, the copy in its ``parse_data`` and the
+``session_started_metadata`` slot Rasa fills from the first message of a session. Kept, a search
+result (kilobytes) would be written with every message and read back with every load. Only the
+stored copy is changed: the events in memory keep it (the turn's actions read it, and a cached
+tracker keeps it for later turns). Nothing reads it after its turn: the NLU takes the vector
+before the turn's actions run, and the answer action uses a search only if it was made for
+exactly the text of the latest user message, which the next message replaces (without one,
+the action asks the app, as it does for a tracker loaded from the database).
 
 Configured by `tier1.stack` in the generated endpoints.yml as
 ``tracker_store: {type: bot.tracker_store.PooledSQLTrackerStore, ...}``.
@@ -34,12 +45,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
+from rasa.shared.core.events import SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
 
+from bot import embedding_handover, search_handover
+
 DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker is tens of kB
+
+# Metadata keys that serve the turn of the message they came with only (the module docstring).
+TURN_ONLY_METADATA_KEYS = (search_handover.METADATA_KEY, embedding_handover.METADATA_KEY)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -140,7 +157,7 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             or self._last_event_id(sender_id) != entry.last_id  # another process wrote
         ):
             self.cache.drop(sender_id)  # the next load reads the database and caches that
-            await super().save(tracker)
+            await self._save_counting(tracker)
             return
         await self.stream_events(tracker)
         new = list(itertools.islice(tracker.events, entry.saved, None))
@@ -158,8 +175,16 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         entry.saved = len(tracker.events)
         entry.last_id = last_id
 
+    async def _save_counting(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save: count the latest session's stored events, append the tracker's others."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            new = self._additional_events(session, tracker)
+            session.add_all([self._row(tracker.sender_id, event) for event in new])
+            session.commit()
+
     def _row(self, sender_id: str, event: Any) -> Any:
-        data = event.as_dict()
+        data = stored_event(event)
         return self.SQLEvent(
             sender_id=sender_id,
             type_name=event.type_name,
@@ -168,6 +193,33 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             action_name=data.get("name"),
             data=json.dumps(data),
         )
+
+
+def stored_event(event: Any) -> dict[str, Any]:
+    """``event.as_dict()`` without the turn-only handover metadata (`TURN_ONLY_METADATA_KEYS`).
+
+    The dicts that change are copies: ``as_dict`` shares them with the event, which stays as
+    it is.
+    """
+    data = event.as_dict()
+    if isinstance(event, UserUttered):
+        data["metadata"] = _without_turn_only(data.get("metadata"))
+        parse_data = data.get("parse_data")
+        if isinstance(parse_data, dict) and "metadata" in parse_data:
+            data["parse_data"] = {
+                **parse_data,
+                "metadata": _without_turn_only(parse_data["metadata"]),
+            }
+    elif isinstance(event, SlotSet) and event.key == SESSION_START_METADATA_SLOT:
+        data["value"] = _without_turn_only(data.get("value"))
+    return data
+
+
+def _without_turn_only(metadata: Any) -> Any:
+    """``metadata`` without `TURN_ONLY_METADATA_KEYS` (a copy if any is there)."""
+    if isinstance(metadata, dict) and any(key in metadata for key in TURN_ONLY_METADATA_KEYS):
+        return {k: v for k, v in metadata.items() if k not in TURN_ONLY_METADATA_KEYS}
+    return metadata
 
 
 def sqlite_engine(url: Any) -> sa.engine.Engine:
@@ -190,4 +242,11 @@ def sqlite_engine(url: Any) -> sa.engine.Engine:
     return engine
 
 
-__all__ = ["DEFAULT_CACHE_SIZE", "PooledSQLTrackerStore", "TrackerCache", "sqlite_engine"]
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "TURN_ONLY_METADATA_KEYS",
+    "PooledSQLTrackerStore",
+    "TrackerCache",
+    "sqlite_engine",
+    "stored_event",
+]

@@ -1,11 +1,18 @@
-"""tier1's tracker store is Rasa's SQL store; on SQLite it is pooled and in WAL mode."""
+"""tier1's tracker store is Rasa's SQL store; on SQLite it is pooled and in WAL mode.
+
+It caches trackers, and stores user messages without the app's turn-only handover.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 
+import numpy as np
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -13,7 +20,8 @@ from rasa.shared.utils.common import class_from_module_path
 from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
-from bot.tracker_store import PooledSQLTrackerStore
+from bot import embedding_handover, search_handover
+from bot.tracker_store import DEFAULT_CACHE_SIZE, TURN_ONLY_METADATA_KEYS, PooledSQLTrackerStore
 from tier1.stack import TRACKER_STORE_TYPE
 
 pytestmark = [pytest.mark.unit]
@@ -129,3 +137,81 @@ def test_a_new_session_drops_the_entry_and_the_cache_is_bounded(tmp_path):
     for cid in ("c2", "c3", "c4"):
         _started(store, cid)
     assert len(store.cache) == 2 and store.cache.get("c2") is None
+
+
+# What the app sends with a message (tier1.app._handover) besides the widget's own metadata.
+OTHER_METADATA = {"locale": "en", "page": "/orders"}
+
+
+def _handed_over(text: str) -> dict:
+    result = {"decision": "answer", "hits": [{"article_id": 1, "title": "Orders", "score": 0.9}]}
+    return {
+        **OTHER_METADATA,
+        **search_handover.pack(text, result),
+        **embedding_handover.pack("a-model", np.ones(8, dtype=np.float32)),
+    }
+
+
+def _message(text: str) -> UserUttered:
+    # As Rasa's processor builds it: parse_data carries the metadata again (the same dict).
+    return UserUttered(text, {"name": "greet"}, metadata=_handed_over(text))
+
+
+def _stored_data(store, sender_id) -> list[dict]:
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).filter_by(sender_id=sender_id).order_by(
+            store.SQLEvent.id).all()
+        return [json.loads(r.data) for r in rows]
+
+
+def check_handover_is_not_stored(make_store: Callable[..., PooledSQLTrackerStore]) -> None:
+    """Two turns saved (Rasa's counting save, then the cache's append), a restart, a reload.
+
+    ``make_store(**kwargs)`` opens a store on the same database each time.
+    """
+    store = make_store()
+    first = _handed_over("where is my order")
+    tracker = DialogueStateTracker.from_events("c1", [
+        # A session's first message: Rasa copies its metadata into a slot, twice.
+        SlotSet(SESSION_START_METADATA_SLOT, first), ActionExecuted("action_session_start"),
+        SessionStarted(), SlotSet(SESSION_START_METADATA_SLOT, first),
+        ActionExecuted("action_listen"),
+        UserUttered("where is my order", {"name": "greet"}, metadata=first),
+        ActionExecuted("utter_greet"), ActionExecuted("action_listen")], DOMAIN.slots)
+    asyncio.run(store.save(tracker))
+    again = asyncio.run(store.retrieve("c1"))
+    again.update(_message("and my refund?"))
+    again.update(ActionExecuted("utter_greet"))
+    asyncio.run(store.save(again))
+
+    stored = _stored_data(store, "c1")
+    assert len(stored) == 10
+    for data in stored:
+        assert not set(TURN_ONLY_METADATA_KEYS) & set(data.get("metadata") or {})
+        assert not set(TURN_ONLY_METADATA_KEYS) & set(
+            (data.get("parse_data") or {}).get("metadata") or {})
+        if data["event"] == "slot":
+            assert data["value"] == OTHER_METADATA
+    users = [d for d in stored if d["event"] == "user"]
+    assert [d["metadata"] for d in users] == [OTHER_METADATA] * 2
+    assert [d["parse_data"]["metadata"] for d in users] == [OTHER_METADATA] * 2
+
+    # The trackers in memory still carry it: the current turn's actions read it.
+    latest = again.latest_message
+    assert search_handover.take(latest.metadata, "and my refund?") is not None
+    assert search_handover.take(latest.parse_data["metadata"], "and my refund?") is not None
+    assert embedding_handover.METADATA_KEY in latest.metadata
+    assert set(TURN_ONLY_METADATA_KEYS) <= set(tracker.get_slot(SESSION_START_METADATA_SLOT))
+
+    restarted = asyncio.run(make_store().retrieve("c1"))
+    loaded = [e for e in restarted.events if isinstance(e, UserUttered)]
+    assert [e.text for e in loaded] == ["where is my order", "and my refund?"]
+    assert [e.metadata for e in loaded] == [OTHER_METADATA] * 2
+    assert restarted.latest_message.parse_data["metadata"] == OTHER_METADATA
+    assert restarted.latest_message.intent["name"] == "greet"
+    assert restarted.get_slot(SESSION_START_METADATA_SLOT) == OTHER_METADATA
+
+
+@pytest.mark.parametrize("cache_size", [DEFAULT_CACHE_SIZE, 0])
+def test_the_turn_only_handover_is_not_stored(tmp_path, cache_size):
+    check_handover_is_not_stored(lambda: _store(tmp_path / "t.db", cache_size=cache_size))
