@@ -1,7 +1,8 @@
 """The baseline of `tier1 bench load`: the same users and texts straight to Rasa's REST webhook.
 
 No gateway: what Rasa alone sustains on this machine. Its custom actions still run (the action
-server asks the knowledge base), as they must for the same model to answer.
+server asks the knowledge base), as they must for the same model to answer. Its msgs/s counts
+the replies within the phase's ``duration``, as the socket phase does (`tier1.bench.load`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from tier1.bench.options import LoadOptions
-from tier1.bench.stats import ms, percentile, progress_bar
+from tier1.bench.stats import in_window, ms, percentile, progress_bar
 from tier1.bench.texts import pick_text
 
 
@@ -25,12 +26,18 @@ class _Count:
     replies: int = 0
 
 
-async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress: bool) -> dict:
-    """Rasa's msgs/s, p50/p95 and unanswered under the same load as the gateway run."""
+async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress: bool,
+                       transport: httpx.AsyncBaseTransport | None = None) -> dict:
+    """Rasa's msgs/s, p50/p95 and unanswered under the same load as the gateway run.
+
+    ``transport`` replaces the network (tests pass an `httpx.MockTransport`).
+    """
     count = _Count()
     unanswered = 0
     latencies: list[float] = []
-    deadline = time.monotonic() + opts.duration
+    replied_at: list[float] = []
+    started = time.monotonic()
+    deadline = started + opts.duration
     url = f"{opts.rasa_url.rstrip('/')}/webhooks/rest/webhook"  # type: ignore[union-attr]
     limits = httpx.Limits(max_connections=opts.users, max_keepalive_connections=opts.users)
 
@@ -43,7 +50,7 @@ async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress:
         while time.monotonic() < deadline:
             kind = rng.choices(kinds, weights)[0]
             count.sent += 1
-            started = time.monotonic()
+            sent_at = time.monotonic()
             try:
                 r = await client.post(url, json={"sender": sender,
                                              "message": pick_text(texts[kind], rng,
@@ -53,20 +60,23 @@ async def run_baseline(opts: LoadOptions, texts: dict[str, list[str]], progress:
                 ok = False
             if ok:
                 count.replies += 1
-                latencies.append(time.monotonic() - started)
+                replied_at.append(time.monotonic())
+                latencies.append(replied_at[-1] - sent_at)
             else:
                 unanswered += 1
             if kind != "known":
                 sender = f"bench-{uuid.uuid4().hex}"
             await asyncio.sleep(opts.settle + opts.think * (0.5 + rng.random()))
 
-    started = time.monotonic()
     bar = asyncio.create_task(progress_bar("REST baseline", count, opts.duration, progress))
-    async with httpx.AsyncClient(timeout=opts.reply_timeout, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=opts.reply_timeout, limits=limits,
+                                 transport=transport) as client:
         await asyncio.gather(*(user(n, client) for n in range(opts.users)))
     bar.cancel()
-    elapsed = max(time.monotonic() - started, opts.duration)
-    return {"baseline_msgs_per_s": round(count.replies / elapsed, 2),
+    replies_in_window = in_window(replied_at, started, opts.duration)
+    return {"baseline_msgs_per_s": round(replies_in_window / opts.duration, 2),
+            "baseline_replies": count.replies,
+            "baseline_replies_in_window": replies_in_window,
             "baseline_p50_ms": ms(percentile(latencies, 50)),
             "baseline_p95_ms": ms(percentile(latencies, 95)),
             "baseline_unanswered": unanswered}

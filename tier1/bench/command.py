@@ -102,11 +102,15 @@ def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
         dest="bench_command", required=True, metavar="SUBCOMMAND")
     bl = add("load", functools.partial(cmd_bench_load, settings_of=settings_of),
              "N concurrent simulated widget users over socket.io (known questions, unknown "
-             "questions, requests for a person): throughput, p50/p95/p99 reply latency, lost / "
+             "questions, requests for a person): throughput (replies that arrived within --duration, "
+             "per second; the wait for late replies after it is not counted), p50/p95/p99 reply "
+             "latency, lost / "
              "duplicated / unanswered messages; then POST /api/kb/search alone at saturation "
              "(same clients, texts and duration, closed loop, internal token) and "
              "ratio_to_kb_search = end-to-end msgs/s / kb-search msgs/s; then the same load on "
-             "Rasa's REST webhook alone (the baseline) and the ratio. Each phase lasts --duration. "
+             "Rasa's REST webhook alone (the baseline) and the ratio. Each phase lasts --duration "
+             "and counts its msgs/s the same way. A message sent to a conversation the widget "
+             "already shows as handed to a person is not waited on (counted with agents). "
              "Exits 1 if any message was lost or duplicated.",
              "example:\n  tier1 run &    # in another terminal\n"
              "  tier1 bench load --users 50 --duration 30\n"
@@ -124,7 +128,8 @@ def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
                     "reconnect to the next when one drops (default: server.public_url or host:port)")
     bl.add_argument("--rasa", default=None, help="Rasa's URL for the baseline (default: 127.0.0.1:server.rasa_port)")
     bl.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
-    bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase (default 30)")
+    bl.add_argument("--duration", type=float, default=30, help="seconds of load, each phase; "
+                    "msgs/s counts the replies within them (default 30)")
     bl.add_argument("--mix", default="known=0.7,unknown=0.2,person=0.1",
                     help="weights of question kinds (default: %(default)s)")
     bl.add_argument("--unique-texts", action="store_true",

@@ -16,10 +16,21 @@ bot/agent/system message later in the conversation arrived, live or replayed, wi
 ``reply_timeout`` of sending; an apology or "connecting you to a person" is a reply),
 **with agents** (no reply, but the conversation was handed off: the widget showed the queue)
 or **unanswered**; an unanswered message whose reply is in the stored history at the end counts
-also as **late**. At the end of each conversation its stored history is compared with what
-arrived: an acknowledged user message missing from the history, or a stored bot/agent/system
-message that never arrived, is **lost**; a user message stored twice, or a message delivered
-twice live, is **duplicated**.
+also as **late**. A message sent after the widget already showed the queue is not waited on
+(no bot reply follows; a person answers it): it counts as with agents at once, never as late.
+At the end of each conversation its stored history is compared with what arrived: an
+acknowledged user message missing from the history, or a stored bot/agent/system message that
+never arrived, is **lost**; a user message stored twice, or a message delivered twice live, is
+**duplicated**.
+
+**Throughput** (``msgs_per_s``) is the replies that arrived within the load window (the
+``duration`` from the start, the users' ramp included) divided by its length. Replies after
+it (to messages sent just before its end) still count as replies, not in the rate; and the
+time after it, while users wait up to ``reply_timeout`` for outstanding replies, is not in the
+divisor: one message that gets no reply would otherwise stretch it by up to the whole bound.
+``elapsed_s`` is the phase's wall time, that wait included. The kb-search and baseline phases
+count their answers the same way (`tier1.bench.stats.in_window`), so the ratios compare like
+with like.
 
 Then, in this order so that no two phases overlap:
 
@@ -43,7 +54,7 @@ import yaml
 
 from tier1.bench import baseline, search
 from tier1.bench.options import LoadOptions
-from tier1.bench.stats import ms, percentile, progress_bar
+from tier1.bench.stats import in_window, ms, percentile, progress_bar
 from tier1.bench.user import Tally, User, UserGaveUp
 
 UNKNOWN_QUESTIONS = [
@@ -90,14 +101,32 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
     deadline = started + opts.duration
     bar = asyncio.create_task(progress_bar("socket.io users", tally, opts.duration, progress))
     results = await asyncio.gather(*(u.run(deadline) for u in users), return_exceptions=True)
-    elapsed = max(time.monotonic() - started, opts.duration)
+    finished = time.monotonic()
     bar.cancel()
     failed = [r for r in results if isinstance(r, BaseException)]
     tally.errors += len(failed)
-    out = {
+    out = gateway_figures(tally, opts, started, finished)
+    out["users_failed"] = len(failed)
+    if failed:
+        out["first_error"] = f"{type(failed[0]).__name__}: {failed[0]}"
+    if details:
+        out["acknowledged_messages"] = tally.acknowledged
+        out["conversations"] = tally.conversations
+    return out
+
+
+def gateway_figures(tally: Tally, opts: LoadOptions, started: float, finished: float) -> dict:
+    """The socket phase's figures from its tally; the load window began at ``started``.
+
+    ``msgs_per_s`` counts the replies that arrived within the window (``opts.duration``),
+    per second of it; ``elapsed_s`` runs to ``finished``, when the last user was done.
+    """
+    replies_in_window = in_window(tally.reply_times, started, opts.duration)
+    return {
         "users": opts.users,
         "bases": list(opts.bases),
-        "duration_s": round(elapsed, 2),
+        "duration_s": opts.duration,
+        "elapsed_s": round(finished - started, 2),
         "reply_timeout_s": opts.reply_timeout,
         "messages_sent": tally.sent,
         "acknowledged": tally.acked,
@@ -110,20 +139,14 @@ async def run_gateway(opts: LoadOptions, texts: dict[str, list[str]], progress: 
         "late": tally.late,
         "errors": tally.errors,
         "refusals": dict(tally.refusals),
-        "users_failed": len(failed),
         "reconnects": tally.reconnects,
         "p50_ms": ms(percentile(tally.latencies, 50)),
         "p95_ms": ms(percentile(tally.latencies, 95)),
         "p99_ms": ms(percentile(tally.latencies, 99)),
         "max_ms": ms(max(tally.latencies, default=None)),
-        "msgs_per_s": round(tally.replies / elapsed, 2),
+        "replies_in_window": replies_in_window,
+        "msgs_per_s": round(replies_in_window / opts.duration, 2),
     }
-    if failed:
-        out["first_error"] = f"{type(failed[0]).__name__}: {failed[0]}"
-    if details:
-        out["acknowledged_messages"] = tally.acknowledged
-        out["conversations"] = tally.conversations
-    return out
 
 
 def question_texts(articles_file: Path) -> dict[str, list[str]]:
@@ -174,7 +197,7 @@ def report(result: dict) -> str:
          f"duplicated {result['duplicated']}  errors {result['errors']}  "
          f"reconnects {result.get('reconnects', 0)}"),
         f"latency p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms",
-        f"throughput {result['msgs_per_s']} replied msgs/s",
+        _throughput_line(result),
     ]
     lines.extend(_kb_search_lines(result))
     if result.get("baseline_msgs_per_s") is not None:
@@ -187,6 +210,14 @@ def report(result: dict) -> str:
     if result.get("first_error"):
         lines.append(f"first user error: {result['first_error']}")
     return "\n".join(lines)
+
+
+def _throughput_line(result: dict) -> str:
+    line = f"throughput {result['msgs_per_s']} replied msgs/s"
+    if result.get("replies_in_window") is None:
+        return line
+    return (f"{line} ({result['replies_in_window']} replies within the {result['duration_s']} s "
+            f"of load; all users done after {result.get('elapsed_s', '?')} s)")
 
 
 def _kb_search_lines(result: dict) -> list[str]:
@@ -212,5 +243,5 @@ def _kb_search_lines(result: dict) -> list[str]:
     return lines
 
 
-__all__ = ["KB_SEARCH_RATIO_GOAL", "LoadOptions", "UserGaveUp", "known_questions", "parse_mix", "question_texts",
-           "report", "run_gateway", "run_load"]
+__all__ = ["KB_SEARCH_RATIO_GOAL", "LoadOptions", "UserGaveUp", "gateway_figures", "known_questions",
+           "parse_mix", "question_texts", "report", "run_gateway", "run_load"]

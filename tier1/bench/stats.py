@@ -16,6 +16,19 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def in_window(done_at: list[float], started: float, window: float) -> int:
+    """How many of ``done_at`` (`time.monotonic` times) fall within ``[started, started + window]``.
+
+    A phase's throughput is this count of its load window over ``window`` seconds. What
+    completes after the window (the drain: requests in flight at its end, replies to messages
+    sent just before it) is left out, and so is the time spent waiting for it, which a slow or
+    never-coming reply would otherwise stretch: the rate is the one sustained while the load
+    was offered.
+    """
+    ended = started + window
+    return sum(started <= t <= ended for t in done_at)
+
+
 def ms(seconds: float | None) -> float | None:
     """Seconds as milliseconds rounded to 0.1 (None stays None)."""
     return None if seconds is None else round(seconds * 1000, 1)
@@ -34,4 +47,4 @@ async def progress_bar(label: str, tally: Any, seconds: float, enabled: bool) ->
             bar.set_postfix(sent=tally.sent, replies=tally.replies)
 
 
-__all__ = ["ms", "percentile", "progress_bar"]
+__all__ = ["in_window", "ms", "percentile", "progress_bar"]

@@ -43,6 +43,7 @@ class _Turn:
     sent_at: float
     message_id: int | None = None  # the stored id, from the ack
     replied_at: float | None = None
+    waited: bool = True  # False: sent to a conversation already with the agents (not waited on)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Tally:
     refusals: dict[str, int] = field(default_factory=dict)  # the server's reason -> count
     reconnects: int = 0
     latencies: list[float] = field(default_factory=list)
+    reply_times: list[float] = field(default_factory=list)  # when each counted reply arrived
     acknowledged: list[dict] = field(default_factory=list)  # {conversation, message_id, client_id}
     conversations: list[str] = field(default_factory=list)
 
@@ -225,12 +227,17 @@ class User:
     async def ask(self, kind: str, text: str | None = None) -> _Turn | None:
         """Send one message (``text``, default a random one of ``kind``) and wait for its reply.
 
+        A message sent after the widget was told the conversation is queued or assigned (a
+        ``queue_position``) is not waited on: no bot reply follows, a person answers it, so it
+        counts as with the agents at once (unless a reply had already arrived with its ack).
+
         Returns:
             The turn (no reply in time: ``replied_at`` is None or more than ``reply_timeout``
             after ``sent_at``), or None when the server did not acknowledge the message.
         """
         conv = self.conv
         assert conv is not None
+        with_agents = self.handed_off  # known before sending: this message cannot cause it
         self.count += 1
         turn = _Turn(f"u{self.n}-{self.count}", kind, time.monotonic())
         self.tally.sent += 1
@@ -258,6 +265,10 @@ class User:
                                         "client_id": turn.client_id, "kind": kind})
         if any(mid > turn.message_id for mid in [*conv.live, *conv.replayed]):
             turn.replied_at = turn.replied_at or time.monotonic()  # arrived before the ack
+        if with_agents and turn.replied_at is None:
+            turn.waited = False
+            self.tally.with_agents += 1
+            return turn
         while turn.replied_at is None and time.monotonic() < give_up:
             if not self.connected:
                 await self._ensure_connected()  # replays the history: may carry the reply
@@ -274,6 +285,7 @@ class User:
                 self.tally.unanswered += 1
             return turn
         self.tally.replies += 1
+        self.tally.reply_times.append(turn.replied_at)
         self.tally.latencies.append(turn.replied_at - turn.sent_at)
         await asyncio.sleep(self.opts.settle)
         return turn
@@ -305,7 +317,9 @@ class User:
             copies = stored_user.get(turn.client_id, 0)
             self.tally.lost += copies == 0
             self.tally.duplicated += max(0, copies - 1)
-            if (turn.replied_at is None or turn.replied_at > turn.sent_at + self.opts.reply_timeout) \
+            if turn.waited \
+                    and (turn.replied_at is None
+                         or turn.replied_at > turn.sent_at + self.opts.reply_timeout) \
                     and any(mid > (turn.message_id or 0) for mid in stored_out):
                 self.tally.late += 1
         # A message stored just before the history read may still be on its way: wait for it.
