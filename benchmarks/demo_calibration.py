@@ -90,6 +90,13 @@ def main() -> int:
         default="long",
         help="knowledge_base.index_answers: also index short answers as passages (always)",
     )
+    p.add_argument(
+        "--runtime",
+        choices=["onnx-int8", "onnx", "torch"],
+        default="onnx-int8",
+        help="knowledge_base.embedder.runtime (default: the shipped config's); onnx and torch "
+        "give the same vectors, onnx-int8 slightly different ones",
+    )
     args = p.parse_args()
     clinc = DATA / "clinc150" / "data_full.json"
     if not clinc.exists():
@@ -99,8 +106,10 @@ def main() -> int:
     articles = yaml.safe_load(args.file.read_text())["articles"]
     from knowledge_base import SentenceTransformerEmbedder
 
+    suffix = "-int8" if args.runtime == "onnx-int8" else ""  # onnx and torch: same vectors
     embedder = CachedEmbedder(
-        SentenceTransformerEmbedder(PACKAGED_MODEL), CACHE / "kbeval-demo-all-MiniLM-L6-v2.npz"
+        SentenceTransformerEmbedder(PACKAGED_MODEL, runtime=args.runtime),
+        CACHE / f"kbeval-demo-all-MiniLM-L6-v2{suffix}.npz",
     )
     results = {}
     for method, margin in zip(args.methods, args.clarify_margin):

@@ -37,6 +37,17 @@ def _settings(config: str) -> tuple[Settings, dict[str, str]]:
     return load_settings(path, env), env
 
 
+def _warn_encoder_mismatch(settings: Settings, config: Path) -> None:
+    from bot.rasa_config import encoder_mismatch, rasa_config
+
+    embedder = settings.knowledge_base.embedder
+    if embedder.type != "sentence-transformers":
+        return
+    problem = encoder_mismatch(rasa_config(config), embedder.model, embedder.runtime)
+    if problem:
+        print(f"tier1 | warning: {problem}", file=sys.stderr, flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``tier1 run``: train if needed, start the three processes and supervise them until stopped."""
     from bot.training import ensure_model
@@ -51,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"tier1 | error: cannot start: {e}", file=sys.stderr, flush=True)
         return 1
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    _warn_encoder_mismatch(settings, Path(args.config))
     print("tier1 | checking the Rasa model (trains only when its inputs changed)", flush=True)
     model = ensure_model(settings.root, settings.models_dir, config=Path(args.config))
     print(f"tier1 | model: {model}", flush=True)

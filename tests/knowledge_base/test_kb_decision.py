@@ -93,7 +93,7 @@ def test_config_yml_and_settings_defaults_agree():
     else:
         assert shipped.scoring.type == "auto"
         head = shipped.decision.for_scoring("learned_head")
-        assert (head.answer_threshold, head.clarify_margin) == (0.1912, 0.2)
+        assert (head.answer_threshold, head.clarify_margin) == (0.1852, 0.2)
         hybrid = shipped.decision.for_scoring("hybrid")
         assert (hybrid.answer_threshold, hybrid.clarify_margin) == (0.362, 0.04)
         assert set(shipped.decision.by_scoring) == {"hybrid", "max_cosine"}

@@ -91,15 +91,7 @@ def onnx_embedder(cache):
 
 
 @pytest.fixture(scope="module")
-def quantiser():
-    try:
-        import onnxruntime.quantization  # noqa: F401
-    except (ImportError, AttributeError) as e:
-        pytest.skip(f"onnxruntime's quantiser does not load ({e}): it needs onnx >= 1.16")
-
-
-@pytest.fixture(scope="module")
-def int8_embedder(quantiser, cache, onnx_embedder):
+def int8_embedder(cache, onnx_embedder):
     # batch_size 3 < len(SENTENCES): batches are chunked and padded to different lengths.
     embedder = SentenceTransformerEmbedder(
         PACKAGED_MODEL, batch_size=3, runtime="onnx-int8", cache_dir=cache

@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import create_engine
 
 from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, SentenceTransformerEmbedder
-from knowledge_base.embedder import create_embedder
+from knowledge_base.embedder import NAME_SUFFIXES, create_embedder
 from knowledge_base.settings import PACKAGED_MODEL, EmbedderSettings
 from knowledge_base.tuning import (
     MANIFEST,
@@ -269,9 +269,11 @@ def test_kb_tune_command_saves_the_model_beside_the_index(tmp_path, capsys):
     args = ["--config", str(config_path), "kb", "tune", "--max-steps", "1", "--batch-size", "4"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["steps"] == 1 and out["status"]["model"] == out["tuned"]
+    # the embedder's name: the tuned model's, plus "+int8" when the config runs it quantised
+    running = out["tuned"] + NAME_SUFFIXES.get(config["knowledge_base"]["embedder"]["runtime"], "")
+    assert out["steps"] == 1 and out["status"]["model"] == running
     index = tmp_path / "state" / config["knowledge_base"]["index"]["path"]
     assert read_manifest(tuned_model_dir(index), PACKAGED_MODEL).name == out["tuned"]
     # `kb status` (a new process's view) reports the tuned model without re-encoding anything
     assert main(["--config", str(config_path), "kb", "status"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == out["tuned"]
+    assert json.loads(capsys.readouterr().out)["model"] == running

@@ -16,7 +16,7 @@ def test_repository_config_is_valid():
     settings = load_settings(ROOT / "config.yml", ENV)
     assert settings.server.port == 8000
     assert settings.knowledge_base.embedder.type == "sentence-transformers"
-    assert settings.knowledge_base.embedder.runtime == "onnx"
+    assert settings.knowledge_base.embedder.runtime == "onnx-int8"
     assert settings.knowledge_base.embedder.cache_dir == ROOT / ".tier1" / "onnx"
     assert settings.root == ROOT
 
