@@ -9,9 +9,9 @@ latest typed message and the recent ones within the current bot episode
 start (``resume``, ``session_started``, ``restart``) or to the user's ``EARLIER_TEXTS + 1``-th
 latest typed message, whichever is later, and at least back to the latest typed message; what
 the actions read from them is the same as from all events (tests/bot/test_action_tracker.py
-compares them on random conversations). Knowledge-base results handed over with
-earlier messages (`bot.search_handover`) are left out of the events as well: the action reads
-the latest one from ``latest_message``.
+compares them on random conversations). What the app hands over for one turn
+(`bot.turn_metadata`) is left out of the events and the slots: the action reads the latest
+search from ``latest_message``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot import search_handover
 from bot.actions.tracker_view import EARLIER_TEXTS
+from bot.turn_metadata import event_without_turn_only, slots_without_turn_only
 
 EPISODE_STARTS = ("resume", "session_started", "restart")
 
@@ -49,27 +49,17 @@ def recent_events(events: Sequence[Any]) -> list[Any]:
     return list(events)
 
 
-def event_dict(event: Any) -> dict[str, Any]:
-    """``event.as_dict()`` without a handed-over knowledge-base result."""
-    data = event.as_dict()
-    if event.type_name == "user":
-        data["metadata"] = search_handover.without_results(data.get("metadata"))
-        parse_data = data.get("parse_data")
-        if isinstance(parse_data, dict) and "metadata" in parse_data:
-            data["parse_data"] = {
-                **parse_data,
-                "metadata": search_handover.without_results(parse_data["metadata"]),
-            }
-    return data
-
-
 def tracker_state(tracker: Any) -> dict[str, Any]:
-    """``tracker.current_state(EventVerbosity.ALL)`` with only `recent_events`, as `event_dict`."""
+    """``tracker.current_state(EventVerbosity.ALL)`` with only `recent_events`.
+
+    What the app handed over for one turn (`bot.turn_metadata`) is left out of events and slots.
+    """
     from rasa.shared.core.trackers import EventVerbosity
 
     state = tracker.current_state(EventVerbosity.NONE)
-    state["events"] = [event_dict(e) for e in recent_events(list(tracker.events))]
+    state["slots"] = slots_without_turn_only(state.get("slots") or {})
+    state["events"] = [event_without_turn_only(e) for e in recent_events(list(tracker.events))]
     return state
 
 
-__all__ = ["EPISODE_STARTS", "event_dict", "recent_events", "tracker_state"]
+__all__ = ["EPISODE_STARTS", "recent_events", "tracker_state"]

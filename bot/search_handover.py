@@ -47,11 +47,4 @@ def take(metadata: Any, text: str) -> dict[str, Any] | None:
     return result if isinstance(result, dict) else None
 
 
-def without_results(metadata: Any) -> Any:
-    """``metadata`` without a handed-over search (a copy; the original is left alone)."""
-    if isinstance(metadata, dict) and METADATA_KEY in metadata:
-        return {k: v for k, v in metadata.items() if k != METADATA_KEY}
-    return metadata
-
-
-__all__ = ["MAX_CHARS", "METADATA_KEY", "pack", "search_text", "take", "without_results"]
+__all__ = ["MAX_CHARS", "METADATA_KEY", "pack", "search_text", "take"]

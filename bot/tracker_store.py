@@ -45,18 +45,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
-from rasa.shared.core.events import SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
 
-from bot import embedding_handover, search_handover
+from bot.turn_metadata import TURN_ONLY_METADATA_KEYS, event_without_turn_only
 
 DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker is tens of kB
 
-# Metadata keys that serve the turn of the message they came with only (the module docstring).
-TURN_ONLY_METADATA_KEYS = (search_handover.METADATA_KEY, embedding_handover.METADATA_KEY)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -184,7 +181,7 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             session.commit()
 
     def _row(self, sender_id: str, event: Any) -> Any:
-        data = stored_event(event)
+        data = event_without_turn_only(event)
         return self.SQLEvent(
             sender_id=sender_id,
             type_name=event.type_name,
@@ -193,33 +190,6 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             action_name=data.get("name"),
             data=json.dumps(data),
         )
-
-
-def stored_event(event: Any) -> dict[str, Any]:
-    """``event.as_dict()`` without the turn-only handover metadata (`TURN_ONLY_METADATA_KEYS`).
-
-    The dicts that change are copies: ``as_dict`` shares them with the event, which stays as
-    it is.
-    """
-    data = event.as_dict()
-    if isinstance(event, UserUttered):
-        data["metadata"] = _without_turn_only(data.get("metadata"))
-        parse_data = data.get("parse_data")
-        if isinstance(parse_data, dict) and "metadata" in parse_data:
-            data["parse_data"] = {
-                **parse_data,
-                "metadata": _without_turn_only(parse_data["metadata"]),
-            }
-    elif isinstance(event, SlotSet) and event.key == SESSION_START_METADATA_SLOT:
-        data["value"] = _without_turn_only(data.get("value"))
-    return data
-
-
-def _without_turn_only(metadata: Any) -> Any:
-    """``metadata`` without `TURN_ONLY_METADATA_KEYS` (a copy if any is there)."""
-    if isinstance(metadata, dict) and any(key in metadata for key in TURN_ONLY_METADATA_KEYS):
-        return {k: v for k, v in metadata.items() if k not in TURN_ONLY_METADATA_KEYS}
-    return metadata
 
 
 def sqlite_engine(url: Any) -> sa.engine.Engine:
@@ -248,5 +218,4 @@ __all__ = [
     "PooledSQLTrackerStore",
     "TrackerCache",
     "sqlite_engine",
-    "stored_event",
 ]

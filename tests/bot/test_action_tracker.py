@@ -7,6 +7,7 @@ import random
 
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
 from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
@@ -116,3 +117,13 @@ def test_rasa_calls_the_action_server_with_recent_events_and_without_the_domain(
     assert "domain" not in call
     plain = RemoteAction("action_answer", EndpointConfig("http://actions.invalid/webhook"))
     assert plain._action_call_format(tracker, domain)["domain"] == domain.as_dict()
+
+def test_the_session_start_slot_goes_without_the_first_messages_search():
+    # Rasa fills session_started_metadata from a session's first message, handover included.
+    tracker = conversation(["first question"])
+    first = tracker.events[-4].metadata
+    tracker.slots[SESSION_START_METADATA_SLOT] = AnySlot(SESSION_START_METADATA_SLOT, mappings=[])
+    tracker.update(SlotSet(SESSION_START_METADATA_SLOT, first))
+    state = action_tracker.tracker_state(tracker)
+    assert state["slots"][SESSION_START_METADATA_SLOT] == {"channel": "widget"}
+    assert search_handover.METADATA_KEY in tracker.get_slot(SESSION_START_METADATA_SLOT)

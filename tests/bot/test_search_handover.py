@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import search_handover
-from bot.search_handover import METADATA_KEY, pack, search_text, take, without_results
+from bot.search_handover import METADATA_KEY, pack, search_text, take
 
 pytestmark = pytest.mark.unit
 
@@ -28,10 +28,3 @@ def test_the_searched_text_is_stripped_and_cut_like_the_apis_limit():
     assert len(long) == search_handover.MAX_CHARS and long.startswith("why y")
     assert search_text(" \t ") == ""
 
-
-def test_without_results_copies_and_keeps_everything_else():
-    metadata = {"channel": "widget", **pack("refund", RESULT)}
-    assert without_results(metadata) == {"channel": "widget"}
-    assert METADATA_KEY in metadata  # the original is left alone
-    assert without_results({"a": 1}) == {"a": 1}
-    assert without_results(None) is None
