@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, insert
 
 from handoff.models import Base, ConversationRow, MessageRow, StatusChangeRow
-from tier1.bench.faults.checks import check_database, with_agents
+from tier1.bench.faults.checks import check_database, timeout_requeues, with_agents
 from tier1.bench.faults.drill import table
 from tier1.bench.faults.topology import Target
 from tier1.cli import main
@@ -115,6 +115,26 @@ def test_with_agents_lists_queued_and_assigned_conversations_only(target):
     _conversation(target, "queued-one", status="queued")
 
     assert with_agents(target) == {"queued-one": ("queued", None)}
+
+
+def _change(target: Target, cid: str, from_status: str, to_status: str, actor: str, seconds: float):
+    with target.db().begin() as conn:
+        conn.execute(insert(StatusChangeRow).values(conversation_id=cid, from_status=from_status,
+                                                    to_status=to_status, actor=actor,
+                                                    created_at=_at(seconds)))
+
+
+def test_timeout_requeues_are_the_systems_assigned_to_queued_moves_since_the_snapshot(target):
+    _conversation(target, "timed-out", status="queued")
+    _change(target, "timed-out", "assigned", "queued", "system", 30)
+    _conversation(target, "released-by-agent", status="queued")
+    _change(target, "released-by-agent", "assigned", "queued", "agent:7", 30)
+    _conversation(target, "timed-out-earlier", status="queued")
+    _change(target, "timed-out-earlier", "assigned", "queued", "system", -30)
+    _conversation(target, "handed-off-by-recovery", status="queued")
+    _change(target, "handed-off-by-recovery", "bot", "queued", "system", 30)
+
+    assert timeout_requeues(target, _at(0)) == {"timed-out"}
 
 
 def test_table_marks_a_failed_scenario():

@@ -67,6 +67,22 @@ def with_agents(target: Target) -> dict[str, tuple[str, int | None]]:
     return {r.id: (r.status, r.assignee_id) for r in rows}
 
 
+def timeout_requeues(target: Target, since: datetime) -> set[str]:
+    """Conversations the assignment-timeout rule put back in the queue since ``since``.
+
+    An assignee who never replied within ``handoff.assignment_timeout_seconds`` loses the chat
+    (``handoff.assignment``: assigned -> queued by ``system``): the product working, not a
+    fault, so a drill does not count it as a broken queue.
+    """
+    from handoff.models import StatusChangeRow
+
+    with target.db().connect() as conn:
+        rows = conn.execute(select(StatusChangeRow.conversation_id).where(
+            StatusChangeRow.from_status == "assigned", StatusChangeRow.to_status == "queued",
+            StatusChangeRow.actor == "system", StatusChangeRow.created_at >= since)).all()
+    return {r.conversation_id for r in rows}
+
+
 def check_database(target: Target, acknowledged: list[dict], recovered_at: datetime,
                    bound: float) -> dict[str, Any]:
     """Lost and unanswered acknowledged messages, from the database (see the module doc)."""

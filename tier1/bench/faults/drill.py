@@ -17,7 +17,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tier1.bench.faults.checks import agent_token, check_database, claim_some, with_agents
+from tier1.bench.faults.checks import (
+    agent_token,
+    check_database,
+    claim_some,
+    timeout_requeues,
+    with_agents,
+)
 from tier1.bench.faults.injection import SCENARIOS, inject
 from tier1.bench.faults.topology import Target, Topology
 
@@ -52,6 +58,7 @@ async def run_scenario(target: Target, scenario: str, opts, token: str | None, b
                                            details=True))
     await asyncio.sleep(opts.duration / 3)
     claimed = await asyncio.to_thread(claim_some, target, token) if token else []
+    before_at = datetime.now(timezone.utc)
     before = await asyncio.to_thread(with_agents, target)
     log(f"faults | {scenario}: {SCENARIOS[scenario]} ({len(before)} conversations with agents, "
         f"{len(claimed)} claimed)")
@@ -69,12 +76,16 @@ async def run_scenario(target: Target, scenario: str, opts, token: str | None, b
             break
         await asyncio.sleep(5)
     after = await asyncio.to_thread(with_agents, target)
-    changed = sorted(c for c, state in before.items() if after.get(c) != state)
+    timed_out = await asyncio.to_thread(timeout_requeues, target, before_at)
+    changed = sorted(c for c, state in before.items() if after.get(c) != state
+                     and not (c in timed_out and after.get(c) == ("queued", None)))
     return {
         "scenario": scenario, "fault": SCENARIOS[scenario], **fault,
         "users": opts.users, "sent": result["messages_sent"], **check,
         "queue_before": len(before), "queue_changed": len(changed),
         "queue_intact": not changed, "reconnects": result["reconnects"],
+        # requeued by the assignment timeout (an assignee who never replied): not a fault's doing
+        "queue_timeouts": len(timed_out & set(before)),
         # which conversations moved, and from what to what: what a failed check needs
         "queue_changes": [{"conversation": c, "before": before[c], "after": after.get(c)}
                           for c in changed[:10]],
