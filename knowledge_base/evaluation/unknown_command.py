@@ -14,7 +14,9 @@ import numpy as np
 
 from knowledge_base.evaluation import command
 from knowledge_base.evaluation.datasets import DatasetError
+from knowledge_base.evaluation.folds import pooled_predictions
 from knowledge_base.evaluation.unknown_intents import (
+    VAL_FOLDS,
     evaluate_split,
     hold_out_intents,
     plot_frontiers,
@@ -64,7 +66,12 @@ def run_unknown_eval(settings, args, state_dir: Path) -> tuple[str, int]:
     if not 0 < args.min_known_accuracy <= 1:
         raise DatasetError(f"--min-known-accuracy must be in (0, 1], got {args.min_known_accuracy}")
     data = command.load_data(args)
-    split = hold_out_intents(data, args.unknown_intents, args.unknown_seed)
+    split = hold_out_intents(
+        data,
+        args.unknown_intents,
+        args.unknown_seed,
+        val_folds=getattr(args, "val_folds", VAL_FOLDS),
+    )
     decision = settings.decision
     # One embedder for every scoring: the texts are encoded once (in memory, not saved).
     embedder = None
@@ -75,17 +82,25 @@ def run_unknown_eval(settings, args, state_dir: Path) -> tuple[str, int]:
     results, runs = [], []
     for s in scorings_to_compare(settings, args):
         run = command._run(s, args, split.data, True, state_dir, embedder=embedder)
+        val = run.val
+        if split.val_folds:
+            # Each fold's KB is built (and tuned, with --tune) from the other folds alone.
+            val = pooled_predictions(
+                split.folds(),
+                lambda fold, s=s: command._run(s, args, fold, False, state_dir, embedder).test,
+            )
         results.append(
             evaluate_split(
                 command.scoring_label(s),
                 run.test,
-                run.val,
+                val,
                 decision,
                 data.oos_label,
                 min_in_scope=args.min_known_accuracy,
             )
         )
         runs.append(run)
+    val_queries = results[0].choice.val_queries
     tuned = "-tuned" if "tuning" in runs[0].extra else ""
     plot_path = (
         Path(args.plot)
@@ -110,7 +125,8 @@ def run_unknown_eval(settings, args, state_dir: Path) -> tuple[str, int]:
             "unknown_intents": list(split.unknown),
             "known_intents": len(split.known),
             "validation_carved": split.val_carved,
-            "validation_queries": len(split.data.val),
+            "validation_folds": split.val_folds,
+            "validation_queries": val_queries,
             "clarify_margin": decision.clarify_margin,
             "plot": str(plot_path),
             "results": [r.to_dict() for r in results],
@@ -128,7 +144,7 @@ def run_unknown_eval(settings, args, state_dir: Path) -> tuple[str, int]:
         (
             f"test: {sum(1 for x in split.data.test.labels if x != data.oos_label)} known + "
             f"{sum(1 for x in split.data.test.labels if x == data.oos_label)} unknown questions; "
-            f"validation: {len(split.data.val)} known questions"
+            f"validation: {val_queries} known questions"
         ),
         f"plot: {plot_path}",
     ]

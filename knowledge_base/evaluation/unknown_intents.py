@@ -11,8 +11,11 @@ case from a labelled intent dataset:
   intents' test questions relabelled as out-of-scope (they should be handed off). The dataset's
   own out-of-scope queries (CLINC150's ``oos``) are dropped: they are out-of-DOMAIN, measured
   elsewhere (benchmarks/QUALITY.md, "Results").
-- Validation holds **known intents only** (a seeded, per-intent carve of the training texts
-  when the dataset has no validation split, as BANKING77 does). The unknown intents reach
+- Validation holds **known intents only**. When the dataset has no validation split (as
+  BANKING77 has none), either K-fold cross-validation over the known intents' training texts
+  (``val_folds``; ``knowledge_base.evaluation.folds``: every training text is a validation
+  question once, ranked by a knowledge base of the other folds, and the knowledge base under
+  test keeps them all) or a seeded, per-intent carve of 10 % of them. The unknown intents reach
   neither the knowledge base nor the threshold choice: no text of theirs is in ``train`` or
   ``val``.
 - ``choose_threshold`` picks the answer threshold from that validation split alone: the
@@ -42,12 +45,14 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.evaluation.datasets import DatasetError, EvalData, LabelledSplit
+from knowledge_base.evaluation.folds import fold_datasets, stratified_folds
 from knowledge_base.evaluation.metrics import Metrics, Prediction, compute_metrics, matthews
 from knowledge_base.settings import DecisionSettings
 
 GOAL_IN_SCOPE = 0.90  # issue 16: >= 90 % of known questions answered right ...
 GOAL_HANDED_OFF = 0.70  # ... while >= 70 % of the held-out intents' questions are handed off
 VAL_SHARE = 0.10  # share of each known intent's training texts carved as validation
+VAL_FOLDS = 5  # cross-validation folds when the dataset has no validation split
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class UnknownIntentSplit:
         fraction, seed: how the unknown intents were drawn.
         val_carved: the validation split was carved from the training texts (the dataset has
             none of its own).
+        val_folds: K > 0: the dataset has no validation split and ``data.val`` is None;
+            validation is K-fold cross-validation over ``data.train`` (``folds()``).
     """
 
     data: EvalData
@@ -70,10 +77,20 @@ class UnknownIntentSplit:
     fraction: float
     seed: int
     val_carved: bool
+    val_folds: int = 0
+
+    def folds(self) -> list[EvalData]:
+        """The cross-validation folds of the known intents' training texts (``val_folds``)."""
+        if not self.val_folds:
+            raise DatasetError("this split was not made with validation folds")
+        return fold_datasets(self.data, self.val_folds, self.seed)
 
     def describe(self) -> str:
         """One line: how many intents on each side, and where validation comes from."""
-        val = "carved from the training texts" if self.val_carved else "the dataset's own"
+        if self.val_folds:
+            val = f"{self.val_folds}-fold cross-validation over the training texts"
+        else:
+            val = "carved from the training texts" if self.val_carved else "the dataset's own"
         return (
             f"{len(self.unknown)} of {len(self.known) + len(self.unknown)} intents held out as "
             f"unknown (fraction {self.fraction:g}, seed {self.seed}); validation: {val}, known "
@@ -107,6 +124,7 @@ def hold_out_intents(
     *,
     val_share: float = VAL_SHARE,
     carve_val: bool = True,
+    val_folds: int = 0,
 ) -> UnknownIntentSplit:
     """Hold out a seeded share of ``data``'s intents as unknown (see the module docstring).
 
@@ -117,6 +135,8 @@ def hold_out_intents(
         seed: draws the unknown intents (and the validation carve).
         val_share: the share of each known intent's training texts carved as validation.
         carve_val: without a validation split in ``data``, carve one (else leave it None).
+        val_folds: without a validation split in ``data``, validate by this many folds of
+            cross-validation instead of a carve (``UnknownIntentSplit.folds``); 0: carve.
 
     Raises:
         DatasetError: a bad fraction, too few intents, or an intent with too few training
@@ -128,10 +148,14 @@ def hold_out_intents(
     known = [label for label in data.labels if label not in hidden]
     kept = set(known)
     train = _only(data.train, kept)
-    if data.val is None:
+    if data.val is None and val_folds:
+        val, carved = None, False
+        stratified_folds(train, val_folds, seed)  # a bad K or a tiny intent fails here
+    elif data.val is None:
         train, val = _carve(train, val_share, seed) if carve_val else (train, None)
         carved = carve_val
     else:
+        val_folds = 0
         val, carved = _only(data.val, kept), False
     test_idx = [i for i, label in enumerate(data.test.labels) if label in kept or label in hidden]
     test = LabelledSplit(
@@ -139,7 +163,9 @@ def hold_out_intents(
         [oos if data.test.labels[i] in hidden else data.test.labels[i] for i in test_idx],
     )
     split = EvalData(train, test, val, oos, data.name)
-    return UnknownIntentSplit(split, tuple(known), tuple(unknown), fraction, seed, carved)
+    return UnknownIntentSplit(
+        split, tuple(known), tuple(unknown), fraction, seed, carved, val_folds
+    )
 
 
 def nested_validation(
@@ -551,7 +577,7 @@ def add_unknown_arguments(parser) -> None:
         metavar="FRACTION",
         help="hold out this share of the intents (e.g. 0.25) as unknown: the KB is built from "
         "the others, their test questions should be handed off; the threshold is chosen on "
-        "known-intent validation questions only (carved from --train when there is no --val); "
+        "known-intent validation questions only (--val, else cross-validation folds of --train); "
         "the plot is then the frontier (known answered right vs unknown handed off); "
         "--answer-threshold is not used",
     )
@@ -561,6 +587,15 @@ def add_unknown_arguments(parser) -> None:
         default=0,
         metavar="N",
         help="which intents are held out (default: %(default)s)",
+    )
+    g.add_argument(
+        "--val-folds",
+        type=int,
+        default=VAL_FOLDS,
+        metavar="K",
+        help="with --unknown-intents and no --val: validate by K-fold cross-validation over the "
+        "known intents' training texts (K extra KB builds); 0: carve 10%% of them instead "
+        "(default: %(default)s)",
     )
     g.add_argument(
         "--min-known-accuracy",

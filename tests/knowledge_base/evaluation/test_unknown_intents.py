@@ -95,6 +95,29 @@ def test_unknown_intents_reach_neither_the_kb_nor_validation(with_val):
         assert len(d.train) == 9 * len(split.known)
 
 
+def test_validation_folds_replace_the_carve_and_keep_every_known_text_in_the_kb():
+    data = dataset()
+    split = hold_out_intents(data, 0.25, seed=3, val_folds=5)
+    d, hidden = split.data, set(split.unknown)
+    assert split.val_folds == 5 and not split.val_carved and d.val is None
+    assert len(d.train) == 10 * len(split.known)  # nothing carved out of the KB under test
+    folds = split.folds()
+    assert len(folds) == 5
+    pooled = [t for f in folds for t in f.test.texts]
+    assert sorted(pooled) == sorted(d.train.texts)  # each known training text validated once
+    for f in folds:
+        assert not set(f.train.texts) & set(f.test.texts)
+        assert not set(f.train.labels + f.test.labels) & hidden
+    assert "5-fold cross-validation" in split.describe()
+    # the dataset's own validation split wins: folds are only for datasets without one
+    own = hold_out_intents(dataset(with_val=True), 0.25, seed=3, val_folds=5)
+    assert own.val_folds == 0 and own.data.val is not None
+    with pytest.raises(DatasetError, match="not made with validation folds"):
+        own.folds()
+    with pytest.raises(DatasetError, match="at least 2 folds"):
+        hold_out_intents(data, 0.25, seed=3, val_folds=1)
+
+
 def test_the_split_is_deterministic_by_seed():
     data = dataset()
     a, b = hold_out_intents(data, 0.25, seed=7), hold_out_intents(data, 0.25, seed=7)
@@ -270,7 +293,9 @@ def test_kb_eval_unknown_intents_json(files, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["unknown_seed"] == 2 and doc["unknown_fraction"] == 0.25
     assert doc["unknown_intents"] == choose_unknown_intents(TOPICS, 0.25, 2)
-    assert doc["known_intents"] == 3 and doc["validation_carved"]
+    # no --val: 5-fold cross-validation over the 3 known intents' 5 training texts each
+    assert doc["known_intents"] == 3 and not doc["validation_carved"]
+    assert doc["validation_folds"] == 5 and doc["validation_queries"] == 15
     assert [r["scoring"] for r in doc["results"]] == [
         "max_cosine",
         "learned_head",
@@ -285,5 +310,9 @@ def test_kb_eval_unknown_intents_json(files, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "unknown handed off" in out and "1 of 4 intents held out" in out
     assert f"unknown intents: {choose_unknown_intents(TOPICS, 0.25, 0)[0]}" in out
+    assert main([*args, "--json", "--scoring", "max_cosine", "--val-folds", "0"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # the older 10 % carve: 1 text per known intent
+    assert doc["validation_carved"] and doc["validation_folds"] == 0
+    assert doc["validation_queries"] == 3
     assert main([*args, "--min-known-accuracy", "1.5"]) == 1
     assert "--min-known-accuracy" in capsys.readouterr().err
