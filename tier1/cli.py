@@ -121,6 +121,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     """``tier1 config check``: validate config.yml and print the effective settings."""
     settings, _ = _settings(args.config)
+    _warn_encoder_mismatch(settings, Path(args.config))
     print(f"{args.config}: valid")
     print(json.dumps(json.loads(settings.json(exclude={"secrets"})), indent=2, default=str))
     return 0

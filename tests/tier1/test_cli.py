@@ -51,3 +51,19 @@ def test_run_refuses_a_taken_port_naming_it_and_its_holder(tmp_path, capsys):
     assert f"127.0.0.1:{port}" in err and f"pid {os.getpid()}" in err
     assert "server.rasa_port" in err
     assert not (tmp_path / "state" / "supervisord.conf").exists()  # nothing was started
+
+
+def test_config_check_warns_when_the_nlu_would_encode_every_message_again(tmp_path, capsys):
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(
+        "pipeline:\n  - name: bot.nlu_sentence_featurizer.SentenceEmbeddingFeaturizer\n"
+        "    runtime: onnx\n"
+        "knowledge_base:\n  embedder:\n    runtime: onnx-int8\n"
+        f"server:\n  state_dir: {tmp_path / 'state'}\n"
+    )
+    assert main(["--config", str(cfg), "config", "check"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "encoded twice" in err
+    cfg.write_text(cfg.read_text().replace("runtime: onnx\n", "runtime: onnx-int8\n", 1))
+    assert main(["--config", str(cfg), "config", "check"]) == 0
+    assert "encoded twice" not in capsys.readouterr().err
