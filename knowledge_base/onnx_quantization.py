@@ -30,8 +30,10 @@ import); loading an already quantised file does not.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -107,10 +109,18 @@ def quantize(fp32_file: Path, int8_file: Path, spec: str) -> None:
             f"runtime onnx-int8 needs onnxruntime's quantiser, which does not load with onnx "
             f"{onnx.__version__} ({e}); install onnx >= 1.16 or set runtime: onnx"
         ) from e
+    # Its chatter must not reach stdout, which `--json` commands keep for their JSON: the
+    # filter drops its log lines on the root logger and on every handler (a handler sees records
+    # that bypass the logger's filter), and anything printed goes to stderr.
     quiet = _QuantizerChatter()
-    logging.getLogger().addFilter(quiet)
+    root = logging.getLogger()
+    filtered = [root, *root.handlers]
+    for target in filtered:
+        target.addFilter(quiet)
     try:
-        with tempfile.TemporaryDirectory(dir=int8_file.parent, prefix=".int8-") as tmp:
+        with contextlib.redirect_stdout(sys.stderr), tempfile.TemporaryDirectory(
+            dir=int8_file.parent, prefix=".int8-"
+        ) as tmp:
             out = Path(tmp) / "model.onnx"
             quantize_dynamic(
                 fp32_file, out, weight_type=QuantType[WEIGHT_TYPE], per_channel=True
@@ -126,7 +136,8 @@ def quantize(fp32_file: Path, int8_file: Path, spec: str) -> None:
             f"could not quantise the ONNX export of {spec!r} to int8: {e}; set runtime: onnx"
         ) from e
     finally:
-        logging.getLogger().removeFilter(quiet)
+        for target in filtered:
+            target.removeFilter(quiet)
 
 
 class _QuantizerChatter(logging.Filter):

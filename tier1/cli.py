@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -245,8 +246,11 @@ def cmd_kb_tune(args: argparse.Namespace) -> int:
     configured = settings.knowledge_base.embedder.model
     if args.model:  # tune from another encoder than config.yml's
         settings = settings.copy(update={"knowledge_base": with_model(settings.knowledge_base, args.model)})
-    kb = _kb(settings)
-    manifest, status = tune_knowledge_base(kb, tuning_options(args, seed=args.seed))
+    # stdout carries the JSON alone: whatever the libraries print while tuning (the int8
+    # quantiser's advice, say) goes to stderr with the progress bar.
+    with contextlib.redirect_stdout(sys.stderr):
+        kb = _kb(settings)
+        manifest, status = tune_knowledge_base(kb, tuning_options(args, seed=args.seed))
     print(json.dumps({"tuned": manifest.name, "steps": manifest.steps,
                       "epochs_done": manifest.epochs_done, "stopped_by": manifest.stopped_by,
                       "seconds": manifest.seconds, "status": status}, indent=2, default=str))
