@@ -175,4 +175,3 @@ def test_a_fresh_int8_file_below_the_floor_is_an_error_naming_runtime_onnx(
     with pytest.raises(EmbedderError, match="disagrees with torch") as e:
         embedder.load()
     assert "mean cosine 0.99" in str(e.value) and "set runtime: onnx" in str(e.value)
-
