@@ -8,7 +8,7 @@ AND unknown intents are ranked with ``search_many`` and decided with ``decide``.
 threshold is chosen on validation questions of KNOWN intents only (the highest threshold whose
 validation accuracy keeps >= 90 % at 90 % confidence; ``choose_threshold``): no text of an
 unknown intent reaches the knowledge base or the threshold choice. CLINC150 has its own
-validation split; BANKING77 has none, and is validated by 5-fold cross-validation over the
+validation split; BANKING77 has none, and is validated by 10-fold cross-validation over the
 known intents' training texts (``--val-folds``; 0: the older 10 % carve).
 
 Ranked predictions are cached per dataset + model + scoring + seed in .tier1/bench-cache/

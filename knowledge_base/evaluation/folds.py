@@ -56,12 +56,13 @@ def stratified_folds(split: LabelledSplit, k: int, seed: int) -> list[list[int]]
 def fold_datasets(data: EvalData, k: int, seed: int) -> list[EvalData]:
     """One dataset per fold: ``train`` = the other folds' texts, ``test`` = this fold's.
 
-    Built from ``data.train`` only; ``data.test`` and ``data.val`` are not read.
+    Built from ``data.train`` only; ``data.test`` and ``data.val`` are not read. A fold left
+    empty (``k`` above the number of texts) is skipped.
     """
     train = data.train
     pick = lambda ids: LabelledSplit([train.texts[i] for i in ids], [train.labels[i] for i in ids])
     out = []
-    for fold in stratified_folds(train, k, seed):
+    for fold in filter(None, stratified_folds(train, k, seed)):
         held = set(fold)
         rest = [i for i in range(len(train)) if i not in held]
         out.append(EvalData(pick(rest), pick(fold), None, data.oos_label, data.name))

@@ -60,6 +60,9 @@ def test_each_fold_dataset_holds_its_questions_out_of_its_knowledge_base():
         assert fold.val is None and fold.oos_label == "oos"
         seen += fold.test.texts
     assert sorted(seen) == sorted(SPLIT.texts) and "never read" not in seen
+    # more folds than texts: the empty folds are skipped, every text is still held out once
+    many = fold_datasets(data, 40, seed=1)
+    assert len(many) == len(SPLIT) and all(len(f.test) == 1 for f in many)
 
 
 def test_pooled_predictions_rank_each_fold_once_in_order():

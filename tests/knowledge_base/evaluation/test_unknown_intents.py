@@ -293,9 +293,9 @@ def test_kb_eval_unknown_intents_json(files, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["unknown_seed"] == 2 and doc["unknown_fraction"] == 0.25
     assert doc["unknown_intents"] == choose_unknown_intents(TOPICS, 0.25, 2)
-    # no --val: 5-fold cross-validation over the 3 known intents' 5 training texts each
+    # no --val: 10-fold cross-validation over the 3 known intents' 5 training texts each
     assert doc["known_intents"] == 3 and not doc["validation_carved"]
-    assert doc["validation_folds"] == 5 and doc["validation_queries"] == 15
+    assert doc["validation_folds"] == 10 and doc["validation_queries"] == 15
     assert [r["scoring"] for r in doc["results"]] == [
         "max_cosine",
         "learned_head",
