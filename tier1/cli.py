@@ -466,7 +466,9 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "  tier1 kb eval --articles help-center.zip --queries questions.csv --scoring auto --json\n"
              "  tier1 kb eval --clinc data_full.json --model all-mpnet-base-v2   # after tier1 models install\n"
              "  tier1 kb eval --clinc data_full.json --unknown-intents 0.25 --unknown-seed 1 "
-             "--compare-scorings --plot unknown.png",
+             "--compare-scorings --plot unknown.png\n"
+             "  tier1 kb eval --train train.csv --test test.csv --unknown-intents 0.25 --val-folds 10"
+             "   # no validation split: 10-fold on the known intents' training texts",
              parent=kb)
     add_data_arguments(ev)
     add_model_argument(ev)
