@@ -19,6 +19,25 @@ from knowledge_base.evaluation.datasets import DatasetError, EvalData, LabelledS
 from knowledge_base.evaluation.metrics import Prediction
 
 
+def indices_by_label(labels: Sequence[str], minimum: int, purpose: str) -> dict[str, list[int]]:
+    """Each label's positions in ``labels``, labels sorted.
+
+    Raises:
+        DatasetError: a label has fewer than ``minimum`` texts (``purpose`` says for what).
+    """
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    for label in sorted(by_label):
+        if len(by_label[label]) < minimum:
+            count = len(by_label[label])
+            raise DatasetError(
+                f"intent {label!r} has {count} training text{'s' if count != 1 else ''}; "
+                f"{purpose} needs at least {minimum} (or give a --val split)"
+            )
+    return {label: by_label[label] for label in sorted(by_label)}
+
+
 def stratified_folds(split: LabelledSplit, k: int, seed: int) -> list[list[int]]:
     """``k`` disjoint lists of indices into ``split`` covering it, each label spread evenly.
 
@@ -32,19 +51,11 @@ def stratified_folds(split: LabelledSplit, k: int, seed: int) -> list[list[int]]
     """
     if k < 2:
         raise DatasetError(f"cross-validation needs at least 2 folds, got {k}")
-    by_label: dict[str, list[int]] = {}
-    for i, label in enumerate(split.labels):
-        by_label.setdefault(label, []).append(i)
+    by_label = indices_by_label(split.labels, 2, "cross-validation")
     rng = random.Random(f"validation-folds/{seed}")
     folds: list[list[int]] = [[] for _ in range(k)]
     start = 0
-    for label in sorted(by_label):
-        idx = by_label[label]
-        if len(idx) < 2:
-            raise DatasetError(
-                f"intent {label!r} has {len(idx)} training text; cross-validation needs at "
-                "least 2 (or give a --val split)"
-            )
+    for idx in by_label.values():
         idx = idx[:]
         rng.shuffle(idx)
         for j, i in enumerate(idx):

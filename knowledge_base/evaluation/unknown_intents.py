@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.evaluation.datasets import DatasetError, EvalData, LabelledSplit
-from knowledge_base.evaluation.folds import fold_datasets, stratified_folds
+from knowledge_base.evaluation.folds import fold_datasets, indices_by_label, stratified_folds
 from knowledge_base.evaluation.metrics import Metrics, Prediction, compute_metrics, matthews
 from knowledge_base.settings import DecisionSettings
 
@@ -201,18 +201,10 @@ def _only(split: LabelledSplit, keep: set[str]) -> LabelledSplit:
 
 def _carve(split: LabelledSplit, share: float, seed: int) -> tuple[LabelledSplit, LabelledSplit]:
     """(rest, validation): ``share`` of each label's texts, at least 1, at most all but 2."""
-    by_label: dict[str, list[int]] = {}
-    for i, label in enumerate(split.labels):
-        by_label.setdefault(label, []).append(i)
+    by_label = indices_by_label(split.labels, 3, "carving validation questions")
     rng = random.Random(f"validation-carve/{seed}")
     held: set[int] = set()
-    for label in sorted(by_label):
-        idx = by_label[label]
-        if len(idx) < 3:
-            raise DatasetError(
-                f"intent {label!r} has {len(idx)} training texts; carving validation questions "
-                "needs at least 3 (or give a --val split)"
-            )
+    for idx in by_label.values():
         n = min(max(1, round(share * len(idx))), len(idx) - 2)
         held.update(rng.sample(idx, n))
     rest = [i for i in range(len(split)) if i not in held]
