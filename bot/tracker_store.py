@@ -21,15 +21,11 @@ conversation session (``session_started``) drops the entry, so the next load rea
 new session, as Rasa's own store does.
 
 What the app hands over with a user message for that message's turn alone (its knowledge-base
-search, `bot.search_handover`, and its sentence vector, `bot.embedding_handover`) is left out of
-the stored events: the event's ``metadata``, the copy in its ``parse_data`` and the
-``session_started_metadata`` slot Rasa fills from the first message of a session. Kept, a search
-result (kilobytes) would be written with every message and read back with every load. Only the
-stored copy is changed: the events in memory keep it (the turn's actions read it, and a cached
-tracker keeps it for later turns). Nothing reads it after its turn: the NLU takes the vector
-before the turn's actions run, and the answer action uses a search only if it was made for
-exactly the text of the latest user message, which the next message replaces (without one,
-the action asks the app, as it does for a tracker loaded from the database).
+search and sentence vector, `bot.turn_metadata`) is left out of the stored events; the events in
+memory keep it (the turn's actions read it). Nothing reads it after its turn: the NLU takes the
+vector before the turn's actions run, and the answer action uses a search only if it was made
+for exactly the text of the latest user message (without one, it asks the app, as it does for a
+tracker loaded from the database).
 
 Configured by `tier1.stack` in the generated endpoints.yml as
 ``tracker_store: {type: bot.tracker_store.PooledSQLTrackerStore, ...}``.
@@ -50,10 +46,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
 
-from bot.turn_metadata import TURN_ONLY_METADATA_KEYS, event_without_turn_only
+from bot.turn_metadata import event_without_turn_only
 
 DEFAULT_CACHE_SIZE = 2000  # conversations; a tracker is tens of kB
-
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -212,10 +207,4 @@ def sqlite_engine(url: Any) -> sa.engine.Engine:
     return engine
 
 
-__all__ = [
-    "DEFAULT_CACHE_SIZE",
-    "TURN_ONLY_METADATA_KEYS",
-    "PooledSQLTrackerStore",
-    "TrackerCache",
-    "sqlite_engine",
-]
+__all__ = ["DEFAULT_CACHE_SIZE", "PooledSQLTrackerStore", "TrackerCache", "sqlite_engine"]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
+
 from bot import embedding_handover, search_handover
 
-SESSION_START_METADATA_SLOT = "session_started_metadata"  # rasa.shared.core.constants
 TURN_ONLY_METADATA_KEYS = (search_handover.METADATA_KEY, embedding_handover.METADATA_KEY)
 
 

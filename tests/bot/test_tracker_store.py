@@ -21,7 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
 from bot import embedding_handover, search_handover
-from bot.tracker_store import DEFAULT_CACHE_SIZE, TURN_ONLY_METADATA_KEYS, PooledSQLTrackerStore
+from bot.tracker_store import DEFAULT_CACHE_SIZE, PooledSQLTrackerStore
+from bot.turn_metadata import TURN_ONLY_METADATA_KEYS
 from tier1.stack import TRACKER_STORE_TYPE
 
 pytestmark = [pytest.mark.unit]
