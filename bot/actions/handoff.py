@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import ValidationError
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import search_handover
 from bot.actions import runtime
+from bot.actions.answer import hits_summary
+from bot.actions.app_client import SearchResult
 from bot.actions.dialogue import (
     ACTION_HANDOFF,
     LEAD_IN,
@@ -45,13 +49,34 @@ __all__ = [
 ]
 
 
+def context_hits(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot's search the agent sees: the triggering message's own when it found something.
+
+    A request for a person in the same message as a question ("I want to end my service with
+    you") comes with the app's search of that message; the ``kb_hits`` slot still holds the
+    previous question's, which would show the agent articles about something else. A message
+    whose search found nothing to answer or offer ("talk to a person") keeps the earlier hits:
+    they are about what the user was stuck on.
+    """
+    text = search_handover.search_text(latest_text(tracker))
+    handed = search_handover.take((tracker.latest_message or {}).get("metadata"), text)
+    if handed is not None and handed.get("decision") in ("answer", "clarify"):
+        try:
+            hits = SearchResult.parse_obj(handed).hits
+        except ValidationError:
+            hits = []
+        if hits:
+            return hits_summary(hits)
+    return tracker.get_slot(SLOT_KB_HITS) or []
+
+
 class ActionHandoff(Action):
     """Ask the app to queue this conversation for an agent; pause only if it was queued.
 
     Reason: the ``handoff_reason`` slot when an earlier action set it; else the user asked for a
     person (``user_request``, offered first if ``escalation.user_request.ask_first``); else
     ``low_confidence``. The context carries the ``kb_hits`` slot, the user's last message, what
-    fired the trigger and the failure count. On success the bot says so, resets its
+    fired the trigger and the failure count (`context_hits`). On success the bot says so, resets its
     conversation state and returns ``ConversationPaused``; on failure it apologises honestly
     and keeps the bot in charge (nobody would answer a paused chat that was never queued).
     When the app answers ``offline`` (closed hours, or nobody online), it has already told the
@@ -69,6 +94,7 @@ class ActionHandoff(Action):
         failures = failures_of(tracker)
         reason = tracker.get_slot(SLOT_HANDOFF_REASON)
         detail = tracker.get_slot(SLOT_HANDOFF_DETAIL) or ""
+        own_trigger = not reason  # else an earlier action of this turn set kb_hits as well
         if not reason:
             if latest_intent(tracker) == INTENT_REQUEST_HUMAN:
                 text = latest_text(tracker)
@@ -81,7 +107,7 @@ class ActionHandoff(Action):
             else:
                 reason = HandoffReason.LOW_CONFIDENCE.value
         context = {
-            "kb_hits": tracker.get_slot(SLOT_KB_HITS) or [],
+            "kb_hits": context_hits(tracker) if own_trigger else tracker.get_slot(SLOT_KB_HITS) or [],
             "last_user_message": last_user_text(tracker),
             "trigger": detail,
             "failures": failures,

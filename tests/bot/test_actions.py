@@ -515,6 +515,27 @@ def test_handoff_on_user_request_queues_and_pauses(app):
     assert slot(events, "failures") == 0 and slot(events, "awaiting") is None
 
 
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [("answer", [7, 3]), ("clarify", [7, 3]), ("handoff", [4])],
+)
+def test_a_request_with_a_question_shows_the_agent_that_questions_hits(app, decision, expected):
+    """The earlier question's hits would show the agent articles about something else."""
+    text = "I want to end my service with you"
+    handed = {"decision": decision, "hits": [hit(7, 0.9), hit(7, 0.8), hit(3, 0.1)]}
+    t = tracker(
+        text,
+        intent="request_human",
+        slots={"kb_hits": [{"article_id": 4, "title": "Plans", "score": 0.9}]},
+        metadata=search_handover.pack(text, handed),
+    )
+    run(ActionHandoff(), t)
+    context = app.bodies("/api/internal/handoff")[0]["context"]
+    # a search that found nothing ("talk to a person") keeps what the user was stuck on
+    assert [h["article_id"] for h in context["kb_hits"]] == expected
+    assert context["last_user_message"] == text
+
+
 def test_a_request_naming_a_sensitive_topic_is_queued_as_that_topic(app):
     messages, _ = run(
         ActionHandoff(), tracker("I want to make a complaint", intent="request_human")
