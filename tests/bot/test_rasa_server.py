@@ -40,6 +40,45 @@ def test_invalid_action_responses_fail_as_with_rasa(bad):
         rasa_server.validate_action_result(bad)
 
 
+def _responses() -> list:
+    """Every event type, valid and broken, alone and mixed: what the two checks must agree on."""
+    spec = RemoteAction.action_response_format_spec()
+    names = [b["properties"]["event"]["const"] for b in spec["properties"]["events"]["items"]["oneOf"]]
+    good = [
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1}}},
+        {"event": "slot", "name": "failures", "value": 2, "timestamp": None},
+        {"event": "action", "name": "action_listen", "confidence": 0.9},
+        {"event": "bot", "text": "Hello", "metadata": {"x": 1}},
+        {"event": "entities", "entities": [{"entity": "article_id", "value": "3"}]},
+    ] + [{"event": name} for name in names if name not in ("slot", "entities")]
+    bad = [
+        {"event": "user", "text": 5},
+        {"event": "user", "parse_data": {"entities": [{"entity": "e"}]}},  # no value
+        {"event": "slot", "value": 1},  # no name
+        {"event": "action", "confidence": "high"},
+        {"event": "entities", "entities": [{"start": "0"}]},
+        {"event": "bot", "timestamp": "yesterday"},
+        {"event": "no_such_event"},
+        {"event": 7},
+        {"name": "no event key"},
+        "not an object",
+    ]
+    out = [{"events": [e]} for e in good + bad]
+    out += [{"events": good}, {"events": [*good, bad[0]]}, {"events": []}, {}]
+    out += [{"events": [good[0]], "responses": [{"text": "a"}]}, {"responses": [1, 2]}]
+    return out
+
+
+def test_the_fast_check_accepts_exactly_what_rasas_schema_accepts():
+    assert rasa_server._event_validators() is not None  # the fast path runs on this Rasa
+    full = jsonschema.validators.validator_for(RemoteAction.action_response_format_spec())(
+        RemoteAction.action_response_format_spec())
+    responses = _responses()
+    verdicts = [(full.is_valid(r), rasa_server._is_valid_fast(r)) for r in responses]
+    assert [f for f, _ in verdicts].count(True) >= 25 and [f for f, _ in verdicts].count(False) >= 10
+    assert [fast for _, fast in verdicts] == [f for f, _ in verdicts]
+
+
 def test_apply_fixes_replaces_rasas_check_on_remote_actions(monkeypatch):
     monkeypatch.setattr(RemoteAction, "_validate_action_result",
                         RemoteAction._validate_action_result)
