@@ -17,8 +17,13 @@ is provably current: its newest stored event id is still the conversation's newe
 database (one indexed query; another process that wrote to the conversation makes the cache
 miss) and it holds no events that were not saved (a turn that failed half-way). A save then
 appends only the events the cache knows are new, without counting the stored ones. A new
-conversation session (``session_started``) drops the entry, so the next load reads just the
-new session, as Rasa's own store does.
+conversation session (``session_started``) after an earlier one drops the entry, so the next
+load reads just the new session, as Rasa's own store does. A brand-new conversation (nothing
+stored) is cached from its first save: its tracker holds nothing of an earlier session (at most
+the ``action_listen`` and ``action_session_start`` before its first ``session_started``, which
+Rasa's ``applied_events`` discards), so it is the tracker a load would rebuild. Most
+conversations are short (a question or two, then an answer or a person), so without this every
+one was counted and re-read from the database twice before the cache could help.
 
 What the app hands over with a user message for that message's turn alone (its knowledge-base
 search and sentence vector, `bot.turn_metadata`) is left out of the stored events; the events in
@@ -41,7 +46,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
@@ -122,10 +127,12 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         if self.cache.size <= 0:
             return await super().retrieve(sender_id)
         last_id = self._last_event_id(sender_id)
+        if last_id is None:  # nothing stored: Rasa's load would find no events either
+            self.cache.drop(sender_id)
+            return None
         entry = self.cache.get(sender_id)
         if (
             entry is not None
-            and last_id is not None
             and entry.last_id == last_id
             and len(entry.tracker.events) == entry.saved
         ):
@@ -141,7 +148,17 @@ class PooledSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the tracker's new events (only those, when the cache knows which are new)."""
         sender_id = tracker.sender_id
-        entry = self.cache.get(sender_id) if self.cache.size > 0 else None
+        if self.cache.size <= 0:
+            await self._save_counting(tracker)
+            return
+        entry = self.cache.get(sender_id)
+        if entry is None and self._last_event_id(sender_id) is None:
+            # A new conversation: every event is new, and the tracker is cacheable as it is.
+            await self.stream_events(tracker)
+            last_id = self._append(sender_id, list(tracker.events))
+            if last_id is not None and _single_session(tracker):
+                self.cache.put(sender_id, _Entry(tracker, len(tracker.events), last_id))
+            return
         if (
             entry is None
             or entry.tracker is not tracker
@@ -153,19 +170,28 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             return
         await self.stream_events(tracker)
         new = list(itertools.islice(tracker.events, entry.saved, None))
-        if not new:
+        last_id = self._append(sender_id, new)
+        if last_id is None:
             return
-        with self.session_scope() as session:
-            rows = [self._row(sender_id, event) for event in new]
-            session.add_all(rows)
-            session.flush()  # assigns the ids (read before commit expires the rows)
-            last_id = max(row.id for row in rows)
-            session.commit()
-        if any(isinstance(event, SessionStarted) for event in new):
+        if any(isinstance(event, SessionStarted) for event in new) and not _single_session(
+            tracker
+        ):
             self.cache.drop(sender_id)  # the next load reads the new session alone
             return
         entry.saved = len(tracker.events)
         entry.last_id = last_id
+
+    def _append(self, sender_id: str, events: list[Any]) -> int | None:
+        """Store ``events`` in one transaction; the newest id, or None when there were none."""
+        if not events:
+            return None
+        with self.session_scope() as session:
+            rows = [self._row(sender_id, event) for event in events]
+            session.add_all(rows)
+            session.flush()  # assigns the ids (read before commit expires the rows)
+            last_id = max(row.id for row in rows)
+            session.commit()
+        return last_id
 
     async def _save_counting(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save: count the latest session's stored events, append the tracker's others."""
@@ -185,6 +211,19 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             action_name=data.get("name"),
             data=json.dumps(data),
         )
+
+
+def _single_session(tracker: DialogueStateTracker) -> bool:
+    """True when ``tracker`` holds no earlier session: no user message before its one start."""
+    starts = 0
+    for event in tracker.events:
+        if isinstance(event, SessionStarted):
+            starts += 1
+            if starts > 1:
+                return False
+        elif isinstance(event, UserUttered) and starts == 0:
+            return False
+    return True
 
 
 def sqlite_engine(url: Any) -> sa.engine.Engine:

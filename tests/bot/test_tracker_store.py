@@ -129,9 +129,41 @@ def test_unsaved_events_are_never_served_from_the_cache(tmp_path):
     assert not any(isinstance(e, UserUttered) for e in loaded.events)
 
 
+def test_a_new_conversation_is_cached_from_its_first_save(tmp_path, monkeypatch):
+    """Rasa's first turn: create (save), session start, the turn (save); then the next turn."""
+    store = _store(tmp_path / "t.db")
+    reads = []
+    original = SQLTrackerStore.retrieve
+
+    async def counting(self, sender_id):
+        reads.append(sender_id)
+        return await original(self, sender_id)
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", counting)
+    tracker = asyncio.run(store.get_or_create_tracker("c1"))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    _turn(tracker, "hello")
+    asyncio.run(store.save(tracker))
+    again = asyncio.run(store.retrieve("c1"))
+    assert again is tracker
+    assert reads == []  # nothing stored yet, then the cache: the database was never replayed
+    assert _stored_events(store, "c1") == [
+        "action", "action", "session_started", "action", "user", "action", "action"]
+    # what a load from the database gives behaves the same: same applied events and slots
+    loaded = asyncio.run(_store(tmp_path / "t.db", cache_size=0).retrieve("c1"))
+    assert [e.as_dict() for e in loaded.applied_events()] == [
+        e.as_dict() for e in tracker.applied_events()]
+    assert loaded.current_slot_values() == tracker.current_slot_values()
+
+
 def test_a_new_session_drops_the_entry_and_the_cache_is_bounded(tmp_path):
     store = _store(tmp_path / "t.db", cache_size=2)
     tracker = _started(store, "c1")
+    _turn(tracker, "in the first session")
+    asyncio.run(store.save(tracker))
+    assert store.cache.get("c1") is not None
     tracker.update(SessionStarted())
     asyncio.run(store.save(tracker))
     assert store.cache.get("c1") is None
