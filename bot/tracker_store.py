@@ -113,14 +113,16 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             self.engine = sqlite_engine(url)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.cache = TrackerCache(int(cache_size))
+        # The cache's two queries run on Core connections, not ORM sessions: under load the
+        # sessions' setup and unit of work were most of the tracker store's CPU.
+        self._events = self.SQLEvent.__table__
+        self._newest_id = sa.select(sa.func.max(self._events.c.id)).where(
+            self._events.c.sender_id == sa.bindparam("sender_id")
+        )
 
     def _last_event_id(self, sender_id: str) -> int | None:
-        with self.session_scope() as session:
-            return session.execute(
-                sa.select(sa.func.max(self.SQLEvent.id)).where(
-                    self.SQLEvent.sender_id == sender_id
-                )
-            ).scalar()
+        with self.engine.connect() as connection:
+            return connection.execute(self._newest_id, {"sender_id": sender_id}).scalar()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session's tracker: the cached one while it is current, else Rasa's load."""
@@ -185,13 +187,12 @@ class PooledSQLTrackerStore(SQLTrackerStore):
         """Store ``events`` in one transaction; the newest id, or None when there were none."""
         if not events:
             return None
-        with self.session_scope() as session:
-            rows = [self._row(sender_id, event) for event in events]
-            session.add_all(rows)
-            session.flush()  # assigns the ids (read before commit expires the rows)
-            last_id = max(row.id for row in rows)
-            session.commit()
-        return last_id
+        rows = [self._values(sender_id, event) for event in events]
+        with self.engine.begin() as connection:
+            connection.execute(self._events.insert(), rows)
+            # in the same transaction: our rows are the conversation's newest (one process
+            # writes a conversation at a time: the gateway routes it to one Rasa)
+            return connection.execute(self._newest_id, {"sender_id": sender_id}).scalar()
 
     async def _save_counting(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save: count the latest session's stored events, append the tracker's others."""
@@ -202,15 +203,19 @@ class PooledSQLTrackerStore(SQLTrackerStore):
             session.commit()
 
     def _row(self, sender_id: str, event: Any) -> Any:
+        return self.SQLEvent(**self._values(sender_id, event))
+
+    @staticmethod
+    def _values(sender_id: str, event: Any) -> dict[str, Any]:
         data = event_without_turn_only(event)
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 def _single_session(tracker: DialogueStateTracker) -> bool:
