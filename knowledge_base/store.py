@@ -453,6 +453,31 @@ class ArticleStore:
             }
         return articles, questions
 
+    def describe_first(
+        self, limit: int
+    ) -> tuple[dict[int, tuple[str, str, str, str | None]], dict[int, str]]:
+        """`describe` for the first ``limit`` articles and the first ``limit`` texts (by id)."""
+        with self._session("reading search hits") as s:
+            articles = {
+                int(r[0]): (r[1], r[2], r[3], r[4])
+                for r in s.execute(
+                    select(
+                        ArticleRow.id,
+                        ArticleRow.slug,
+                        ArticleRow.title,
+                        ArticleRow.answer,
+                        ArticleRow.url,
+                    ).order_by(ArticleRow.id).limit(limit)
+                ).all()
+            }
+            questions = {
+                int(r[0]): r[1]
+                for r in s.execute(
+                    select(QuestionRow.id, QuestionRow.text).order_by(QuestionRow.id).limit(limit)
+                ).all()
+            }
+        return articles, questions
+
     def article(self, article_id: int) -> Article:
         """Raises ArticleNotFound."""
         with self._session("reading an article") as s:
