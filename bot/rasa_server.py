@@ -22,6 +22,14 @@ first, each one because a CPU profile of the server under load showed it (BENCHM
   which the actions never read, is not sent either: ``enable_selective_domain`` in the
   generated endpoints.yml.)
 
+- **The intent classifier reads one message's features without scipy's stacking.** Rasa's
+  ``LogisticRegressionClassifier._create_X`` combined each featurizer's sentence features
+  (a deep copy and a sparse ``hstack`` per featurizer), stacked them with the dense ones and
+  then stacked the messages: for one message, a third of the NLU's time with the handed-over
+  vector. For a few messages (a parse; training keeps Rasa's path) the row is the same
+  features in the same order, concatenated as one dense array; the classifier's
+  probabilities are the same (`tests/bot/test_rasa_server.py` checks it against Rasa's).
+
 It also times the stages of a turn inside Rasa (`instrument`) into tier1's stage histogram
 (`bot.metrics`): ``rasa_message``, ``rasa_nlu``, ``rasa_policies``, ``rasa_tracker_load``,
 ``rasa_tracker_save`` and ``rasa_action``, served with the app's at ``GET /metrics``.
@@ -114,15 +122,54 @@ def validate_action_result(result: dict[str, Any]) -> bool:
     return True
 
 
+FEW_MESSAGES = 8  # up to this many messages, the classifier's rows are built directly
+
+
+def intent_rows(messages: list[Any]) -> Any:
+    """Rasa's ``LogisticRegressionClassifier`` input for ``messages``, as a dense array.
+
+    Each row is the message's sparse sentence features, featurizer by featurizer in the order
+    they were added, then its dense ones, as Rasa's ``Message.get_sparse_features`` /
+    ``get_dense_features`` combine them. None when a message has no sentence features.
+    """
+    import numpy as np
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+
+    rows = []
+    for message in messages:
+        sentence = [f for f in message.features
+                    if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+        parts = [f.features.toarray().ravel() for f in sentence if f.is_sparse()]
+        parts += [np.asarray(f.features).ravel() for f in sentence if f.is_dense()]
+        if not parts:
+            return None
+        rows.append(np.concatenate(parts))
+    return np.vstack(rows)
+
+
 def apply_fixes() -> None:
     """Patch the running Rasa with the fixes in this module's docstring (idempotent)."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.nlu.classifiers.logistic_regression_classifier import (
+        LogisticRegressionClassifier,
+    )
 
     def _validate(self: RemoteAction, result: dict[str, Any]) -> bool:
         return validate_action_result(result)
 
     RemoteAction._validate_action_result = _validate  # type: ignore[method-assign]
     RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
+
+    rasas_create_x = LogisticRegressionClassifier.__dict__["_create_X"]
+    if not getattr(rasas_create_x, "__tier1_fixed__", False):
+
+        @functools.wraps(rasas_create_x)
+        def _create_x(self: Any, messages: list[Any]) -> Any:
+            rows = intent_rows(messages) if len(messages) <= FEW_MESSAGES else None
+            return rasas_create_x(self, messages) if rows is None else rows
+
+        _create_x.__tier1_fixed__ = True  # type: ignore[attr-defined]
+        LogisticRegressionClassifier._create_X = _create_x  # type: ignore[method-assign]
 
 
 def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:

@@ -6,9 +6,16 @@ from __future__ import annotations
 import asyncio
 
 import jsonschema
+import numpy as np
 import pytest
+import scipy.sparse
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from sklearn.linear_model import LogisticRegression
 
 from bot import rasa_server
 from bot.tracker_store import PooledSQLTrackerStore
@@ -79,15 +86,72 @@ def test_the_fast_check_accepts_exactly_what_rasas_schema_accepts():
     assert [fast for _, fast in verdicts] == [f for f, _ in verdicts]
 
 
-def test_apply_fixes_replaces_rasas_check_on_remote_actions(monkeypatch):
-    monkeypatch.setattr(RemoteAction, "_validate_action_result",
-                        RemoteAction._validate_action_result)
-    monkeypatch.setattr(RemoteAction, "_action_call_format", RemoteAction._action_call_format)
+@pytest.fixture()
+def unpatched(monkeypatch):
+    """`apply_fixes` patches Rasa's classes; they are restored after the test."""
+    for cls, name in [(RemoteAction, "_validate_action_result"),
+                      (RemoteAction, "_action_call_format"),
+                      (LogisticRegressionClassifier, "_create_X")]:
+        monkeypatch.setattr(cls, name, cls.__dict__[name])
+
+
+def test_apply_fixes_replaces_rasas_check_on_remote_actions(unpatched):
     rasa_server.apply_fixes()
     action = RemoteAction.__new__(RemoteAction)
     assert action._validate_action_result(VALID) is True
     with pytest.raises(jsonschema.ValidationError):
         action._validate_action_result(INVALID[0])
+
+
+def _featurized(rng: np.random.Generator, text: str) -> Message:
+    """A message with the features of tier1's pipeline: three sparse featurizers, one dense."""
+    message = Message(data={TEXT: text})
+    for origin, width in [("regex", 3), ("words", 40), ("chars", 120)]:
+        sentence = scipy.sparse.random(1, width, density=0.2, random_state=rng, format="coo")
+        sequence = scipy.sparse.random(4, width, density=0.2, random_state=rng, format="coo")
+        message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, origin))
+        message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, TEXT, origin))
+    message.add_features(Features(rng.normal(size=(1, 16)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    message.add_features(Features(rng.normal(size=(1, 8)), FEATURE_TYPE_SENTENCE, "intent", "x"))
+    return message
+
+
+def test_intent_rows_are_rasas_classifier_input_made_dense():
+    rng = np.random.default_rng(3)
+    messages = [_featurized(rng, f"question {i}") for i in range(5)]
+    rasas = LogisticRegressionClassifier.__dict__["_create_X"]
+    if getattr(rasas, "__tier1_fixed__", False):
+        rasas = rasas.__wrapped__
+    expected = rasas(None, messages).toarray()
+    rows = rasa_server.intent_rows(messages)
+    assert rows.shape == expected.shape == (5, 3 + 40 + 120 + 16)
+    np.testing.assert_array_equal(rows, expected)
+    assert rasa_server.intent_rows([Message(data={TEXT: "no features"})]) is None
+
+
+def test_the_fixed_classifier_gives_rasas_intents_and_confidences(unpatched):
+    rng = np.random.default_rng(4)
+    train = [_featurized(rng, f"t{i}") for i in range(60)]
+    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
+    classifier.config = {"ranking_length": 3}
+    x, y = classifier._create_X(train), [f"intent_{i % 4}" for i in range(60)]
+    classifier.clf = LogisticRegression(max_iter=200).fit(x, y)
+
+    def ranked(fixed: bool):
+        if fixed:
+            rasa_server.apply_fixes()
+        messages = [_featurized(np.random.default_rng(5), "a question")]
+        classifier.process(messages)
+        return messages[0].get("intent"), messages[0].get("intent_ranking")
+
+    (intent, ranking), (fixed_intent, fixed_ranking) = ranked(False), ranked(True)
+    assert LogisticRegressionClassifier._create_X.__tier1_fixed__
+    assert fixed_intent["name"] == intent["name"] and len(fixed_ranking) == 3
+    assert [r["name"] for r in fixed_ranking] == [r["name"] for r in ranking]
+    np.testing.assert_allclose([r["confidence"] for r in fixed_ranking],
+                               [r["confidence"] for r in ranking], rtol=1e-12)
+    assert classifier._create_X(train).shape == x.shape and scipy.sparse.issparse(
+        classifier._create_X(train))  # training keeps Rasa's sparse path
 
 
 def test_instrument_times_each_stage_once(monkeypatch):
