@@ -12,6 +12,7 @@ import scipy.sparse
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
@@ -91,7 +92,8 @@ def unpatched(monkeypatch):
     """`apply_fixes` patches Rasa's classes; they are restored after the test."""
     for cls, name in [(RemoteAction, "_validate_action_result"),
                       (RemoteAction, "_action_call_format"),
-                      (LogisticRegressionClassifier, "_create_X")]:
+                      (LogisticRegressionClassifier, "_create_X"),
+                      (Domain, "states_for_tracker_history")]:
         monkeypatch.setattr(cls, name, cls.__dict__[name])
 
 
@@ -101,6 +103,7 @@ def test_apply_fixes_replaces_rasas_check_on_remote_actions(unpatched):
     assert action._validate_action_result(VALID) is True
     with pytest.raises(jsonschema.ValidationError):
         action._validate_action_result(INVALID[0])
+    assert Domain.states_for_tracker_history.__tier1_fixed__
 
 
 def _featurized(rng: np.random.Generator, text: str) -> Message:
