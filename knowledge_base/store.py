@@ -434,15 +434,7 @@ class ArticleStore:
             articles = {
                 int(r[0]): (r[1], r[2], r[3], r[4])
                 for chunk in _chunks(list(article_ids))
-                for r in s.execute(
-                    select(
-                        ArticleRow.id,
-                        ArticleRow.slug,
-                        ArticleRow.title,
-                        ArticleRow.answer,
-                        ArticleRow.url,
-                    ).where(ArticleRow.id.in_(chunk))
-                ).all()
+                for r in s.execute(_hit_fields().where(ArticleRow.id.in_(chunk))).all()
             }
             questions = {
                 int(r[0]): r[1]
@@ -460,15 +452,7 @@ class ArticleStore:
         with self._session("reading search hits") as s:
             articles = {
                 int(r[0]): (r[1], r[2], r[3], r[4])
-                for r in s.execute(
-                    select(
-                        ArticleRow.id,
-                        ArticleRow.slug,
-                        ArticleRow.title,
-                        ArticleRow.answer,
-                        ArticleRow.url,
-                    ).order_by(ArticleRow.id).limit(limit)
-                ).all()
+                for r in s.execute(_hit_fields().order_by(ArticleRow.id).limit(limit)).all()
             }
             questions = {
                 int(r[0]): r[1]
@@ -485,6 +469,11 @@ class ArticleStore:
             if row is None:
                 raise ArticleNotFound(article_id)
             return to_article(row)
+
+
+def _hit_fields():
+    """The article fields a search hit shows: id, slug, title, answer, url."""
+    return select(ArticleRow.id, ArticleRow.slug, ArticleRow.title, ArticleRow.answer, ArticleRow.url)
 
 
 def _live_texts(query):
