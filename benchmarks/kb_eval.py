@@ -152,8 +152,12 @@ def goal_threshold(val_predictions, decision, oos_label: str, min_oos_recall: fl
 def evaluate(
     name: str, method: str, data, embedder, settings: KnowledgeBaseSettings, label: str = ""
 ) -> dict:
-    kind, _, weight = method.partition("+lexical")
+    # learned_head+lexical0.5^2: n-gram weight 0.5, probability exponent 2 (default 0.5)
+    method_, _, exponent = method.partition("^")
+    kind, _, weight = method_.partition("+lexical")
     scoring = {"type": kind, "lexical_weight": float(weight or 0)}
+    if exponent:
+        scoring["probability_exponent"] = float(exponent)
     s = settings.copy(update={"scoring": settings.scoring.copy(update=scoring)})
     t0 = time.perf_counter()
     run = run_evaluation(

@@ -139,7 +139,9 @@ def agreement(model: str, dataset: str, n: int = 200) -> dict:
     return found
 
 
-def quality_stage(models: list[str], datasets: list[str], results: dict) -> None:
+def quality_stage(
+    models: list[str], datasets: list[str], results: dict, methods: tuple[str, ...] = METHODS
+) -> None:
     from kb_eval import evaluate, load
 
     from knowledge_base.settings import KnowledgeBaseSettings
@@ -149,7 +151,7 @@ def quality_stage(models: list[str], datasets: list[str], results: dict) -> None
         for name in datasets:
             data = load(name)
             emb = cached(name, model)
-            for method in METHODS:
+            for method in methods:
                 print(f"== quality {name} / {method} / {model}", file=sys.stderr, flush=True)
                 row = evaluate(name, method, data, emb, settings)
                 row["model"] = model
@@ -395,6 +397,11 @@ def main() -> int:
     p.add_argument("--chunk", type=int, default=2048, help="texts encoded between cache saves")
     p.add_argument("--latency-queries", type=int, default=200)
     p.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    p.add_argument(
+        "--methods", nargs="+", default=list(METHODS),
+        help="scorings of the quality stage; +lexicalW adds n-grams with weight W, ^A sets the "
+        "head's probability exponent A (default: %(default)s)",
+    )
     args = p.parse_args()
     for model in args.models:
         encoder_catalog.get(model)  # fail early on a typo
@@ -402,7 +409,7 @@ def main() -> int:
     if args.stage in ("all", "encode"):
         encode_stage(args.models, args.datasets, args.threads, args.chunk, results)
     if args.stage in ("all", "quality"):
-        quality_stage(args.models, args.datasets, results)
+        quality_stage(args.models, args.datasets, results, tuple(args.methods))
     if args.stage in ("all", "latency"):
         latency_stage(args.models, args.runtimes, args.latency_queries, results)
     if args.stage == "int8":
