@@ -29,10 +29,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".tier1" / "bench-cache"
 
 import yaml
+from kb_eval import scoring_of
 
 from knowledge_base.evaluation import (
     CachedEmbedder,
@@ -113,9 +115,8 @@ def main() -> int:
     )
     results = {}
     for method, margin in zip(args.methods, args.clarify_margin):
-        kind, _, weight = method.partition("+lexical")  # e.g. learned_head+lexical0.5
         settings = KnowledgeBaseSettings(
-            scoring={"type": kind, "lexical_weight": float(weight or 0)},
+            scoring=scoring_of(method),  # e.g. learned_head+lexical0.5
             index={"type": "faiss"},
             seed_file=None,
             decision={"clarify_margin": margin},

@@ -149,15 +149,24 @@ def goal_threshold(val_predictions, decision, oos_label: str, min_oos_recall: fl
     return max(rows, key=lambda m: m.in_scope_accuracy).answer_threshold if rows else None
 
 
-def evaluate(
-    name: str, method: str, data, embedder, settings: KnowledgeBaseSettings, label: str = ""
-) -> dict:
-    # learned_head+lexical0.5^2: n-gram weight 0.5, probability exponent 2 (default 0.5)
+def scoring_of(method: str) -> dict:
+    """``knowledge_base.scoring`` settings named by a benchmark method.
+
+    ``learned_head+lexical0.5^2``: the learned head with n-gram weight 0.5 and probability
+    exponent 2; without ``+lexicalW`` no n-grams, without ``^A`` the default exponent.
+    """
     method_, _, exponent = method.partition("^")
     kind, _, weight = method_.partition("+lexical")
     scoring = {"type": kind, "lexical_weight": float(weight or 0)}
     if exponent:
         scoring["probability_exponent"] = float(exponent)
+    return scoring
+
+
+def evaluate(
+    name: str, method: str, data, embedder, settings: KnowledgeBaseSettings, label: str = ""
+) -> dict:
+    scoring = scoring_of(method)
     s = settings.copy(update={"scoring": settings.scoring.copy(update=scoring)})
     t0 = time.perf_counter()
     run = run_evaluation(

@@ -44,6 +44,7 @@ PLOTS = REPO / "benchmarks" / "plots"
 
 import numpy as np
 import yaml
+from kb_eval import scoring_of
 
 from knowledge_base.evaluation import CachedEmbedder, load_clinc, load_csv
 from knowledge_base.evaluation.evaluator import run_evaluation
@@ -112,13 +113,9 @@ def ranked(name, data, split, method, model, seed, fraction, emb_cache) -> dict:
     path = CACHE / f"unknown-{name}-{model}-{method}-f{fraction:g}-seed{seed}{folds}.json"
     if path.exists():
         return json.loads(path.read_text())
-    # learned_head+lexical0.5^0.25: n-gram weight 0.5, probability exponent 0.25
-    method_, _, exponent = method.partition("^")
-    kind, _, weight = method_.partition("+lexical")
-    scoring = {"type": kind, "lexical_weight": float(weight or 0)}
-    if exponent:
-        scoring["probability_exponent"] = float(exponent)
-    settings = KnowledgeBaseSettings(seed_file=None, index={"type": "faiss"}, scoring=scoring)
+    settings = KnowledgeBaseSettings(
+        seed_file=None, index={"type": "faiss"}, scoring=scoring_of(method)
+    )
     emb = emb_cache.setdefault(name, embedder(name, model))
     t0 = time.perf_counter()
     run = run_evaluation(split.data, settings, embedder=emb, progress=True, include_val=True)
