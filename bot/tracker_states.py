@@ -18,6 +18,7 @@ call returns fresh copies, since the featurizers edit the states they get.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -180,15 +181,9 @@ class StateHistory:
             replay.tracker.update(event)
             replay.events.append(event)
 
-        # Rasa's last step (the tracker after every event) is not kept: the next event changes it.
-        last_step = _Replay(
-            domain,
-            replay.tracker,
-            states=replay.states,
-            last_ml_action=replay.last_ml_action,
-            turn_was_hidden=replay.turn_was_hidden,
-        )
-        last = step(last_step, replay.tracker, False)
+        # Rasa's last step (the tracker after every event) is taken on a copy of the loop
+        # variables and not kept: the next event changes it.
+        last = step(dataclasses.replace(replay), replay.tracker, False)
         return _copies(replay.states + ([last] if last is not None else []))
 
 
