@@ -23,9 +23,10 @@ import functools
 import itertools
 import json
 import operator
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from cachetools import LRUCache
 
 DEFAULT_SIZE = 4000  # replays kept: conversations x kinds of call (two per prediction)
 
@@ -120,11 +121,11 @@ def _copies(states: list[State]) -> list[State]:
 
 
 class StateHistory:
-    """Replays of recent conversations, least recently used dropped first."""
+    """Replays of recent conversations, least recently used dropped first (at least one kept)."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
-        self._replays: OrderedDict[tuple[Any, ...], _Replay] = OrderedDict()
+        self._replays: LRUCache[tuple[Any, ...], _Replay] = LRUCache(max(1, size))
 
     def __len__(self) -> int:
         return len(self._replays)
@@ -162,9 +163,6 @@ class StateHistory:
             replay.plain = not any(isinstance(event, ActiveLoop) for event in tracker.events)
         replay.seen = list(tracker.events)
         self._replays[key] = replay
-        self._replays.move_to_end(key)
-        while len(self._replays) > self.size:
-            self._replays.popitem(last=False)
 
         step = functools.partial(
             _state_at,

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -70,25 +70,23 @@ class _Entry:
 
 
 class TrackerCache:
-    """Recently used trackers by conversation id, least recently used dropped first."""
+    """Recently used trackers by conversation id, least recently used dropped first.
+
+    ``size`` 0 (or less) caches nothing.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: LRUCache[str, _Entry] = LRUCache(max(1, size))
 
     def get(self, sender_id: str) -> _Entry | None:
         """The cached entry of a conversation (now the most recently used), or None."""
-        entry = self._entries.get(sender_id)
-        if entry is not None:
-            self._entries.move_to_end(sender_id)
-        return entry
+        return self._entries.get(sender_id)
 
     def put(self, sender_id: str, entry: _Entry) -> None:
         """Cache a conversation's entry, dropping the least recently used beyond ``size``."""
-        self._entries[sender_id] = entry
-        self._entries.move_to_end(sender_id)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        if self.size > 0:
+            self._entries[sender_id] = entry
 
     def drop(self, sender_id: str) -> None:
         """Forget a conversation's entry, if cached."""

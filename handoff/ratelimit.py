@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from pydantic import BaseModel, Field
 
 from handoff.errors import HandoffError
@@ -94,26 +94,22 @@ class TokenBuckets:
     ) -> None:
         self._per_second = rate.per_minute / 60.0
         self._burst = float(rate.burst)
-        self._max_keys = max_keys
         self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: LRUCache[str, _Bucket] = LRUCache(max(1, max_keys))
         self._lock = threading.Lock()  # the middleware may run in several threads
 
     def take(self, key: str) -> float:
         """Take one token for ``key``; return 0 if allowed, else the seconds until one is free."""
         now = self._clock()
         with self._lock:
-            bucket = self._buckets.pop(key, None)
+            bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = _Bucket(self._burst, now)
+                bucket = self._buckets[key] = _Bucket(self._burst, now)
             else:
                 bucket.tokens = min(
                     self._burst, bucket.tokens + (now - bucket.stamp) * self._per_second
                 )
                 bucket.stamp = now
-            self._buckets[key] = bucket
-            while len(self._buckets) > self._max_keys:
-                self._buckets.popitem(last=False)
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return 0.0

@@ -9,9 +9,9 @@ hit it too. Keyed by the embedder's name, so a tuned or swapped model never read
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
+from cachetools import LRUCache
 
 DEFAULT_SIZE = 4096  # vectors (1.5 kB each for 384 dimensions)
 
@@ -21,16 +21,13 @@ class QueryVectors:
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
-        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._vectors: LRUCache[tuple[str, str], np.ndarray] = LRUCache(max(1, size))
         self._lock = threading.Lock()
 
     def get(self, model: str, text: str) -> np.ndarray | None:
         """The cached vector (read-only, now the most recent), or None."""
         with self._lock:
-            vector = self._vectors.get((model, text))
-            if vector is not None:
-                self._vectors.move_to_end((model, text))
-            return vector
+            return self._vectors.get((model, text))
 
     def put(self, model: str, text: str, vector: np.ndarray) -> None:
         """Cache a read-only copy of ``vector``, dropping the least recent beyond ``size``."""
@@ -40,9 +37,6 @@ class QueryVectors:
         vector.setflags(write=False)
         with self._lock:
             self._vectors[(model, text)] = vector
-            self._vectors.move_to_end((model, text))
-            while len(self._vectors) > self.size:
-                self._vectors.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._vectors)
