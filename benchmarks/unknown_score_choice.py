@@ -1,4 +1,4 @@
-"""Choose the learned head's probability exponent for unknown-intent handoff on VALIDATION only.
+"""Choose the learned head's settings for unknown-intent handoff on VALIDATION only.
 
 For each seed, the test's unknown intents are held out first (``hold_out_intents``, as in
 benchmarks/unknown_intents.py); then ``nested_validation`` holds out a quarter of the KNOWN
@@ -7,7 +7,11 @@ known texts (``ArticleHead.fit``, the product's head) and each candidate exponen
 the validation questions as ``p ** a x best cosine`` (exact cosines in numpy: what the flat
 FAISS index returns, without building a knowledge base per exponent). The exponent handing off
 the most pseudo-unknown validation questions at >= 90 % known accuracy, averaged over seeds,
-is chosen; the test split's frontier point is printed beside it for reference only.
+is chosen; the test split's frontier point is printed beside it for reference only. The same
+grid can also span the head's C (``--cs``), its n-gram weight (``--lexical-weights``) and a
+per-article normalisation of the score (``--norms``: divided by the article's median score on
+its own texts, each scored by a head fitted without it, to that power; DOC-style per-class
+thresholds).
 
 Reads the vectors benchmarks/unknown_intents.py caches (.tier1/bench-cache/kbeval-*.npz):
 run that first. Not a product path: the chosen exponent is then measured through one with
@@ -15,6 +19,8 @@ run that first. Not a product path: the chosen exponent is then measured through
 
 Example:
     nice -n 10 .venv/bin/python benchmarks/unknown_score_choice.py --datasets banking77 clinc150
+    nice -n 10 .venv/bin/python benchmarks/unknown_score_choice.py --datasets banking77 \
+        --exponents 0.25 0.5 --cs 1 10 100 --lexical-weights 0 0.5 --norms 0 0.5 1
 """
 
 from __future__ import annotations
@@ -48,31 +54,91 @@ def _vectors(cache: CachedEmbedder, texts) -> np.ndarray:
     return np.vstack([cache._vectors[t] for t in texts]).astype(np.float32)
 
 
-def handed_off_at(data, cache, exponents) -> dict[float, float | None]:
-    """Share of unknown questions handed off at the best threshold keeping known >= 90 %."""
+def _head_scores(X, y, texts, Q, q_texts, n, C, lexical_weight):
+    """(p, best cosine) of every query for each of the ``n`` articles (columns = labels)."""
+    head = ArticleHead.fit(
+        y, X, C=C, version=1, model="choice", texts=texts, lexical_weight=lexical_weight
+    )
+    cos = Q @ X.T
+    best = np.stack(
+        [cos[:, y == a].max(1) if (y == a).any() else np.full(len(Q), -1.0) for a in range(n)],
+        axis=1,
+    )
+    p = np.zeros_like(best)
+    p[:, head.article_ids] = head.probabilities(Q, list(q_texts) if lexical_weight else None)
+    return p, best
+
+
+def article_medians(X, y, texts, n, C, lexical_weight, exponents, folds=5, seed=0):
+    """Per exponent, each article's median score of its own texts, each text scored by a head
+    fitted without it (``folds``-fold cross-validation inside the training texts)."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=int)
+    for a in range(n):
+        idx = np.flatnonzero(y == a)
+        rng.shuffle(idx)
+        fold[idx] = np.arange(len(idx)) % folds
+    own = {a: np.zeros(len(y)) for a in exponents}
+    for f in range(folds):
+        tr, te = fold != f, fold == f
+        p, best = _head_scores(
+            X[tr],
+            y[tr],
+            [t for t, k in zip(texts, tr) if k],
+            X[te],
+            [t for t, k in zip(texts, te) if k],
+            n,
+            C,
+            lexical_weight,
+        )
+        rows = np.arange(te.sum())
+        for a in exponents:
+            own[a][te] = (p**a * best)[rows, y[te]]
+    return {a: np.array([np.median(own[a][y == c]) for c in range(n)]) for a in exponents}
+
+
+def handed_off_at(
+    data, cache, exponents, C: float = 10.0, lexical_weight: float = 0.0, norms=(0.0,)
+) -> dict[tuple[float, float], float | None]:
+    """Share of unknown questions handed off at the best threshold keeping known >= 90 %.
+
+    Keyed by (exponent, norm): the top article's score ``p ** exponent x best cosine``,
+    divided by that article's median own-text score to the power ``norm`` (0: undivided).
+    """
     labels = sorted(set(data.train.labels))
     column = {label: i for i, label in enumerate(labels)}
     y = np.array([column[label] for label in data.train.labels])
-    X = _vectors(cache, [" ".join(t.split()) for t in data.train.texts])
-    head = ArticleHead.fit(y, X, C=10.0, version=1, model="choice")
+    texts = [" ".join(t.split()) for t in data.train.texts]
+    X = _vectors(cache, texts)
     Q = _vectors(cache, data.test.texts)
-    cos = Q @ X.T
-    best = np.stack([cos[:, y == a].max(1) for a in range(len(labels))], axis=1)
-    p = np.zeros_like(best)
-    p[:, head.article_ids] = head.probabilities(Q)
+    p, best = _head_scores(X, y, texts, Q, data.test.texts, len(labels), C, lexical_weight)
+    medians = (
+        article_medians(X, y, texts, len(labels), C, lexical_weight, exponents)
+        if any(norms)
+        else {}
+    )
     truth = np.array([column.get(label, -1) for label in data.test.labels])
     known = truth >= 0
     out = {}
     for a in exponents:
         scores = p**a * best
         top = scores.argmax(1)
-        s = scores[np.arange(len(scores)), top]
-        order = np.argsort(-s)
-        accuracy = np.cumsum(((top == truth) & known)[order]) / known.sum()
-        handed = 1 - np.cumsum(~known[order]) / max(1, (~known).sum())
-        ok = np.where(accuracy >= GOAL_IN_SCOPE)[0]
-        out[a] = float(handed[ok[0]]) if len(ok) else None
+        for w in norms:
+            s = scores[np.arange(len(scores)), top]
+            if w:
+                s = s / medians[a][top] ** w
+            order = np.argsort(-s)
+            accuracy = np.cumsum(((top == truth) & known)[order]) / known.sum()
+            handed = 1 - np.cumsum(~known[order]) / max(1, (~known).sum())
+            ok = np.where(accuracy >= GOAL_IN_SCOPE)[0]
+            out[a, w] = float(handed[ok[0]]) if len(ok) else None
     return out
+
+
+def _rank(key, val) -> tuple:
+    """Most handed off on nested validation; ties: the shipped settings, exponent near 0.5."""
+    c, lw, a, w = key
+    return (np.mean(val[key]), (c == 10.0) + (lw == 0.0) + (w == 0.0), -abs(a - 0.5))
 
 
 def main() -> int:
@@ -85,7 +151,36 @@ def main() -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--model", default="all-MiniLM-L6-v2")
     p.add_argument("--exponents", nargs="+", type=float, default=list(EXPONENTS))
+    p.add_argument(
+        "--cs",
+        nargs="+",
+        type=float,
+        default=[10.0],
+        help="the head's C (scoring.C) to try (default: %(default)s)",
+    )
+    p.add_argument(
+        "--lexical-weights",
+        nargs="+",
+        type=float,
+        default=[0.0],
+        help="the head's n-gram weight (scoring.lexical_weight) to try (default: %(default)s)",
+    )
+    p.add_argument(
+        "--norms",
+        nargs="+",
+        type=float,
+        default=[0.0],
+        help="divide the score by the top article's median own-text score to this power "
+        "(0: not at all; medians from 5 folds of the training texts) (default: %(default)s)",
+    )
     args = p.parse_args()
+    grid = [
+        (c, lw, a, w)
+        for c in args.cs
+        for lw in args.lexical_weights
+        for a in args.exponents
+        for w in args.norms
+    ]
     for name in args.datasets:
         data = load(name)
         cache = CachedEmbedder(
@@ -94,17 +189,26 @@ def main() -> int:
         val, test = {}, {}
         for seed in tqdm(args.seeds, desc=f"{name} seeds"):
             split = hold_out_intents(data, 0.25, seed)
-            for a, h in handed_off_at(nested_validation(split).data, cache, args.exponents).items():
-                val.setdefault(a, []).append(h or 0.0)
-            for a, h in handed_off_at(split.data, cache, args.exponents).items():
-                test.setdefault(a, []).append(h or 0.0)
-        chosen = max(args.exponents, key=lambda a: (np.mean(val[a]), -abs(a - 0.5)))
-        for a in args.exponents:
-            mark = "  <- chosen on validation" if a == chosen else ""
+            for c in args.cs:
+                for lw in args.lexical_weights:
+                    inner = handed_off_at(
+                        nested_validation(split).data, cache, args.exponents, c, lw, args.norms
+                    )
+                    outer = handed_off_at(split.data, cache, args.exponents, c, lw, args.norms)
+                    for (a, w), h in inner.items():
+                        val.setdefault((c, lw, a, w), []).append(h or 0.0)
+                        test.setdefault((c, lw, a, w), []).append(outer[a, w] or 0.0)
+
+        chosen = max(grid, key=lambda key, val=val: _rank(key, val))
+        for key in grid:
+            c, lw, a, w = key
+            mark = "  <- chosen on validation" if key == chosen else ""
             print(
-                f"{name} exponent {a:g}: nested validation handed off @ known>=90 "
-                f"{100 * np.mean(val[a]):.1f} ({', '.join(f'{100 * v:.1f}' for v in val[a])}); "
-                f"test (reference) {100 * np.mean(test[a]):.1f}{mark}"
+                f"{name} C {c:g} lexical {lw:g} exponent {a:g} norm {w:g}: nested validation "
+                f"handed off @ known>=90 {100 * np.mean(val[key]):.1f} "
+                f"({', '.join(f'{100 * v:.1f}' for v in val[key])}); test (reference) "
+                f"{100 * np.mean(test[key]):.1f} "
+                f"({', '.join(f'{100 * v:.1f}' for v in test[key])}){mark}"
             )
     return 0
 
