@@ -8,8 +8,9 @@ Against a running stack (`tier1 run`), in one run:
 - the mean wall-clock milliseconds of every stage of a turn over the run, from the stage
   histograms at ``GET /metrics`` (bot/metrics.py: gateway store+ack, Rasa round trip, NLU,
   policies, tracker load/save, action call, KB embed/rank/describe, delivery);
-- with ``--profile DIR``: a py-spy CPU profile of each process during the load, as a
-  flame graph (SVG) and raw collapsed stacks, for finding where the time goes.
+- with ``--profile DIR``: a py-spy profile of each process during the load (the thread
+  holding the GIL, i.e. its Python CPU), as collapsed stacks and as a list of its functions
+  by share of samples, for finding where the time goes.
 
 The load's own figures (msgs/s, p50/p95/p99, lost / duplicated / unanswered) are printed too.
 Linux only (reads /proc). Numbers are per message, so they hold on a machine shared with
@@ -76,6 +77,29 @@ def stack_processes(config: dict) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
+def profile_summary(raw: str, top: int = 60) -> str:
+    """The functions of py-spy collapsed stacks by share of samples: inclusive, then self."""
+    from collections import Counter
+
+    total, inclusive, own = 0, Counter(), Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        names = [frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame
+                 for frame in stack.split(";")]
+        for name in set(names):
+            inclusive[name] += n
+        own[names[-1]] += n
+    lines = [f"{total} samples", "", "inclusive %:"]
+    lines += [f"{100 * n / total:6.1f}  {name}" for name, n in inclusive.most_common(top)]
+    lines += ["", "self %:"]
+    lines += [f"{100 * n / total:6.1f}  {name}" for name, n in own.most_common(top // 2)]
+    return "\n".join(lines) + "\n"
+
+
 def stage_totals(url: str) -> dict[tuple[str, str], tuple[float, float]]:
     """(process, stage) -> (sum seconds, count) from the app's /metrics."""
     body = httpx.get(f"{url}/metrics", timeout=10).text
@@ -103,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unique-texts", action="store_true",
                         help="no two messages alike (tier1 bench load --unique-texts)")
     parser.add_argument("--profile", metavar="DIR",
-                        help="record a py-spy profile of each process into DIR")
+                        help="record a py-spy profile (GIL holder, 50 Hz) of each process into "
+                             "DIR; its CPU figures then include the sampling's pauses")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -132,16 +157,22 @@ def main(argv: list[str] | None = None) -> int:
         seconds = max(1, int(args.duration * 0.6))
         spy = str(Path(sys.executable).parent / "py-spy")
         for name, pid in processes.items():
+            # One sampler per process, in its default blocking mode (consistent stacks) and
+            # --gil (the thread running Python: CPU, not threads waiting on locks or I/O).
+            # Two --nonblocking samplers per process at 100 Hz garbled the stacks and, on 2
+            # cores, cost the stack a third of its throughput.
             stem = out / name.replace(":", "-")
-            for fmt, suffix in (("flamegraph", ".svg"), ("raw", ".txt")):
-                spies.append(subprocess.Popen(
-                    [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
-                     "--nonblocking", "--format", fmt, "--output", f"{stem}{suffix}"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            spies.append((stem, subprocess.Popen(
+                [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50",
+                 "--gil", "--format", "raw", "--output", f"{stem}.txt"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     stdout, _ = load.communicate()
     load_cpu = os.times()
-    for s in spies:
-        s.wait()
+    for stem, spy_process in spies:
+        spy_process.wait()
+        raw = stem.with_suffix(".txt")
+        if raw.exists():
+            stem.with_suffix(".top.txt").write_text(profile_summary(raw.read_text()))
     machine = machine_cpu_seconds() - machine_before
     result = json.loads(stdout)
     sent = max(1, result["messages_sent"])
@@ -174,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in stages.items():
         print(f"  {name:28s} n={s['n']:6d}  {s['mean_ms']:9.2f}")
     if args.profile:
-        print(f"profiles (py-spy flame graphs and raw stacks): {args.profile}")
+        print(f"profiles (py-spy collapsed stacks NAME.txt, for speedscope or flamegraph.pl; "
+              f"the functions by share of samples NAME.top.txt): {args.profile}")
     return 0
 
 

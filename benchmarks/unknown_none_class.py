@@ -36,12 +36,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np
+from unknown_score_choice import handed_off_at_goal
 
-from knowledge_base.evaluation.unknown_intents import (
-    GOAL_IN_SCOPE,
-    hold_out_intents,
-    nested_validation,
-)
+from knowledge_base.evaluation.unknown_intents import hold_out_intents, nested_validation
 from knowledge_base.head import ArticleHead
 
 NONE = -1
@@ -113,12 +110,8 @@ def handed_off_at(data, vectors, exponents, specs, seed) -> dict[str, float | No
             scores = p**a * best
             top = scores.argmax(1)
             s = scores[np.arange(len(scores)), top]
-            order = np.argsort(-s)
-            accuracy = np.cumsum(((top == truth) & known)[order]) / known.sum()
-            handed = 1 - np.cumsum(~known[order]) / max(1, (~known).sum())
-            ok = np.where(accuracy >= GOAL_IN_SCOPE)[0]
             name = f"{'head' if spec is None else spec.name} ^{a:g}"
-            out[name] = float(handed[ok[0]]) if len(ok) else None
+            out[name] = handed_off_at_goal(top, s, truth, known)
             top1 = float(((top == truth) & known).sum() / known.sum())
             out[name + " top1"] = top1
     return out

@@ -54,6 +54,20 @@ def _vectors(cache: CachedEmbedder, texts) -> np.ndarray:
     return np.vstack([cache._vectors[t] for t in texts]).astype(np.float32)
 
 
+def handed_off_at_goal(top, score, truth, known) -> float | None:
+    """The most unknown questions any threshold hands off while >= 90 % of known ones are
+    answered right (None: no threshold keeps 90 %).
+
+    ``top``: each question's answer (article column); ``score``: its score; ``truth``: the
+    right column (-1 for unknown questions); ``known``: ``truth >= 0``.
+    """
+    order = np.argsort(-score)
+    accuracy = np.cumsum(((top == truth) & known)[order]) / known.sum()
+    handed = 1 - np.cumsum(~known[order]) / max(1, (~known).sum())
+    ok = np.where(accuracy >= GOAL_IN_SCOPE)[0]
+    return float(handed[ok[0]]) if len(ok) else None
+
+
 def _head_scores(X, y, texts, Q, q_texts, n, C, lexical_weight):
     """(p, best cosine) of every query for each of the ``n`` articles (columns = labels)."""
     head = ArticleHead.fit(
@@ -127,11 +141,7 @@ def handed_off_at(
             s = scores[np.arange(len(scores)), top]
             if w:
                 s = s / medians[a][top] ** w
-            order = np.argsort(-s)
-            accuracy = np.cumsum(((top == truth) & known)[order]) / known.sum()
-            handed = 1 - np.cumsum(~known[order]) / max(1, (~known).sum())
-            ok = np.where(accuracy >= GOAL_IN_SCOPE)[0]
-            out[a, w] = float(handed[ok[0]]) if len(ok) else None
+            out[a, w] = handed_off_at_goal(top, s, truth, known)
     return out
 
 
