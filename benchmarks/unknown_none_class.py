@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np
-from unknown_score_choice import handed_off_at_goal
+from unknown_score_choice import handed_off_at_goal, nested_parser
 
 from knowledge_base.evaluation.unknown_intents import hold_out_intents, nested_validation
 from knowledge_base.head import ArticleHead
@@ -120,16 +119,17 @@ def handed_off_at(data, vectors, exponents, specs, seed) -> dict[str, float | No
 def main() -> int:
     from unknown_intents import embedder, load
 
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--model", default="all-MiniLM-L6-v2")
+    p = nested_parser(__doc__)
     p.add_argument("--exponents", nargs="+", type=float, default=[0.25, 0.5, 1.0])
-    p.add_argument("--ratios", nargs="+", type=float, default=[0.5, 1.0])
-    p.add_argument("--ks", nargs="+", type=int, default=[3, 10])
-    p.add_argument("--mix", nargs=2, type=float, default=[0.3, 0.7], metavar=("LO", "HI"))
+    p.add_argument(
+        "--ratios", nargs="+", type=float, default=[0.5, 1.0], help="outliers per training text"
+    )
+    p.add_argument(
+        "--ks", nargs="+", type=int, default=[3, 10], help="mix with one of the k nearest intents"
+    )
+    p.add_argument(
+        "--mix", nargs=2, type=float, default=[0.3, 0.7], metavar=("LO", "HI"), help="t ~ U(LO, HI)"
+    )
     args = p.parse_args()
     specs = [Outliers(r, k, *args.mix) for r in args.ratios for k in args.ks]
     for name in args.datasets:

@@ -151,15 +151,21 @@ def _rank(key, val) -> tuple:
     return (np.mean(val[key]), (c == 10.0) + (lw == 0.0) + (w == 0.0), -abs(a - 0.5))
 
 
-def main() -> int:
-    from unknown_intents import load
-
+def nested_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every nested-validation check takes: datasets, seeds, encoder."""
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--model", default="all-MiniLM-L6-v2")
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="encoder (tier1 models list)")
+    return p
+
+
+def main() -> int:
+    from unknown_intents import load
+
+    p = nested_parser(__doc__)
     p.add_argument("--exponents", nargs="+", type=float, default=list(EXPONENTS))
     p.add_argument(
         "--cs",
