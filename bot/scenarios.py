@@ -35,6 +35,7 @@ import httpx
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
+KEEPALIVE_SECONDS = 2.0  # below uvicorn's 5 s keep-alive timeout (see run_scenarios)
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 OFFER_PAYLOADS = {"/affirm", "/deny"}
 FEEDBACK_PAYLOADS = {"/feedback_helpful", "/feedback_not_helpful"}
@@ -398,7 +399,11 @@ async def run_scenarios(
     timing = timing or Timing()
     url = url.rstrip("/")
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
+    # Pooled connections are dropped after KEEPALIVE_SECONDS idle, before the app server
+    # (uvicorn: 5 s) closes them: a request sent on a connection the server was closing at
+    # that moment failed a scenario with "Server disconnected without sending a response".
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as api:
         try:
             (await api.get("/health")).raise_for_status()
         except httpx.HTTPError as e:
