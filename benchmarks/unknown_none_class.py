@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np
-from unknown_score_choice import handed_off_at_goal, nested_parser
+from unknown_score_choice import best_cosines, handed_off_at_goal, nested_parser
 
 from knowledge_base.evaluation.unknown_intents import hold_out_intents, nested_validation
 from knowledge_base.head import ArticleHead
@@ -86,8 +86,7 @@ def handed_off_at(data, vectors, exponents, specs, seed) -> dict[str, float | No
     y = np.array([column[label] for label in data.train.labels])
     X = vectors([" ".join(t.split()) for t in data.train.texts])
     Q = vectors(data.test.texts)
-    cos = Q @ X.T
-    best = np.stack([cos[:, y == a].max(1) for a in range(len(labels))], axis=1)
+    best = best_cosines(Q, X, y, len(labels))
     truth = np.array([column.get(label, -1) for label in data.test.labels])
     known = truth >= 0
     out = {}

@@ -68,16 +68,22 @@ def handed_off_at_goal(top, score, truth, known) -> float | None:
     return float(handed[ok[0]]) if len(ok) else None
 
 
+def best_cosines(Q, X, y, n) -> np.ndarray:
+    """Each query's best cosine to each of the ``n`` articles' texts (-1 for an article
+    with no text in ``X``): what the flat FAISS index and ``rank_articles`` give."""
+    cos = Q @ X.T
+    return np.stack(
+        [cos[:, y == a].max(1) if (y == a).any() else np.full(len(Q), -1.0) for a in range(n)],
+        axis=1,
+    )
+
+
 def _head_scores(X, y, texts, Q, q_texts, n, C, lexical_weight):
     """(p, best cosine) of every query for each of the ``n`` articles (columns = labels)."""
     head = ArticleHead.fit(
         y, X, C=C, version=1, model="choice", texts=texts, lexical_weight=lexical_weight
     )
-    cos = Q @ X.T
-    best = np.stack(
-        [cos[:, y == a].max(1) if (y == a).any() else np.full(len(Q), -1.0) for a in range(n)],
-        axis=1,
-    )
+    best = best_cosines(Q, X, y, n)
     p = np.zeros_like(best)
     p[:, head.article_ids] = head.probabilities(Q, list(q_texts) if lexical_weight else None)
     return p, best
@@ -205,11 +211,10 @@ def main() -> int:
         val, test = {}, {}
         for seed in tqdm(args.seeds, desc=f"{name} seeds"):
             split = hold_out_intents(data, 0.25, seed)
+            nested = nested_validation(split).data
             for c in args.cs:
                 for lw in args.lexical_weights:
-                    inner = handed_off_at(
-                        nested_validation(split).data, cache, args.exponents, c, lw, args.norms
-                    )
+                    inner = handed_off_at(nested, cache, args.exponents, c, lw, args.norms)
                     outer = handed_off_at(split.data, cache, args.exponents, c, lw, args.norms)
                     for (a, w), h in inner.items():
                         val.setdefault((c, lw, a, w), []).append(h or 0.0)

@@ -95,7 +95,7 @@ class TokenBuckets:
         self._per_second = rate.per_minute / 60.0
         self._burst = float(rate.burst)
         self._clock = clock
-        self._buckets: LRUCache[str, _Bucket] = LRUCache(max(1, max_keys))
+        self._buckets: LRUCache[str, _Bucket] = LRUCache(max_keys)
         self._lock = threading.Lock()  # the middleware may run in several threads
 
     def take(self, key: str) -> float:
