@@ -237,7 +237,11 @@ def test_agent_identity_timestamps_receipts_and_typing(site, widget):
     assert page.locator(".msg--user .msg__bubble").first.get_attribute("title")
     labels = page.evaluate("""() => {
         const t = window.Tier1Widget.time, now = Date.now();
-        return [t(now - 150000, now), t(now - 26 * 3600000, now)];
+        // Noon of the previous calendar day: "26 hours ago" is two days back before 02:00.
+        const noon = new Date(now);
+        noon.setDate(noon.getDate() - 1);
+        noon.setHours(12, 0, 0, 0);
+        return [t(now - 150000, now), t(noon.getTime(), now)];
     }""")
     assert labels[0] == "2 minutes ago" and labels[1].startswith("Yesterday ")
 
