@@ -53,9 +53,10 @@ from kb_eval import DATA, load, scoring_of
 from model_table import cached
 from unknown_mahalanobis import _rescored, _unit, unknown_scores
 
-from knowledge_base.evaluation import calibrate, compute_metrics, sweep
+from knowledge_base.evaluation import calibrate, compute_metrics
 from knowledge_base.evaluation.datasets import LabelledSplit
 from knowledge_base.evaluation.evaluator import run_evaluation
+from knowledge_base.evaluation.unknown_intents import fast_sweep
 from knowledge_base.settings import KnowledgeBaseSettings
 
 GOAL_IN_SCOPE, GOAL_OOS = 0.965, 0.75
@@ -91,24 +92,13 @@ def _point(predictions, decision, oos: str) -> list[float]:
 
 
 def frontier(predictions, decision, oos: str) -> list[tuple[float, float, float]]:
-    """(threshold, in-scope accuracy, oos recall) at every score to 3 decimals.
-
-    Through ``sweep`` (the product's ``decide``); predictions with one hit each cannot be
-    clarified, and those are counted in numpy (the same numbers, a thousand times faster).
-    """
+    """(threshold, in-scope accuracy, oos recall) at every score to 3 decimals (``fast_sweep``:
+    the product's ``decide``, clarify included, in numpy)."""
     grid = np.unique(np.round([p.score for p in predictions], 3))
-    if any(len(p.hits) > 1 for p in predictions):
-        return [
-            (m.answer_threshold, m.in_scope_accuracy, m.oos_recall)
-            for m in sweep(predictions, decision, oos, grid)
-        ]
-    score = np.array([p.score for p in predictions])
-    is_oos = np.array([p.label == oos for p in predictions])
-    right = np.array([p.predicted == p.label for p in predictions]) & ~is_oos
-    answered = score[None, :] >= grid[:, None]
-    in_scope = (answered & right).sum(1) / (~is_oos).sum()
-    recall = (~answered & is_oos).sum(1) / is_oos.sum()
-    return list(zip(grid.tolist(), in_scope.tolist(), recall.tolist()))
+    return [
+        (m.answer_threshold, m.in_scope_accuracy, m.oos_recall)
+        for m in fast_sweep(predictions, decision, oos, grid)
+    ]
 
 
 def best_at_oos(rows, min_oos: float = GOAL_OOS):
