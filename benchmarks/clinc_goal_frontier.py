@@ -16,6 +16,11 @@ n-grams) once per scoring and reads three things from it:
 
 ``--models A B`` embeds with several encoders at once (each vector unit-length, the
 concatenation scaled back to unit length): an ensemble, at the sum of their costs.
+``--tune`` first fine-tunes the (single) encoder on the training split only
+(``knowledge_base.evaluation.tuned.tune_on_train``, the tuning ``tier1 kb eval --tune`` runs;
+no validation or test text), saves it under .tier1/bench-cache/tuned-clinc150-KEY/ (an
+identical earlier run is reused) and encodes with the tuned model (ONNX, cached by its
+fingerprint).
 ``--distance-scores`` also adds, with the clarify step off, the head's score plus
 ``w`` x a distance score (z-scores from the validation predictions; Mahalanobis, relative
 Mahalanobis and the mean cosine of the k nearest training texts, as
@@ -30,6 +35,8 @@ Example:
         --methods 'learned_head+lexical0.5^1' --with-oos-train
     nice -n 5 .venv/bin/python benchmarks/clinc_goal_frontier.py \
         --models all-MiniLM-L6-v2 all-mpnet-base-v2 --methods 'learned_head+lexical0.5^1'
+    nice -n 5 .venv/bin/python benchmarks/clinc_goal_frontier.py --models all-mpnet-base-v2 \
+        --tune --tune-epochs 1 --with-oos-train
 """
 
 from __future__ import annotations
@@ -50,10 +57,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np
 from kb_eval import DATA, load, scoring_of
-from model_table import cached
+from model_table import CACHE, MODELS_DIR, ONNX_CACHE, cached, dataset_texts
 from unknown_mahalanobis import _rescored, _unit, unknown_scores
 
-from knowledge_base.evaluation import calibrate, compute_metrics
+from knowledge_base import encoder_catalog
+from knowledge_base.evaluation import CachedEmbedder, calibrate, compute_metrics
 from knowledge_base.evaluation.datasets import LabelledSplit
 from knowledge_base.evaluation.evaluator import run_evaluation
 from knowledge_base.evaluation.unknown_intents import fast_sweep
@@ -83,6 +91,37 @@ class ConcatenatedEmbedder:
     def save(self) -> None:
         for p in self.parts:
             p.save()
+
+
+def tuned(data, model: str, options, *, chunk: int = 512) -> tuple[CachedEmbedder, dict]:
+    """``model`` tuned on ``data.train`` (or an identical earlier run), every text encoded.
+
+    Vectors are cached under the tuned model's fingerprint and saved after every chunk, so an
+    interrupted run resumes where it stopped.
+    """
+    from tqdm import tqdm
+
+    from knowledge_base import SentenceTransformerEmbedder
+    from knowledge_base.evaluation.tuned import tune_on_train, tuned_dir
+
+    base = encoder_catalog.setting_for(model)
+    _, manifest, reused = tune_on_train(data, base, CACHE, options, models_dir=MODELS_DIR)
+    inner = SentenceTransformerEmbedder(
+        str(tuned_dir(data, base, CACHE, options)), batch_size=64, name=manifest.name, runtime="onnx", threads=2,
+        cache_dir=ONNX_CACHE,
+    )
+    cache = CachedEmbedder(inner, CACHE / f"kbeval-{data.name}-{manifest.fingerprint}.npz")
+    missing = sorted((t for t in dataset_texts(data) if t not in cache._vectors), key=len)
+    bar = tqdm(total=len(missing), desc=f"encode with {manifest.name}", unit="text")
+    for i in range(0, len(missing), chunk):
+        cache.encode(missing[i : i + chunk])
+        cache.save()
+        bar.update(len(missing[i : i + chunk]))
+    bar.close()
+    info = {"name": manifest.name, "steps": manifest.steps, "epochs_done": manifest.epochs_done,
+            "stopped_by": manifest.stopped_by, "seconds": manifest.seconds, "reused": reused,
+            "options": manifest.options}
+    return cache, info
 
 
 def _point(predictions, decision, oos: str) -> list[float]:
@@ -204,8 +243,18 @@ def main() -> int:
                    help="also choose thresholds on val + oos_val + oos_train")
     p.add_argument("--distance-scores", action="store_true",
                    help="also head + w x Mahalanobis / kNN scores (clarify off)")
+    g = p.add_argument_group("tuning (contrastive fine-tuning on the training split first)")
+    g.add_argument("--tune", action="store_true",
+                   help="fine-tune the encoder on CLINC150's train split (one model only)")
+    g.add_argument("--tune-epochs", type=int, default=1)
+    g.add_argument("--tune-max-steps", type=int, default=None)
+    g.add_argument("--tune-batch-size", type=int, default=32)
+    g.add_argument("--tune-budget-minutes", type=float, default=None)
+    g.add_argument("--tune-lr", type=float, default=5e-5)
     p.add_argument("--plot", type=Path, default=PLOT)
     args = p.parse_args()
+    if args.tune and len(args.models) != 1:
+        p.error("--tune fine-tunes one encoder: give one --models name")
 
     data = load("clinc150")
     n_val = len(data.val)
@@ -213,8 +262,20 @@ def main() -> int:
         raw = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
         extra = LabelledSplit([t for t, _ in raw["oos_train"]], [c for _, c in raw["oos_train"]])
         data = dataclasses.replace(data, val=data.val + extra)
-    parts = [cached("clinc150", m) for m in args.models]
-    emb = parts[0] if len(parts) == 1 else ConcatenatedEmbedder(parts)
+    tuning = None
+    if args.tune:
+        from knowledge_base.tuning import TuningOptions
+
+        options = TuningOptions(
+            epochs=args.tune_epochs, max_steps=args.tune_max_steps,
+            batch_size=args.tune_batch_size, budget_minutes=args.tune_budget_minutes,
+            lr=args.tune_lr,
+        )
+        emb, tuning = tuned(data, args.models[0], options)
+        print(json.dumps({"models": args.models, "tuning": tuning}), flush=True)
+    else:
+        parts = [cached("clinc150", m) for m in args.models]
+        emb = parts[0] if len(parts) == 1 else ConcatenatedEmbedder(parts)
     settings = KnowledgeBaseSettings(seed_file=None, index={"type": "faiss"})
     oos = data.oos_label
     curves = {}
@@ -233,7 +294,8 @@ def main() -> int:
             rows = r.pop("_frontier")
             label = f"{method}, clarify {margin:g}"
             curves[label] = (rows, {k: v for k, v in r.items() if ":" in k})
-            print(json.dumps({"models": args.models, "method": method, "top1": round(100 * top1, 2),
+            print(json.dumps({"models": args.models, "tuned": tuning is not None,
+                              "method": method, "top1": round(100 * top1, 2),
                               "clarify_margin": margin, **r}), flush=True)
         if args.distance_scores:
             decision = s.decision.copy(update={"clarify_margin": 0.0})

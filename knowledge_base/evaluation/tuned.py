@@ -26,6 +26,14 @@ def training_groups(data: EvalData) -> list[list[str]]:
     return [[a["title"], *a["questions"]] for a in content["articles"]]
 
 
+def tuned_dir(data: EvalData, base_model: str, root: Path | str, options: TuningOptions) -> Path:
+    """Where ``tune_on_train`` saves (and finds) the run for this split, model and options."""
+    key = hashlib.sha1(
+        json.dumps([base_model, asdict(options), training_groups(data)], ensure_ascii=False).encode()
+    ).hexdigest()[:12]
+    return Path(root) / f"tuned-{data.name}-{key}"
+
+
 def tune_on_train(
     data: EvalData,
     base_model: str,
@@ -42,10 +50,7 @@ def tune_on_train(
         (embedder over the tuned model, its manifest, whether it was reused).
     """
     groups = training_groups(data)
-    key = hashlib.sha1(
-        json.dumps([base_model, asdict(options), groups], ensure_ascii=False).encode()
-    ).hexdigest()[:12]
-    out = Path(root) / f"tuned-{data.name}-{key}"
+    out = tuned_dir(data, base_model, root, options)
     manifest = read_manifest(out, base_model)
     reused = manifest is not None
     if manifest is None:

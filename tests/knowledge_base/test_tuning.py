@@ -206,6 +206,25 @@ def test_tuning_groups_come_from_the_training_split_only(eval_files):
 
 
 @pytest.mark.unit
+def test_a_tuning_run_is_saved_under_a_key_of_split_model_and_options(eval_files, tmp_path):
+    from knowledge_base.evaluation.datasets import load_csv
+    from knowledge_base.evaluation.tuned import tuned_dir
+
+    _, train, test = eval_files
+    data = load_csv(train, test, text_col="utterance", label_col="intent")
+    here = tuned_dir(data, PACKAGED_MODEL, tmp_path, TuningOptions())
+    assert here.parent == tmp_path and here.name.startswith(f"tuned-{data.name}-")
+    assert here == tuned_dir(data, PACKAGED_MODEL, tmp_path, TuningOptions())
+    others = {
+        tuned_dir(data, "installed:all-mpnet-base-v2", tmp_path, TuningOptions()),
+        tuned_dir(data, PACKAGED_MODEL, tmp_path, TuningOptions(lr=1e-4)),
+        tuned_dir(load_csv(test, test, text_col="utterance", label_col="intent"),
+                  PACKAGED_MODEL, tmp_path, TuningOptions()),
+    }
+    assert here not in others and len(others) == 3
+
+
+@pytest.mark.unit
 def test_kb_eval_tune_needs_a_sentence_transformers_embedder(eval_files, tmp_path, capsys):
     config, train, test = eval_files
     raw = yaml.safe_load(config.read_text())
