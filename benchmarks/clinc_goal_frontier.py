@@ -42,7 +42,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -62,7 +61,7 @@ from unknown_mahalanobis import _rescored, _unit, unknown_scores
 
 from knowledge_base import encoder_catalog
 from knowledge_base.evaluation import CachedEmbedder, calibrate, compute_metrics
-from knowledge_base.evaluation.datasets import LabelledSplit
+from knowledge_base.evaluation.datasets import load_clinc
 from knowledge_base.evaluation.evaluator import run_evaluation
 from knowledge_base.evaluation.unknown_intents import fast_sweep
 from knowledge_base.settings import KnowledgeBaseSettings
@@ -251,6 +250,8 @@ def main() -> int:
     g.add_argument("--tune-batch-size", type=int, default=32)
     g.add_argument("--tune-budget-minutes", type=float, default=None)
     g.add_argument("--tune-lr", type=float, default=5e-5)
+    g.add_argument("--tune-seed", type=int, default=0,
+                   help="pairing, batch order and initialisation (default: %(default)s)")
     p.add_argument("--plot", type=Path, default=PLOT)
     args = p.parse_args()
     if args.tune and len(args.models) != 1:
@@ -258,10 +259,8 @@ def main() -> int:
 
     data = load("clinc150")
     n_val = len(data.val)
-    if args.with_oos_train:
-        raw = json.loads((DATA / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-        extra = LabelledSplit([t for t, _ in raw["oos_train"]], [c for _, c in raw["oos_train"]])
-        data = dataclasses.replace(data, val=data.val + extra)
+    if args.with_oos_train:  # the same KB and test; validation gains oos_train at its end
+        data = load_clinc(DATA / "clinc150" / "data_full.json", oos_train_in_val=True)
     tuning = None
     if args.tune:
         from knowledge_base.tuning import TuningOptions
@@ -269,7 +268,7 @@ def main() -> int:
         options = TuningOptions(
             epochs=args.tune_epochs, max_steps=args.tune_max_steps,
             batch_size=args.tune_batch_size, budget_minutes=args.tune_budget_minutes,
-            lr=args.tune_lr,
+            lr=args.tune_lr, seed=args.tune_seed,
         )
         emb, tuning = tuned(data, args.models[0], options)
         print(json.dumps({"models": args.models, "tuning": tuning}), flush=True)

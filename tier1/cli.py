@@ -493,7 +493,9 @@ def _add_kb_measuring_commands(kb: Any, add: _Add) -> None:
              "--max-wrong-rate 0.05\n"
              "  tier1 kb calibrate --train t.csv --val v.csv --test s.csv --objective mcc --print\n"
              "  tier1 kb calibrate --clinc ../shared/datasets/clinc150/data_full.json --objective mcc "
-             "--lexical-weight 0.5 --clarify-margin 0.04 --tune --epochs 1 --print",
+             "--lexical-weight 0.5 --clarify-margin 0.04 --tune --epochs 1 --print\n"
+             "  tier1 kb calibrate --clinc data_full.json --clinc-oos-train --model all-mpnet-base-v2 "
+             "--tune --lexical-weight 0.5 --max-wrong-rate 0.05 --oos-share 0.18 --print",
              parent=kb)
     add_data_arguments(ca)
     add_model_argument(ca)

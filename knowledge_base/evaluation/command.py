@@ -27,6 +27,12 @@ def add_data_arguments(parser) -> None:
         help="CLINC150 layout (e.g. data_full.json): "
         "train = KB, val+oos_val = validation, test+oos_test = test",
     )
+    g.add_argument(
+        "--clinc-oos-train",
+        action="store_true",
+        help="with --clinc: also validate on oos_train (100 more out-of-scope questions, "
+        "never in the KB) to place the threshold",
+    )
     g.add_argument("--train", metavar="CSV", help="training split: each label becomes an article")
     g.add_argument("--test", metavar="CSV", help="test split")
     g.add_argument("--val", metavar="CSV", help="validation split (calibrate needs it)")
@@ -169,7 +175,7 @@ def tuning_options(args: Namespace, seed: int = 0) -> TuningOptions:
 def load_data(args: Namespace) -> EvalData:
     """Raises DatasetError: neither --clinc nor --train/--test, or a file is unusable."""
     if args.clinc:
-        data = load_clinc(args.clinc)
+        data = load_clinc(args.clinc, oos_train_in_val=args.clinc_oos_train)
     elif args.train and args.test:
         data = load_csv(
             args.train,

@@ -111,11 +111,13 @@ def load_csv(
     return data
 
 
-def load_clinc(path: Path | str) -> EvalData:
+def load_clinc(path: Path | str, *, oos_train_in_val: bool = False) -> EvalData:
     """Load CLINC150's JSON (``data_full.json``).
 
     ``train`` is the KB, ``val + oos_val`` the validation split and ``test + oos_test`` the
-    test split; ``oos_train`` is not used (the product has no out-of-scope article).
+    test split. ``oos_train`` is never in the KB (the product has no out-of-scope article);
+    with ``oos_train_in_val`` it joins the validation split (``val + oos_val + oos_train``):
+    twice the out-of-scope questions to place a threshold on, none of them a test question.
     """
     path = Path(path)
     try:
@@ -124,7 +126,11 @@ def load_clinc(path: Path | str) -> EvalData:
             [t for k in keys for t, _ in raw[k]], [c for k in keys for _, c in raw[k]]
         )
         return EvalData(
-            split("train"), split("test", "oos_test"), split("val", "oos_val"), OOS, "clinc150"
+            split("train"),
+            split("test", "oos_test"),
+            split("val", "oos_val", *(["oos_train"] if oos_train_in_val else [])),
+            OOS,
+            "clinc150",
         )
     except OSError as e:
         raise DatasetError(f"{path}: cannot read it ({e.strerror}); check the path") from e

@@ -153,7 +153,11 @@ def test_clinc_layout_and_sampling(tmp_path):
     path.write_text(json.dumps(raw))
     data = load_clinc(path)
     assert (len(data.train), len(data.val), len(data.test)) == (15, 15, 20)
-    assert "ignored" not in data.train.texts
+    assert "ignored" not in data.train.texts + data.val.texts + data.test.texts
+    with_oos_train = load_clinc(path, oos_train_in_val=True)
+    assert with_oos_train.val.texts == data.val.texts + ["ignored"]
+    assert with_oos_train.val.labels[-1] == "oos" and with_oos_train.train == data.train
+    assert with_oos_train.test == data.test
     small = sample(data, 2, labels=2, oos_limit=5)
     assert len(set(small.train.labels)) == 2 and len(small.train) == 4
     assert small.test.labels.count("oos") == 5 and len(small.test) == 9
