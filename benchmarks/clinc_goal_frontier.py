@@ -106,7 +106,11 @@ def tuned(data, model: str, options, *, chunk: int = 512) -> tuple[CachedEmbedde
     base = encoder_catalog.setting_for(model)
     _, manifest, reused = tune_on_train(data, base, CACHE, options, models_dir=MODELS_DIR)
     inner = SentenceTransformerEmbedder(
-        str(tuned_dir(data, base, CACHE, options)), batch_size=64, name=manifest.name, runtime="onnx", threads=2,
+        str(tuned_dir(data, base, CACHE, options)),
+        batch_size=64,
+        name=manifest.name,
+        runtime="onnx",
+        threads=2,
         cache_dir=ONNX_CACHE,
     )
     cache = CachedEmbedder(inner, CACHE / f"kbeval-{data.name}-{manifest.fingerprint}.npz")
