@@ -244,6 +244,7 @@ def cmd_kb_tune(args: argparse.Namespace) -> int:
 
     settings, _ = _settings(args.config)
     configured = settings.knowledge_base.embedder.model
+    configured_runtime = settings.knowledge_base.embedder.runtime
     if args.model:  # tune from another encoder than config.yml's
         settings = settings.copy(update={"knowledge_base": with_model(settings.knowledge_base, args.model)})
     # stdout carries the JSON alone: whatever the libraries print while tuning (the int8
@@ -258,6 +259,9 @@ def cmd_kb_tune(args: argparse.Namespace) -> int:
     if settings.knowledge_base.embedder.model != configured:
         print(f"note: the bot uses the tuned model only with knowledge_base.embedder.model: "
               f"{settings.knowledge_base.embedder.model} in {args.config}", file=sys.stderr)
+    if settings.knowledge_base.embedder.runtime != configured_runtime:
+        print(f"note: and knowledge_base.embedder.runtime: {settings.knowledge_base.embedder.runtime}"
+              f" (this model's {configured_runtime} export is refused)", file=sys.stderr)
     return 0
 
 
@@ -316,6 +320,7 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
 
 def cmd_models_install(args: argparse.Namespace) -> int:
     """``tier1 models install``: install a catalogue encoder and print its config.yml line."""
+    from knowledge_base.encoder_catalog import get as get_encoder
     from tier1.encoder_installer import install
 
     settings, _ = _settings(args.config)
@@ -323,6 +328,9 @@ def cmd_models_install(args: argparse.Namespace) -> int:
                    say=lambda line: print(f"tier1 | {line}", flush=True))
     print(f"installed {done.name} at {done.path} (from {done.source}, sha256 {done.sha256})")
     print(f"use it in config.yml:\n  knowledge_base:\n    embedder:\n      model: {done.setting}")
+    if settings.knowledge_base.embedder.runtime == "onnx-int8" and not get_encoder(done.name).int8:
+        print(f"      runtime: onnx   # not onnx-int8: int8 weights change {done.name}'s vectors "
+              "too much, and the embedder refuses them")
     return 0
 
 

@@ -118,10 +118,13 @@ def with_model(settings: KnowledgeBaseSettings, model: str) -> KnowledgeBaseSett
     """
     from pydantic import ValidationError
 
-    from knowledge_base.encoder_catalog import setting_for
+    from knowledge_base.encoder_catalog import ENCODERS, catalogue_name, setting_for
     from knowledge_base.settings import EmbedderSettings
 
     fields = {**settings.embedder.dict(), "type": "sentence-transformers"}
+    name = catalogue_name(setting_for(model))
+    if fields["runtime"] == "onnx-int8" and name is not None and not ENCODERS[name].int8:
+        fields["runtime"] = "onnx"  # its int8 export is refused (encoder_catalog): fp32 instead
     try:
         embedder = EmbedderSettings(**{**fields, "model": setting_for(model)})
     except ValidationError as e:

@@ -54,6 +54,10 @@ def test_with_model_maps_names_and_keeps_the_other_embedder_settings():
     assert with_model(base, "/srv/models/mine").embedder.model == "/srv/models/mine"
     with pytest.raises(DatasetError, match="--model: unknown model 'installed:bert-huge'"):
         with_model(base, "installed:bert-huge")
+    # The shipped runtime is onnx-int8; a model whose int8 export is refused runs as onnx.
+    int8 = KnowledgeBaseSettings(embedder={"runtime": "onnx-int8"})
+    assert with_model(int8, "all-mpnet-base-v2").embedder.runtime == "onnx"
+    assert with_model(int8, "all-MiniLM-L6-v2").embedder.runtime == "onnx-int8"
 
 
 @pytest.mark.unit

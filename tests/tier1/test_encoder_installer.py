@@ -172,9 +172,12 @@ def test_list_shows_state_size_checksum_and_the_config_line(tmp_path):
     assert "model: installed:all-mpnet-base-v2   (first: tier1 models install all-mpnet-base-v2)" in text
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, runtime: str = "onnx") -> Path:
     config = tmp_path / "config.yml"
-    config.write_text(f"server:\n  state_dir: {tmp_path / 'state'}\n")
+    config.write_text(
+        f"server:\n  state_dir: {tmp_path / 'state'}\n"
+        f"knowledge_base:\n  embedder:\n    runtime: {runtime}\n"
+    )
     return config
 
 
@@ -194,6 +197,10 @@ def test_cli_install_prints_the_config_line(tmp_path, monkeypatch, capsys, mpnet
     out = capsys.readouterr().out
     assert code == 0
     assert "model: installed:all-mpnet-base-v2" in out
+    assert "runtime:" not in out  # onnx already: nothing else to change
+    config = _config(tmp_path, runtime="onnx-int8")  # the shipped config.yml's runtime
+    assert cli.main(["--config", str(config), "models", "install", "all-mpnet-base-v2"]) == 0
+    assert "      runtime: onnx   # not onnx-int8" in capsys.readouterr().out
     assert (tmp_path / "state" / "encoders" / "all-mpnet-base-v2" / "modules.json").is_file()
     code = cli.main(["--config", str(_config(tmp_path)), "models", "list"])
     assert code == 0 and "installed, sha256 ok" in capsys.readouterr().out
