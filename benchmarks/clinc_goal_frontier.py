@@ -56,7 +56,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import numpy as np
 from kb_eval import DATA, load, scoring_of
-from model_table import CACHE, MODELS_DIR, ONNX_CACHE, cached, dataset_texts
+from model_table import CACHE, MODELS_DIR, ONNX_CACHE, cached, dataset_texts, fill
 from unknown_mahalanobis import _rescored, _unit, unknown_scores
 
 from knowledge_base import encoder_catalog
@@ -95,32 +95,17 @@ class ConcatenatedEmbedder:
 def tuned(data, model: str, options, *, chunk: int = 512) -> tuple[CachedEmbedder, dict]:
     """``model`` tuned on ``data.train`` (or an identical earlier run), every text encoded.
 
-    Vectors are cached under the tuned model's fingerprint and saved after every chunk, so an
-    interrupted run resumes where it stopped.
+    Vectors are cached under the tuned model's fingerprint (``model_table.fill``).
     """
-    from tqdm import tqdm
+    from knowledge_base.evaluation.tuned import tune_on_train
 
-    from knowledge_base import SentenceTransformerEmbedder
-    from knowledge_base.evaluation.tuned import tune_on_train, tuned_dir
-
-    base = encoder_catalog.setting_for(model)
-    _, manifest, reused = tune_on_train(data, base, CACHE, options, models_dir=MODELS_DIR)
-    inner = SentenceTransformerEmbedder(
-        str(tuned_dir(data, base, CACHE, options)),
-        batch_size=64,
-        name=manifest.name,
-        runtime="onnx",
-        threads=2,
-        cache_dir=ONNX_CACHE,
+    inner, manifest, reused = tune_on_train(
+        data, encoder_catalog.setting_for(model), CACHE, options, models_dir=MODELS_DIR,
+        runtime="onnx", threads=2, cache_dir=ONNX_CACHE,
     )
     cache = CachedEmbedder(inner, CACHE / f"kbeval-{data.name}-{manifest.fingerprint}.npz")
-    missing = sorted((t for t in dataset_texts(data) if t not in cache._vectors), key=len)
-    bar = tqdm(total=len(missing), desc=f"encode with {manifest.name}", unit="text")
-    for i in range(0, len(missing), chunk):
-        cache.encode(missing[i : i + chunk])
-        cache.save()
-        bar.update(len(missing[i : i + chunk]))
-    bar.close()
+    missing = [t for t in dataset_texts(data) if t not in cache._vectors]
+    fill(cache, missing, chunk, f"encode with {manifest.name}")
     info = {"name": manifest.name, "steps": manifest.steps, "epochs_done": manifest.epochs_done,
             "stopped_by": manifest.stopped_by, "seconds": manifest.seconds, "reused": reused,
             "options": manifest.options}

@@ -92,12 +92,26 @@ def dataset_texts(data) -> list[str]:
     return list(dict.fromkeys(t for t in texts if t))
 
 
+def fill(cache, texts: list[str], chunk: int, desc: str) -> None:
+    """Encode ``texts`` into ``cache``, saving after every chunk (longest texts batched together),
+    so an interrupted run resumes where it stopped."""
+    from tqdm import tqdm
+
+    texts = sorted(texts, key=len)
+    bar = tqdm(total=len(texts), desc=desc, unit="text")
+    for i in range(0, len(texts), chunk):
+        part = texts[i : i + chunk]
+        cache.encode(part)
+        cache.save()
+        bar.update(len(part))
+    bar.close()
+
+
 def encode_stage(
     models: list[str], datasets: list[str], threads: int, chunk: int, results: dict
 ) -> None:
-    """Fill the vector caches, saving after every chunk (longest texts batched together)."""
+    """Fill the vector caches (``fill``)."""
     from kb_eval import load
-    from tqdm import tqdm
 
     for model in models:
         for name in datasets:
@@ -106,15 +120,8 @@ def encode_stage(
             print(f"== encode {name} with {model}: {len(missing)} texts to encode", flush=True)
             if not missing:
                 continue
-            missing.sort(key=len)
             started = time.perf_counter()
-            bar = tqdm(total=len(missing), desc=f"{model} {name}", unit="text")
-            for i in range(0, len(missing), chunk):
-                part = missing[i : i + chunk]
-                cache.encode(part)
-                cache.save()
-                bar.update(len(part))
-            bar.close()
+            fill(cache, missing, chunk, f"{model} {name}")
             rate = len(missing) / (time.perf_counter() - started)
             print(f"   {rate:.1f} texts/s on {threads} onnx threads", flush=True)
         results.setdefault("agreement", {})[model] = agreement(model, datasets[-1])

@@ -131,6 +131,18 @@ def setting_for(value: str) -> str:
     return value
 
 
+def runtime_for(setting: str, runtime: str) -> str:
+    """The runtime to run model ``setting`` with when ``runtime`` is configured.
+
+    ``onnx`` instead of ``onnx-int8`` for a catalogue model whose int8 export the embedder
+    refuses (``Encoder.int8``); otherwise ``runtime`` itself.
+    """
+    name = catalogue_name(setting)
+    if runtime == "onnx-int8" and name is not None and not ENCODERS[name].int8:
+        return "onnx"
+    return runtime
+
+
 def catalogue_name(setting: str) -> str | None:
     """The catalogue name a model setting refers to, if any (``installed:X`` -> ``X``)."""
     for prefix in (PACKAGED_PREFIX, INSTALLED_PREFIX):

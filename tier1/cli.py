@@ -320,7 +320,7 @@ def cmd_scenarios_run(args: argparse.Namespace) -> int:
 
 def cmd_models_install(args: argparse.Namespace) -> int:
     """``tier1 models install``: install a catalogue encoder and print its config.yml line."""
-    from knowledge_base.encoder_catalog import get as get_encoder
+    from knowledge_base.encoder_catalog import runtime_for
     from tier1.encoder_installer import install
 
     settings, _ = _settings(args.config)
@@ -328,9 +328,11 @@ def cmd_models_install(args: argparse.Namespace) -> int:
                    say=lambda line: print(f"tier1 | {line}", flush=True))
     print(f"installed {done.name} at {done.path} (from {done.source}, sha256 {done.sha256})")
     print(f"use it in config.yml:\n  knowledge_base:\n    embedder:\n      model: {done.setting}")
-    if settings.knowledge_base.embedder.runtime == "onnx-int8" and not get_encoder(done.name).int8:
-        print(f"      runtime: onnx   # not onnx-int8: int8 weights change {done.name}'s vectors "
-              "too much, and the embedder refuses them")
+    configured = settings.knowledge_base.embedder.runtime
+    runtime = runtime_for(done.setting, configured)
+    if runtime != configured:
+        print(f"      runtime: {runtime}   # not {configured}: int8 weights change {done.name}'s "
+              "vectors too much, and the embedder refuses them")
     return 0
 
 

@@ -118,15 +118,18 @@ def with_model(settings: KnowledgeBaseSettings, model: str) -> KnowledgeBaseSett
     """
     from pydantic import ValidationError
 
-    from knowledge_base.encoder_catalog import ENCODERS, catalogue_name, setting_for
+    from knowledge_base.encoder_catalog import runtime_for, setting_for
     from knowledge_base.settings import EmbedderSettings
 
-    fields = {**settings.embedder.dict(), "type": "sentence-transformers"}
-    name = catalogue_name(setting_for(model))
-    if fields["runtime"] == "onnx-int8" and name is not None and not ENCODERS[name].int8:
-        fields["runtime"] = "onnx"  # its int8 export is refused (encoder_catalog): fp32 instead
+    setting = setting_for(model)
+    fields = {
+        **settings.embedder.dict(),
+        "type": "sentence-transformers",
+        "model": setting,
+        "runtime": runtime_for(setting, settings.embedder.runtime),
+    }
     try:
-        embedder = EmbedderSettings(**{**fields, "model": setting_for(model)})
+        embedder = EmbedderSettings(**fields)
     except ValidationError as e:
         raise DatasetError(f"--model: {e.errors()[0]['msg']}") from None
     return settings.copy(update={"embedder": embedder})

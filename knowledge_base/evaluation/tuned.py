@@ -43,8 +43,11 @@ def tune_on_train(
     progress: bool = True,
     batch_size: int = 64,
     models_dir: Path | None = None,
+    **embedder_options,
 ) -> tuple[SentenceTransformerEmbedder, TunedManifest, bool]:
     """Tune ``base_model`` on ``data.train`` (or reuse an identical earlier run) under ``root``.
+
+    ``embedder_options`` (``runtime``, ``threads``, ``cache_dir``) go to the returned embedder.
 
     Returns:
         (embedder over the tuned model, its manifest, whether it was reused).
@@ -55,5 +58,7 @@ def tune_on_train(
     reused = manifest is not None
     if manifest is None:
         manifest = tune(groups, base_model, out, options, progress=progress, models_dir=models_dir)
-    embedder = SentenceTransformerEmbedder(str(out), batch_size=batch_size, name=manifest.name)
+    embedder = SentenceTransformerEmbedder(
+        str(out), batch_size=batch_size, name=manifest.name, **embedder_options
+    )
     return embedder, manifest, reused

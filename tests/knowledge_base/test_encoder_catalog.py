@@ -76,3 +76,11 @@ def test_the_app_puts_installed_models_under_the_state_dir(tmp_path):
         {"knowledge_base": {"embedder": {"models_dir": str(absolute)}}}, SECRETS, root=tmp_path
     )
     assert settings.knowledge_base.embedder.models_dir == Path(absolute)
+
+
+def test_a_model_whose_int8_export_is_refused_runs_as_onnx():
+    runtime_for = encoder_catalog.runtime_for
+    assert runtime_for("installed:all-mpnet-base-v2", "onnx-int8") == "onnx"
+    assert runtime_for("installed:all-mpnet-base-v2", "torch") == "torch"
+    assert runtime_for("packaged:all-MiniLM-L6-v2", "onnx-int8") == "onnx-int8"
+    assert runtime_for("/srv/models/mine", "onnx-int8") == "onnx-int8"  # not in the catalogue
