@@ -30,6 +30,7 @@ from knowledge_base.errors import KnowledgeBaseError
 from tier1 import backends, health, http_errors, openapi
 from tier1.admin.api import create_router as create_admin_router
 from tier1.admin.learning import LearningLoop
+from tier1.blas import limit_blas_threads
 from tier1.database import create_database_engine
 from tier1.limits import LimitMiddleware
 from tier1.settings import Settings, load_settings_from_env
@@ -255,4 +256,5 @@ def app_from_env() -> socketio.ASGIApp:
     """The uvicorn factory for the supervised app process (config path from TIER1_CONFIG)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
+    limit_blas_threads()
     return create_app(load_settings_from_env())
