@@ -139,8 +139,12 @@ class RedisServer:
 class Topology:
     """PostgreSQL (fresh database) + private Redis + replica A (`tier1 run`) + replica B."""
 
-    def __init__(self, pg_admin: str, work: Path, config: Path) -> None:
+    def __init__(
+        self, pg_admin: str, work: Path, config: Path, server: dict[str, Any] | None = None
+    ) -> None:
+        """``server``: settings to change in the config's ``server:`` (e.g. rasa_processes)."""
         self.pg_admin = pg_admin
+        self.server = dict(server or {})
         self.work = work
         self.config = config.resolve()
         self.root = self.config.parent
@@ -170,6 +174,7 @@ class Topology:
             config["server"].update(port=port, rasa_port=rasa_port, action_port=action_port,
                                     state_dir=str(self.work / name / "state"),
                                     models_dir=str(models), startup_timeout_seconds=300)
+            config["server"].update(self.server)
             config["database"] = {"url": url}
             config["redis"] = {"url": self.redis.url, "key_prefix": f"faults{os.getpid()}"}
             config["backends"] = {"socket_manager": "redis", "presence": "redis",
