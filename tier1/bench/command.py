@@ -115,14 +115,13 @@ def add_bench_commands(sub, add: Callable, settings_of: Callable) -> None:
              "example:\n  tier1 run &    # in another terminal\n"
              "  tier1 bench load --users 50 --duration 30\n"
              "  tier1 bench load --users 200 --duration 60\n"
-             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline\n"
-             "  tier1 bench load --users 200 --duration 60 --unique-texts   # no repeated text"
-             "    # human pace\n"
+             "  tier1 bench load --users 200 --duration 60 --think 10 --no-baseline   # human pace\n"
+             "  tier1 bench load --users 200 --duration 60 --unique-texts   # no repeated text\n"
              "  tier1 bench load --base http://10.0.0.7:8000 --rasa http://10.0.0.7:5005 "
              "--users 200 --duration 60 --json\n"
              "  tier1 bench load --mix known=1 --no-baseline --no-kb-search\n"
              "  tier1 bench load --base http://127.0.0.1:8000 --base http://127.0.0.1:8001 "
-             "--users 30", parent=bench)
+             "--users 30   # two app replicas (benchmarks/app_scaling.py)", parent=bench)
     bl.add_argument("--base", action="append", default=None,
                     help="an app server; repeat for replicas: users are spread over them and "
                     "reconnect to the next when one drops (default: server.public_url or host:port)")
