@@ -32,6 +32,7 @@ from tier1.admin.api import create_router as create_admin_router
 from tier1.admin.learning import LearningLoop
 from tier1.blas import limit_blas_threads
 from tier1.database import create_database_engine
+from tier1.heap import freeze_startup_heap
 from tier1.limits import LimitMiddleware
 from tier1.settings import Settings, load_settings_from_env
 
@@ -42,8 +43,12 @@ ADMIN_DIR = Path(__file__).resolve().parent / "admin" / "web"
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings) -> socketio.ASGIApp:
-    """Build the ASGI app: the packages' FastAPI routes, health probes, static UIs, the socket."""
+def create_app(settings: Settings, *, freeze_heap: bool = False) -> socketio.ASGIApp:
+    """Build the ASGI app: the packages' FastAPI routes, health probes, static UIs, the socket.
+
+    ``freeze_heap``: once started, keep the start-up heap out of the garbage collector
+    (`tier1.heap`); for the server process only, not for an app embedded in tests.
+    """
     engine = create_database_engine(settings.database_url)
     kb = KnowledgeBase(settings.knowledge_base, engine, settings.kb_index_path)
     kb_sync = backends.kb_invalidation(settings, kb)
@@ -83,6 +88,9 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
             if count:
                 log.info("seeded the knowledge base with %d articles from %s", count, seed)
         sync_task = asyncio.get_running_loop().create_task(kb_sync.run())
+        if freeze_heap:
+            frozen = freeze_startup_heap()
+            log.info("froze %d start-up objects out of the garbage collector", frozen)
         ready.set()
         try:
             yield
@@ -257,4 +265,4 @@ def app_from_env() -> socketio.ASGIApp:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
     limit_blas_threads()
-    return create_app(load_settings_from_env())
+    return create_app(load_settings_from_env(), freeze_heap=True)
