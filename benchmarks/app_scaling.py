@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from turn_cost import TIER1, cpu_seconds, machine_cpu_seconds
+from turn_cost import TIER1, cpu_ms_per_message, cpu_snapshot
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
@@ -48,11 +48,10 @@ def processes(target, topology) -> dict[str, int]:
     return dict(sorted(pids.items()))
 
 
-def load(target, bases: list[str], args, duration: float | None = None) -> dict:
+def load(target, topology, bases: list[str], args, duration: float | None = None) -> dict:
     """One `tier1 bench load` over ``bases``, with the CPU each process spent during it."""
-    pids = processes(target, args.topology)
-    before = {role: cpu_seconds(pid) for role, pid in pids.items()}
-    machine = machine_cpu_seconds()
+    pids = processes(target, topology)
+    before = cpu_snapshot(pids)
     command = [
         TIER1,
         "--config",
@@ -76,13 +75,8 @@ def load(target, bases: list[str], args, duration: float | None = None) -> dict:
     if done.returncode not in (0, 1):
         raise RuntimeError(f"bench load failed ({done.returncode}): {done.stderr[-2000:]}")
     result = json.loads(done.stdout)
-    sent = max(result["messages_sent"], 1)
-    result["cpu_ms_per_message"] = {
-        role: round(1000 * (cpu_seconds(pid) - before[role]) / sent, 1)
-        for role, pid in pids.items()
-    }
-    result["cpu_ms_per_message"]["machine"] = round(
-        1000 * (machine_cpu_seconds() - machine) / sent, 1
+    result["cpu_ms_per_message"] = cpu_ms_per_message(
+        pids, before, result["messages_sent"], digits=1
     )
     return result
 
@@ -114,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     rows, results = [], []
     for rasa in args.rasa_processes:
         with tempfile.TemporaryDirectory(prefix="tier1-scaling-") as work:
-            args.topology = Topology(args.pg, Path(work), args.config, {"rasa_processes": rasa})
+            topology = Topology(args.pg, Path(work), args.config, {"rasa_processes": rasa})
             try:
-                target = args.topology.start(log=lambda line: print(line, file=sys.stderr))
+                target = topology.start(log=lambda line: print(line, file=sys.stderr))
                 print(f"== warm-up: {args.warmup:g} s over both app processes", file=sys.stderr)
-                load(target, target.bases, args, duration=args.warmup)  # lazy loads, caches
+                load(target, topology, target.bases, args, duration=args.warmup)  # caches
                 for apps in (1, 2):
                     print(
                         f"== {rasa} Rasa, {apps} app process(es): {args.users} users, "
@@ -127,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
                     time.sleep(5)
-                    r = load(target, target.bases[:apps], args)
+                    r = load(target, topology, target.bases[:apps], args)
                     results.append({"rasa_processes": rasa, "app_processes": apps, **r})
                     cpu = r["cpu_ms_per_message"]
                     apps_ms = " + ".join(f"{v:g}" for k, v in cpu.items() if k.endswith(":app"))
@@ -149,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                         ]
                     )
             finally:
-                args.topology.stop()
+                topology.stop()
     print(
         tabulate(
             rows,

@@ -51,6 +51,20 @@ def machine_cpu_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process (by name) and, as ``machine``, of the machine."""
+    return {**{name: cpu_seconds(pid) for name, pid in pids.items()},
+            "machine": machine_cpu_seconds()}
+
+
+def cpu_ms_per_message(
+    pids: dict[str, int], before: dict[str, float], sent: int, digits: int = 2
+) -> dict[str, float]:
+    """CPU milliseconds per sent message of each process and the machine since ``before``."""
+    now = cpu_snapshot(pids)
+    return {name: round(1000 * (now[name] - before[name]) / max(1, sent), digits) for name in now}
+
+
 def stack_processes(config: dict) -> dict[str, int]:
     """The stack's processes by role, found by the ports config.yml gives them."""
     server = config.get("server") or {}
@@ -142,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
               f"`tier1 --config {config_path} run`", file=sys.stderr)
         return 2
     before_stages = stage_totals(url)
-    before = {name: cpu_seconds(pid) for name, pid in processes.items()}
-    machine_before = machine_cpu_seconds()
+    before = cpu_snapshot(processes)
     load_cmd = [TIER1, "--config", str(config_path), "bench", "load", "--base", url,
                 "--users", str(args.users), "--duration", str(args.duration),
                 "--think", str(args.think), "--no-baseline", "--no-kb-search", "--json", *(["--unique-texts"] if args.unique_texts else []),
@@ -173,13 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         raw = stem.with_suffix(".txt")
         if raw.exists():
             stem.with_suffix(".top.txt").write_text(profile_summary(raw.read_text()))
-    machine = machine_cpu_seconds() - machine_before
     result = json.loads(stdout)
     sent = max(1, result["messages_sent"])
-    cpu_ms = {name: round(1000 * (cpu_seconds(pid) - before[name]) / sent, 2)
-              for name, pid in processes.items()}
+    cpu_ms = cpu_ms_per_message(processes, before, sent)
+    machine_ms = cpu_ms.pop("machine")  # printed last, after the load tool
     cpu_ms["load tool"] = round(1000 * (load_cpu.children_user + load_cpu.children_system) / sent, 2)
-    cpu_ms["machine"] = round(1000 * machine / sent, 2)
+    cpu_ms["machine"] = machine_ms
     after_stages = stage_totals(url)
     stages = {}
     for key, (total, count) in sorted(after_stages.items()):
